@@ -1,0 +1,406 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"weak"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3gen"
+	"github.com/labstack/echo/v4"
+)
+
+// openAPI serves the OpenAPI 3 document built from the declared routes (s.ops). The document
+// is built once, on first request, when every route has been registered.
+func (s *Server) openAPI(c echo.Context) error {
+	body, err := s.openAPIDocument()
+	if err != nil {
+		return fmt.Errorf("api: openapi document: %w", err)
+	}
+	return c.JSONBlob(http.StatusOK, body)
+}
+
+// openAPIDoc is the document of one Server, built once. It must not refer to the Server, so
+// that the Server can be collected (see openAPIDocs).
+type openAPIDoc struct {
+	once sync.Once
+	body []byte
+	err  error
+}
+
+// openAPIDocs holds each Server's document, keyed weakly so that servers made and dropped
+// (in tests) do not stay alive; the entry is removed when its Server is collected.
+var openAPIDocs sync.Map // weak.Pointer[Server] → *openAPIDoc
+
+func (s *Server) openAPIDocument() ([]byte, error) {
+	key := weak.Make(s)
+	v, loaded := openAPIDocs.LoadOrStore(key, new(openAPIDoc))
+	if !loaded {
+		runtime.AddCleanup(s, func(k weak.Pointer[Server]) { openAPIDocs.Delete(k) }, key)
+	}
+	d := v.(*openAPIDoc)
+	d.once.Do(func() {
+		var doc *openapi3.T
+		if doc, d.err = buildOpenAPI(s.ops, s.cfg.Version); d.err == nil {
+			d.body, d.err = json.Marshal(doc)
+		}
+	})
+	return d.body, d.err
+}
+
+const (
+	apiPrefix       = "/api/v1"
+	bearerScheme    = "bearerAuth"
+	errorBodyName   = "ErrorBody"
+	schemaRefBase   = "#/components/schemas/"
+	responseRefBase = "#/components/responses/"
+)
+
+const apiDescription = `应急管理平台服务端接口。
+
+- **认证**：除标注为无需登录的接口外，请求须带请求头 ` + "`Authorization: Bearer TOKEN`" + `，TOKEN 由 ` + "`POST /api/v1/auth/login`" + ` 取得。会话结束（退出、被其他设备顶替、密码修改、账号停用、过期）后返回 401，` + "`code`" + ` 说明原因。
+- **错误**：所有错误响应均为 JSON 对象 ErrorBody：` + "`code`" + ` 为稳定的机器码（如 ` + "`auth.locked`" + `），` + "`message`" + ` 为可直接展示给用户的中文提示，` + "`request_id`" + ` 与响应头 X-Request-ID 相同，` + "`data`" + ` 给出出错字段、上限等细节。
+- **请求体**：JSON，严格解析：未知字段、类型错误、多余内容均返回 400。
+- **时间**：RFC 3339 格式。列表接口接受 ` + "`page`、`page_size`、`sort`" + ` 参数并返回 ` + "`{items, total}`" + `。`
+
+// tagDescriptions describes the known tags; a tag without one is listed without description.
+var tagDescriptions = map[string]string{
+	"auth":  "登录、会话与本人密码",
+	"users": "用户与角色管理",
+	"audit": "审计日志",
+}
+
+// errorResponses are the standard error responses, by status: component name and description.
+var errorResponses = map[int][2]string{
+	http.StatusBadRequest:            {"BadRequest", "请求无效：JSON 格式错误、字段校验失败或查询参数错误（data 中给出出错字段）"},
+	http.StatusUnauthorized:          {"Unauthorized", "未登录、登录凭证无效或会话已结束（code 说明原因）；登录接口中表示用户名或密码错误"},
+	http.StatusForbidden:             {"Forbidden", "无权执行该操作或超出数据范围；账号已停用"},
+	http.StatusNotFound:              {"NotFound", "记录不存在"},
+	http.StatusConflict:              {"Conflict", "冲突：唯一值重复或记录状态已变化"},
+	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "请求体超过上限（data.limit_bytes 给出上限字节数）"},
+	http.StatusLocked:                {"Locked", "账号已锁定（data.retry_after_minutes 给出剩余分钟数）"},
+	http.StatusInternalServerError:   {"InternalError", "服务器内部错误；message 中含请求编号，请凭此联系管理员"},
+}
+
+// errorStatuses are the error responses an op documents.
+func errorStatuses(o Op, hasPathParams bool) []int {
+	var out []int
+	hasBody := o.Body != nil || o.Upload
+	if !o.Public || hasBody || hasPathParams || len(o.Query) > 0 {
+		out = append(out, http.StatusBadRequest)
+	}
+	switch {
+	case !o.Public:
+		out = append(out, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
+	case hasBody:
+		// A public op taking a body checks credentials (login): wrong credentials, disabled.
+		out = append(out, http.StatusUnauthorized, http.StatusForbidden)
+	case hasPathParams:
+		out = append(out, http.StatusNotFound)
+	}
+	if !o.Public && o.Method != http.MethodGet && o.Method != http.MethodHead {
+		out = append(out, http.StatusConflict)
+	}
+	if hasBody {
+		out = append(out, http.StatusRequestEntityTooLarge)
+	}
+	if o.Public && hasBody {
+		out = append(out, http.StatusLocked) // login of a locked account
+	}
+	return append(out, http.StatusInternalServerError)
+}
+
+// buildOpenAPI describes ops as an OpenAPI 3.0 document.
+func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
+	if version == "" {
+		version = "dev"
+	}
+	b := &docBuilder{
+		schemas: openapi3.Schemas{},
+		names:   map[reflect.Type]string{},
+		types:   map[string]reflect.Type{},
+		opIDs:   map[string]bool{},
+	}
+	doc := &openapi3.T{
+		OpenAPI: "3.0.3",
+		Info: &openapi3.Info{
+			Title:       "Yingji 应急管理平台 API",
+			Version:     version,
+			Description: apiDescription,
+		},
+		Paths: openapi3.NewPaths(),
+		Components: &openapi3.Components{
+			Schemas: b.schemas,
+			SecuritySchemes: openapi3.SecuritySchemes{bearerScheme: {Value: &openapi3.SecurityScheme{
+				Type: "http", Scheme: "bearer",
+				Description: "登录接口返回的 token，放在请求头 Authorization: Bearer TOKEN 中",
+			}}},
+			Responses: openapi3.ResponseBodies{},
+		},
+	}
+
+	// ErrorBody, and the standard error responses referring to it.
+	errRef, err := b.schema(ErrorBody{})
+	if err != nil {
+		return nil, err
+	}
+	if eb := b.schemas[errorBodyName]; eb == nil || eb.Value == nil || errRef.Ref != schemaRefBase+errorBodyName {
+		return nil, fmt.Errorf("component schema %s not generated", errorBodyName)
+	} else {
+		eb.Value.Description = "错误响应"
+		eb.Value.Required = []string{"code", "message", "request_id"}
+		describe(eb.Value, "code", "稳定的机器码，形如 area.reason，如 auth.locked")
+		describe(eb.Value, "message", "可直接展示给用户的中文提示")
+		describe(eb.Value, "request_id", "请求编号，与响应头 X-Request-ID 相同")
+		describe(eb.Value, "data", "细节，如出错字段、上限、剩余次数；可省略")
+	}
+	for _, r := range errorResponses {
+		resp := openapi3.NewResponse().WithDescription(r[1]).
+			WithContent(openapi3.NewContentWithJSONSchemaRef(openapi3.NewSchemaRef(schemaRefBase+errorBodyName, nil)))
+		resp.Headers = openapi3.Headers{"X-Request-ID": requestIDHeader()}
+		doc.Components.Responses[r[0]] = &openapi3.ResponseRef{Value: resp}
+	}
+
+	tagSeen := map[string]bool{}
+	for _, o := range ops {
+		path, params := openAPIPath(o.Path)
+		op, err := b.operation(o, params)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", o.Method, o.Path, err)
+		}
+		full := apiPrefix + path
+		item := doc.Paths.Value(full)
+		if item == nil {
+			item = &openapi3.PathItem{}
+			doc.Paths.Set(full, item)
+		}
+		if item.GetOperation(o.Method) != nil {
+			return nil, fmt.Errorf("%s %s: declared twice", o.Method, o.Path)
+		}
+		item.SetOperation(o.Method, op)
+		if o.Tag != "" && !tagSeen[o.Tag] {
+			tagSeen[o.Tag] = true
+			doc.Tags = append(doc.Tags, &openapi3.Tag{Name: o.Tag, Description: tagDescriptions[o.Tag]})
+		}
+	}
+	return doc, nil
+}
+
+type docBuilder struct {
+	schemas openapi3.Schemas
+	names   map[reflect.Type]string // component name of each named type
+	types   map[string]reflect.Type // and back, to keep names unique
+	opIDs   map[string]bool
+}
+
+func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, error) {
+	op := &openapi3.Operation{Summary: o.Summary, OperationID: b.operationID(o), Responses: openapi3.NewResponses()}
+	if o.Tag != "" {
+		op.Tags = []string{o.Tag}
+	}
+	if o.Public {
+		op.Description = "无需登录。"
+	} else {
+		op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate(bearerScheme))
+	}
+
+	for _, name := range pathParams {
+		desc := "路径参数 " + name
+		if name == "id" {
+			desc = "记录 ID"
+		}
+		op.AddParameter(openapi3.NewPathParameter(name).WithDescription(desc).WithSchema(openapi3.NewStringSchema()))
+	}
+	for _, q := range o.Query {
+		var sch *openapi3.Schema
+		switch q.Type {
+		case "string", "":
+			sch = openapi3.NewStringSchema()
+		case "integer":
+			sch = openapi3.NewIntegerSchema()
+		case "boolean":
+			sch = openapi3.NewBoolSchema()
+		default:
+			return nil, fmt.Errorf("query parameter %s: unknown type %q", q.Name, q.Type)
+		}
+		op.AddParameter(openapi3.NewQueryParameter(q.Name).WithDescription(q.Desc).WithSchema(sch))
+	}
+
+	switch {
+	case o.Upload:
+		file := openapi3.NewObjectSchema().
+			WithProperty("file", openapi3.NewStringSchema().WithFormat("binary"))
+		file.Required = []string{"file"}
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+			WithDescription("上传的文件，表单字段 file").WithFormDataSchema(file)}
+	case o.Body != nil:
+		ref, err := b.schema(o.Body)
+		if err != nil {
+			return nil, fmt.Errorf("request body: %w", err)
+		}
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(ref)}
+	}
+
+	status := o.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	resp := openapi3.NewResponse().WithDescription(successDescription(status))
+	switch {
+	case status == http.StatusNoContent:
+	case o.Produces != "":
+		resp.Content = openapi3.NewContentWithSchema(openapi3.NewStringSchema().WithFormat("binary"), []string{o.Produces})
+		resp.Headers = openapi3.Headers{"Content-Disposition": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			Description: "attachment，含下载文件名", Schema: openapi3.NewStringSchema().NewRef()}}}}
+	case o.Resp != nil:
+		ref, err := b.schema(o.Resp)
+		if err != nil {
+			return nil, fmt.Errorf("response: %w", err)
+		}
+		resp.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+	}
+	op.AddResponse(status, resp)
+
+	for _, st := range errorStatuses(o, len(pathParams) > 0) {
+		op.Responses.Set(fmt.Sprint(st), &openapi3.ResponseRef{Ref: responseRefBase + errorResponses[st][0]})
+	}
+	return op, nil
+}
+
+func successDescription(status int) string {
+	switch status {
+	case http.StatusOK:
+		return "成功"
+	case http.StatusCreated:
+		return "已创建"
+	case http.StatusAccepted:
+		return "已接受"
+	case http.StatusNoContent:
+		return "成功，无响应内容"
+	}
+	return http.StatusText(status)
+}
+
+func requestIDHeader() *openapi3.HeaderRef {
+	return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+		Description: "请求编号", Schema: openapi3.NewStringSchema().NewRef()}}}
+}
+
+func describe(s *openapi3.Schema, prop, desc string) {
+	if p := s.Properties[prop]; p != nil && p.Value != nil && p.Ref == "" {
+		p.Value.Description = desc
+	}
+}
+
+// schema generates the schema of v's type; named struct types become component schemas
+// (added to b.schemas) and are referred to by $ref.
+func (b *docBuilder) schema(v any) (*openapi3.SchemaRef, error) {
+	g := openapi3gen.NewGenerator(
+		openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{
+			ExportComponentSchemas: true, ExportTopLevelSchema: true, ExportGenerics: true,
+		}),
+		openapi3gen.CreateTypeNameGenerator(b.typeName),
+	)
+	ref, err := g.NewSchemaRefForValue(v, b.schemas)
+	if err != nil {
+		return nil, err
+	}
+	// The generator registers only components with properties; give the others (structs
+	// without JSON fields) an empty object so that no $ref dangles.
+	for r := range g.SchemaRefs {
+		if name, ok := strings.CutPrefix(r.Ref, schemaRefBase); ok && b.schemas[name] == nil {
+			b.schemas[name] = openapi3.NewObjectSchema().NewRef()
+		}
+	}
+	return ref, nil
+}
+
+// typeName names the component schema of t: its Go name, with the type arguments of a generic
+// type reduced to their names (yingji.Page[account.User] → Page_User), then made unique by
+// qualifying with the package name.
+func (b *docBuilder) typeName(t reflect.Type) string {
+	if n, ok := b.names[t]; ok {
+		return n
+	}
+	name := componentName(t.Name())
+	if name == "" {
+		return "" // anonymous: inlined
+	}
+	if other, taken := b.types[name]; taken && other != t {
+		pkg := t.PkgPath()
+		pkg = pkg[strings.LastIndex(pkg, "/")+1:]
+		base := sanitizeName(pkg) + "." + name
+		name = base
+		for i := 2; b.types[name] != nil; i++ {
+			name = fmt.Sprintf("%s%d", base, i)
+		}
+	}
+	b.names[t], b.types[name] = name, t
+	return name
+}
+
+var (
+	qualifiedIdent = regexp.MustCompile(`(?:[\w.~-]+/)*[\w~-]+\.(\w+)`)
+	invalidName    = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+)
+
+// componentName turns a Go type name such as Page[github.com/x/account.User] into Page_User.
+func componentName(goName string) string {
+	n := qualifiedIdent.ReplaceAllString(goName, "$1")
+	n = strings.NewReplacer("[]", "List", "*", "", "[", "_", "]", "", ",", "_", " ", "").Replace(n)
+	return strings.Trim(sanitizeName(n), "_")
+}
+
+func sanitizeName(s string) string { return invalidName.ReplaceAllString(s, "_") }
+
+// openAPIPath converts an echo path (/users/:id) to OpenAPI (/users/{id}) and lists its
+// parameters; a trailing * becomes {path}.
+func openAPIPath(p string) (string, []string) {
+	segs := strings.Split(p, "/")
+	var params []string
+	for i, s := range segs {
+		switch {
+		case strings.HasPrefix(s, ":"):
+			params = append(params, s[1:])
+			segs[i] = "{" + s[1:] + "}"
+		case s == "*":
+			params = append(params, "path")
+			segs[i] = "{path}"
+		}
+	}
+	return strings.Join(segs, "/"), params
+}
+
+// operationID is the method and path camel-cased (GET /users/:id → getUsersById), made unique.
+func (b *docBuilder) operationID(o Op) string {
+	var sb strings.Builder
+	sb.WriteString(strings.ToLower(o.Method))
+	for _, seg := range strings.Split(o.Path, "/") {
+		switch {
+		case seg == "":
+			continue
+		case strings.HasPrefix(seg, ":"):
+			sb.WriteString("By")
+			seg = seg[1:]
+		case seg == "*":
+			seg = "path"
+		}
+		for _, w := range strings.FieldsFunc(seg, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}) {
+			sb.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	id := sb.String()
+	for i := 2; b.opIDs[id]; i++ {
+		id = fmt.Sprintf("%s%d", sb.String(), i)
+	}
+	b.opIDs[id] = true
+	return id
+}

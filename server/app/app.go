@@ -1,0 +1,193 @@
+// Package app wires the server together: Main opens the database, builds the services and
+// the HTTP API, and runs until stopped. End-to-end tests start a Main on port 0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/yingji/yingji/server/account"
+	"github.com/yingji/yingji/server/api"
+	"github.com/yingji/yingji/server/audit"
+	"github.com/yingji/yingji/server/config"
+	"github.com/yingji/yingji/server/org"
+	"github.com/yingji/yingji/server/postgres"
+	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/sqlite"
+	"github.com/yingji/yingji/server/store"
+)
+
+// Version is set at build time with -ldflags "-X github.com/yingji/yingji/server/app.Version=...".
+var Version = "dev"
+
+// Main is one running server.
+type Main struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       sqldb.DB
+	API      *api.Server
+	Accounts *account.Service
+	Org      *org.Service
+	Audit    *audit.Service
+	Registry *prometheus.Registry
+
+	// URL is the base address the server listens on, with the real port, once Open returns.
+	URL string
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// NewLogger returns the logger the configuration asks for.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// OpenDB opens the configured database. SQLite migrates itself; PostgreSQL must already be at
+// the schema this program knows (the `migrate` command brings it there).
+func OpenDB(ctx context.Context, cfg config.Config) (sqldb.DB, error) {
+	if cfg.DatabaseURL == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("创建数据目录失败 (create data dir): %w", err)
+		}
+		return sqlite.Open(ctx, cfg.SQLitePath())
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("无法连接 PostgreSQL (cannot reach PostgreSQL): %w", err)
+	}
+	return db, nil
+}
+
+// Open prepares everything and starts listening; Run serves.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Log == nil {
+		m.Log = NewLogger(m.Config, os.Stderr)
+	}
+	if err := os.MkdirAll(m.Config.MediaDir(), 0o750); err != nil {
+		return fmt.Errorf("创建媒体目录失败 (create media dir): %w", err)
+	}
+	db, err := OpenDB(ctx, m.Config)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	if err := sqldb.CheckSchema(ctx, db); err != nil {
+		return err
+	}
+	st := store.New(db)
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerDBMetrics(m.Registry, db)
+
+	m.Audit = audit.NewService(st, m.Log)
+	m.Org = org.NewService(st, m.Audit)
+	m.Accounts = account.NewService(st, m.Org, m.Audit, account.Config{
+		Policy:           account.Policy{MinLength: m.Config.PasswordMinLength},
+		LockoutThreshold: m.Config.LockoutThreshold,
+		LockoutDuration:  m.Config.LockoutDuration,
+		SessionTTLWeb:    m.Config.SessionTTLWeb,
+		SessionTTLMobile: m.Config.SessionTTLMobile,
+	})
+	m.Accounts.Log = m.Log.With("component", "account")
+
+	if m.Config.Demo {
+		if err := m.loadDemo(ctx); err != nil {
+			return fmt.Errorf("载入演示数据失败 (load demo data): %w", err)
+		}
+	}
+
+	m.API = api.New(api.Config{MaxBodyBytes: m.Config.MaxBodyBytes, MaxImportBytes: m.Config.MaxImportBytes, Version: Version},
+		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Registry: m.Registry, Log: m.Log})
+
+	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("无法监听 %s (listen): %w", m.Config.HTTPAddr, err)
+	}
+	m.ln = ln
+	m.URL = "http://" + ln.Addr().String()
+	m.srv = &http.Server{Handler: m.API.Echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	return nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully: stops accepting, lets
+// in-flight requests finish (up to shutdown_timeout) and closes the database.
+func (m *Main) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- m.srv.Serve(m.ln) }()
+	m.Log.Info("应急平台已启动 Yingji serving at "+m.URL, "url", m.URL, "engine", m.DB.Engine(), "version", Version)
+	select {
+	case err := <-errc:
+		m.Close()
+		return err
+	case <-ctx.Done():
+	}
+	m.Log.Info("正在停止 shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	err := m.srv.Shutdown(sctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	m.Log.Info("已停止 stopped")
+	return err
+}
+
+// Close releases the database (and the listener if Run never started).
+func (m *Main) Close() error {
+	if m.srv == nil && m.ln != nil {
+		m.ln.Close()
+	}
+	if m.DB != nil {
+		err := m.DB.Close()
+		m.DB = nil
+		return err
+	}
+	return nil
+}
+
+func registerDBMetrics(reg *prometheus.Registry, db sqldb.DB) {
+	switch d := db.(type) {
+	case *sqlite.DB:
+		reg.MustRegister(collectors.NewDBStatsCollector(d.WriteDB(), "sqlite_write"), collectors.NewDBStatsCollector(d.ReadDB(), "sqlite_read"))
+	case *postgres.DB:
+		reg.MustRegister(postgres.NewPoolCollector(d.Pool()))
+	}
+}
+
+// maskURL hides the password in a database URL for logs.
+func maskURL(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.Index(u[i+3:], "@"); j >= 0 {
+			cred := u[i+3 : i+3+j]
+			if k := strings.Index(cred, ":"); k >= 0 {
+				return u[:i+3] + cred[:k] + ":***" + u[i+3+j:]
+			}
+		}
+	}
+	return u
+}

@@ -1,0 +1,264 @@
+// Package config holds the server's configuration: defaults, then an optional YAML file, then
+// YINGJI_* environment variables, then command-line flags; validated with errors that name
+// the key in Chinese and English.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is every setting of the server.
+type Config struct {
+	HTTPAddr          string        `yaml:"http_addr"`
+	DataDir           string        `yaml:"data_dir"`
+	DatabaseURL       string        `yaml:"database_url"`
+	Demo              bool          `yaml:"demo"`
+	DemoPassword      string        `yaml:"demo_password"`
+	LogFormat         string        `yaml:"log_format"`
+	LogLevel          string        `yaml:"log_level"`
+	PasswordMinLength int           `yaml:"password_min_length"`
+	LockoutThreshold  int           `yaml:"lockout_threshold"`
+	LockoutDuration   time.Duration `yaml:"lockout_duration"`
+	SessionTTLWeb     time.Duration `yaml:"session_ttl_web"`
+	SessionTTLMobile  time.Duration `yaml:"session_ttl_mobile"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	MaxImportBytes    int64         `yaml:"max_import_bytes"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Default returns the embedded defaults: everything local under ./data.
+func Default() Config {
+	return Config{
+		HTTPAddr:          "127.0.0.1:8080",
+		DataDir:           "./data",
+		Demo:              true,
+		LogFormat:         "text",
+		LogLevel:          "info",
+		PasswordMinLength: 8,
+		LockoutThreshold:  6,
+		LockoutDuration:   15 * time.Minute,
+		SessionTTLWeb:     12 * time.Hour,
+		SessionTTLMobile:  30 * 24 * time.Hour,
+		MaxBodyBytes:      1 << 20,
+		MaxImportBytes:    20 << 20,
+		ShutdownTimeout:   15 * time.Second,
+	}
+}
+
+// key describes one setting: its file key, environment variable, flag and Chinese meaning.
+type key struct {
+	name, env, flag, zh string
+	ptr                 any
+}
+
+func (c *Config) keys() []key {
+	return []key{
+		{"http_addr", "YINGJI_HTTP_ADDR", "http-addr", "HTTP 监听地址（端口 0 自动选择）", &c.HTTPAddr},
+		{"data_dir", "YINGJI_DATA_DIR", "data-dir", "数据目录（SQLite 数据库与媒体文件）", &c.DataDir},
+		{"database_url", "YINGJI_DATABASE_URL", "database-url", "数据库地址（空：数据目录中的 SQLite；postgres://...：PostgreSQL）", &c.DatabaseURL},
+		{"demo", "YINGJI_DEMO", "demo", "空数据库首次启动时载入演示城市数据", &c.Demo},
+		{"demo_password", "YINGJI_DEMO_PASSWORD", "demo-password", "演示账号密码（未设置时随机生成并在日志中打印一次）", &c.DemoPassword},
+		{"log_format", "YINGJI_LOG_FORMAT", "log-format", "日志格式 text 或 json", &c.LogFormat},
+		{"log_level", "YINGJI_LOG_LEVEL", "log-level", "日志级别 debug/info/warn/error", &c.LogLevel},
+		{"password_min_length", "YINGJI_PASSWORD_MIN_LENGTH", "password-min-length", "密码最小长度（不低于 6）", &c.PasswordMinLength},
+		{"lockout_threshold", "YINGJI_LOCKOUT_THRESHOLD", "lockout-threshold", "连续输错密码达到该次数即锁定账号", &c.LockoutThreshold},
+		{"lockout_duration", "YINGJI_LOCKOUT_DURATION", "lockout-duration", "账号锁定时长，如 15m", &c.LockoutDuration},
+		{"session_ttl_web", "YINGJI_SESSION_TTL_WEB", "session-ttl-web", "网页端会话有效期，如 12h", &c.SessionTTLWeb},
+		{"session_ttl_mobile", "YINGJI_SESSION_TTL_MOBILE", "session-ttl-mobile", "移动端会话有效期，如 720h", &c.SessionTTLMobile},
+		{"max_body_bytes", "YINGJI_MAX_BODY_BYTES", "max-body-bytes", "JSON 请求体上限（字节）", &c.MaxBodyBytes},
+		{"max_import_bytes", "YINGJI_MAX_IMPORT_BYTES", "max-import-bytes", "Excel 导入文件上限（字节）", &c.MaxImportBytes},
+		{"shutdown_timeout", "YINGJI_SHUTDOWN_TIMEOUT", "shutdown-timeout", "优雅停机等待时长", &c.ShutdownTimeout},
+	}
+}
+
+// Error is a configuration error naming the key.
+type Error struct {
+	Key, Env, Reason, ReasonEN string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("配置项 %s（%s）无效：%s / invalid configuration %s (%s): %s", e.Key, e.Env, e.Reason, e.Key, e.Env, e.ReasonEN)
+}
+
+// Load builds the configuration for args (the flags after the subcommand), reading the
+// environment through getenv. The file named by -config (or YINGJI_CONFIG) is read between
+// the defaults and the environment.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("yingji", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	configFile := fs.String("config", getenv("YINGJI_CONFIG"), "配置文件（YAML） / configuration file (YAML)")
+	// Flags are parsed into strings so they can be applied last, after file and environment.
+	flagVals := map[string]*string{}
+	for _, k := range c.keys() {
+		flagVals[k.name] = fs.String(k.flag, "", k.zh+" ("+k.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			return c, &Error{Key: "config", Env: "YINGJI_CONFIG", Reason: "无法读取配置文件：" + err.Error(), ReasonEN: "cannot read the file"}
+		}
+		var raw map[string]any
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return c, &Error{Key: "config", Env: "YINGJI_CONFIG", Reason: "配置文件不是合法的 YAML：" + err.Error(), ReasonEN: "not valid YAML"}
+		}
+		known := map[string]key{}
+		for _, k := range c.keys() {
+			known[k.name] = k
+		}
+		for name, v := range raw {
+			k, ok := known[name]
+			if !ok {
+				return c, &Error{Key: name, Env: *configFile, Reason: "未知的配置项", ReasonEN: "unknown key"}
+			}
+			if err := set(k, fmt.Sprint(v)); err != nil {
+				return c, err
+			}
+		}
+	}
+	for _, k := range c.keys() {
+		if v, ok := lookup(getenv, k.env); ok {
+			if err := set(k, v); err != nil {
+				return c, err
+			}
+		}
+	}
+	var ferr error
+	fs.Visit(func(f *flag.Flag) {
+		for _, k := range c.keys() {
+			if k.flag == f.Name && ferr == nil {
+				ferr = set(k, *flagVals[k.name])
+			}
+		}
+	})
+	if ferr != nil {
+		return c, ferr
+	}
+	return c, c.Validate()
+}
+
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func set(k key, v string) error {
+	bad := func(zh, en string) error { return &Error{Key: k.name, Env: k.env, Reason: zh, ReasonEN: en} }
+	v = strings.TrimSpace(v)
+	switch p := k.ptr.(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return bad(fmt.Sprintf("“%s”不是布尔值（true/false）", v), "not a boolean")
+		}
+		*p = b
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return bad(fmt.Sprintf("“%s”不是整数", v), "not an integer")
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return bad(fmt.Sprintf("“%s”不是整数", v), "not an integer")
+		}
+		*p = n
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return bad(fmt.Sprintf("“%s”不是时长（如 15m、12h）", v), "not a duration such as 15m or 12h")
+		}
+		*p = d
+	}
+	return nil
+}
+
+// Validate checks every setting.
+func (c *Config) Validate() error {
+	bad := func(name, zh, en string) error {
+		for _, k := range c.keys() {
+			if k.name == name {
+				return &Error{Key: name, Env: k.env, Reason: zh, ReasonEN: en}
+			}
+		}
+		return &Error{Key: name, Reason: zh, ReasonEN: en}
+	}
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return bad("http_addr", "应为“主机:端口”，如 127.0.0.1:8080", "want host:port such as 127.0.0.1:8080")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return bad("http_addr", "端口应为 0–65535", "port must be 0-65535")
+	}
+	if c.DataDir == "" {
+		return bad("data_dir", "不能为空", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return bad("database_url", "应为空（使用 SQLite）或以 postgres:// 开头", "must be empty (SQLite) or start with postgres://")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return bad("log_format", "应为 text 或 json", "must be text or json")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log_level", "应为 debug、info、warn 或 error", "must be debug, info, warn or error")
+	}
+	if c.PasswordMinLength < 6 || c.PasswordMinLength > 64 {
+		return bad("password_min_length", "应在 6 到 64 之间", "must be between 6 and 64")
+	}
+	if c.DemoPassword != "" && len([]rune(c.DemoPassword)) < c.PasswordMinLength {
+		return bad("demo_password", fmt.Sprintf("长度不能少于 %d 位（password_min_length）", c.PasswordMinLength), "shorter than password_min_length")
+	}
+	if c.LockoutThreshold < 1 || c.LockoutThreshold > 100 {
+		return bad("lockout_threshold", "应在 1 到 100 之间", "must be between 1 and 100")
+	}
+	if c.LockoutDuration < time.Minute {
+		return bad("lockout_duration", "不能短于 1 分钟", "must be at least 1m")
+	}
+	if c.SessionTTLWeb < time.Minute {
+		return bad("session_ttl_web", "不能短于 1 分钟", "must be at least 1m")
+	}
+	if c.SessionTTLMobile < time.Minute {
+		return bad("session_ttl_mobile", "不能短于 1 分钟", "must be at least 1m")
+	}
+	if c.MaxBodyBytes < 1024 {
+		return bad("max_body_bytes", "不能小于 1024", "must be at least 1024")
+	}
+	if c.MaxImportBytes < 1024 {
+		return bad("max_import_bytes", "不能小于 1024", "must be at least 1024")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return bad("shutdown_timeout", "必须大于 0", "must be positive")
+	}
+	return nil
+}
+
+// SQLitePath is the database file used when DatabaseURL is empty.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "yingji.db") }
+
+// MediaDir is the local media folder.
+func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
+
+// Describe lists the keys for documentation: file key, environment variable, flag, meaning.
+func Describe() [][4]string {
+	c := Default()
+	var out [][4]string
+	for _, k := range c.keys() {
+		out = append(out, [4]string{k.name, k.env, "-" + k.flag, k.zh})
+	}
+	return out
+}

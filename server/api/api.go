@@ -49,6 +49,7 @@ type Server struct {
 	log     *slog.Logger
 	ops     []Op
 	latency *prometheus.HistogramVec
+	doc     openAPIDoc
 }
 
 // New builds the API with every route registered.

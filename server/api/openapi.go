@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
-	"weak"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3gen"
@@ -26,25 +24,15 @@ func (s *Server) openAPI(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, body)
 }
 
-// openAPIDoc is the document of one Server, built once. It must not refer to the Server, so
-// that the Server can be collected (see openAPIDocs).
+// openAPIDoc is the document, built once on first request, when every route is registered.
 type openAPIDoc struct {
 	once sync.Once
 	body []byte
 	err  error
 }
 
-// openAPIDocs holds each Server's document, keyed weakly so that servers made and dropped
-// (in tests) do not stay alive; the entry is removed when its Server is collected.
-var openAPIDocs sync.Map // weak.Pointer[Server] → *openAPIDoc
-
 func (s *Server) openAPIDocument() ([]byte, error) {
-	key := weak.Make(s)
-	v, loaded := openAPIDocs.LoadOrStore(key, new(openAPIDoc))
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Server]) { openAPIDocs.Delete(k) }, key)
-	}
-	d := v.(*openAPIDoc)
+	d := &s.doc
 	d.once.Do(func() {
 		var doc *openapi3.T
 		if doc, d.err = buildOpenAPI(s.ops, s.cfg.Version); d.err == nil {
@@ -292,9 +280,13 @@ func requestIDHeader() *openapi3.HeaderRef {
 		Description: "请求编号", Schema: openapi3.NewStringSchema().NewRef()}}}
 }
 
+// describe sets the description of an inline property, on a copy: the generator shares one
+// schema between the properties of a type.
 func describe(s *openapi3.Schema, prop, desc string) {
 	if p := s.Properties[prop]; p != nil && p.Value != nil && p.Ref == "" {
-		p.Value.Description = desc
+		cp := *p.Value
+		cp.Description = desc
+		s.Properties[prop] = cp.NewRef()
 	}
 }
 

@@ -42,6 +42,9 @@ type Main struct {
 	Audit    *audit.Service
 	Registry *prometheus.Registry
 
+	// Now is the clock of every service; tests replace it. Defaults to time.Now.
+	Now func() time.Time
+
 	// URL is the base address the server listens on, with the real port, once Open returns.
 	URL string
 
@@ -111,6 +114,9 @@ func (m *Main) Open(ctx context.Context) error {
 		SessionTTLMobile: m.Config.SessionTTLMobile,
 	})
 	m.Accounts.Log = m.Log.With("component", "account")
+	if m.Now != nil {
+		m.Audit.Now, m.Org.Now, m.Accounts.Now = m.Now, m.Now, m.Now
+	}
 
 	if m.Config.Demo {
 		if err := m.loadDemo(ctx); err != nil {

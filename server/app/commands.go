@@ -8,6 +8,7 @@ import (
 
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/postgres"
+	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
 )
 
@@ -54,9 +55,12 @@ func Migrate(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	have, _, err := db.SchemaStatus(ctx)
+	have, want, err := db.SchemaStatus(ctx)
 	if err != nil {
 		return err
+	}
+	if have > want {
+		return &sqldb.SchemaError{Have: have, Want: want}
 	}
 	if version, err = db.Migrate(ctx); err != nil {
 		return err

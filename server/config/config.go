@@ -100,7 +100,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	// Flags are parsed into strings so they can be applied last, after file and environment.
 	flagVals := map[string]*string{}
 	for _, k := range c.keys() {
-		flagVals[k.name] = fs.String(k.flag, "", k.zh+" ("+k.env+")")
+		flagVals[k.name] = fs.String(k.flag, "", fmt.Sprintf("%s（%s，默认 %q）", k.zh, k.env, current(k)))
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -147,6 +147,23 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		return c, ferr
 	}
 	return c, c.Validate()
+}
+
+// current is the setting's value as text.
+func current(k key) string {
+	switch p := k.ptr.(type) {
+	case *string:
+		return *p
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *int:
+		return strconv.Itoa(*p)
+	case *int64:
+		return strconv.FormatInt(*p, 10)
+	case *time.Duration:
+		return p.String()
+	}
+	return ""
 }
 
 func lookup(getenv func(string) string, name string) (string, bool) {
@@ -253,12 +270,13 @@ func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "yingji.d
 // MediaDir is the local media folder.
 func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
 
-// Describe lists the keys for documentation: file key, environment variable, flag, meaning.
-func Describe() [][4]string {
+// Describe lists the keys for documentation: file key, environment variable, flag, default,
+// meaning.
+func Describe() [][5]string {
 	c := Default()
-	var out [][4]string
+	var out [][5]string
 	for _, k := range c.keys() {
-		out = append(out, [4]string{k.name, k.env, "-" + k.flag, k.zh})
+		out = append(out, [5]string{k.name, k.env, "-" + k.flag, current(k), k.zh})
 	}
 	return out
 }

@@ -174,12 +174,13 @@ func Load(ctx context.Context, st org.Store, acc account.Store, password string,
 	}
 	teams := []org.Team{team, team2}
 
+	// Every demo account has the same password, so one hash (with its salt) serves them all.
+	hash, err := account.HashPassword(password)
+	if err != nil {
+		return err
+	}
 	var users []account.User
 	for i, a := range Accounts {
-		hash, err := account.HashPassword(password)
-		if err != nil {
-			return err
-		}
 		u := account.User{ID: yingji.NewID(), Username: a.Username, Name: a.Name, Role: a.Role,
 			Phone: fmt.Sprintf("139%08d", 57110000+i), PasswordHash: hash, PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
 		var n int

@@ -21,9 +21,10 @@ import (
 
 // DB is an open PostgreSQL database.
 type DB struct {
-	pool *pgxpool.Pool
-	std  *sql.DB // for goose, over the same pool
-	mig  *sqldb.Migrator
+	pool   *pgxpool.Pool
+	std    *sql.DB // for goose, over the same pool
+	mig    *sqldb.Migrator
+	schema string
 }
 
 // Options tune Open.
@@ -49,7 +50,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{pool: pool, std: stdlib.OpenDBFromPool(pool)}
+	db := &DB{pool: pool, std: stdlib.OpenDBFromPool(pool), schema: opt.Schema}
 	if db.mig, err = sqldb.NewMigrator(sqldb.Postgres, db.std, migrations.Postgres()); err != nil {
 		db.Close()
 		return nil, err
@@ -147,3 +148,6 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// Schema is the search_path schema the database was opened with ("" for the default).
+func (db *DB) Schema() string { return db.schema }

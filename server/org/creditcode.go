@@ -42,13 +42,14 @@ func NormalizeCreditCode(s string) string { return strings.ToUpper(strings.TrimS
 // check character that was expected.
 func ValidateCreditCode(s string) error {
 	const field = "credit_code"
-	if n := utf8.RuneCountInString(s); n != 18 || len(s) != 18 {
-		return yingji.Invalid("enterprise.bad_credit_code", field, "统一社会信用代码应为 18 位，实际为 %d 位", n)
+	runes := []rune(s)
+	if len(runes) != 18 {
+		return yingji.Invalid("enterprise.bad_credit_code", field, "统一社会信用代码应为 18 位，实际为 %d 位", len(runes))
 	}
-	for i := 0; i < 18; i++ {
-		if strings.IndexByte(creditAlphabet, s[i]) < 0 {
+	for i, r := range runes {
+		if r >= utf8.RuneSelf || strings.IndexByte(creditAlphabet, byte(r)) < 0 {
 			return yingji.Invalid("enterprise.bad_credit_code", field,
-				"统一社会信用代码第 %d 位“%c”不是允许的字符（只能是数字和除 I、O、Z、S、V 以外的大写字母）", i+1, s[i])
+				"统一社会信用代码第 %d 位“%c”不是允许的字符（只能是半角数字和除 I、O、Z、S、V 以外的大写字母）", i+1, r)
 		}
 	}
 	for i := 2; i < 8; i++ {

@@ -19,7 +19,7 @@ var validCreditCodes = []string{
 	"12330100470110838X",
 	"52330108MJ9A1B2C3B",
 	"91330110MA2CFXHW83",
-	"91330102MA2B000002", // check value 31 → "0"? no: here the check character is "2"
+	"91330102MA2B000002",
 }
 
 func TestCreditCode(t *testing.T) {
@@ -68,7 +68,8 @@ func TestCreditCode(t *testing.T) {
 		{"ErrLetterZSV", "91330106MA27XL0EZ7", "第 17 位“Z”"},
 		{"ErrDivision", "913301A6MA27XL0E27", "第 3–8 位"},
 		{"ErrLowerNotNormalised", "91330106ma27xl0e27", "第 9 位“m”"},
-		{"ErrChinese", "９１３３０１０６MA27XL0E2", "应为 18 位"},
+		{"ErrFullWidthShort", "９１３３０１０６MA27XL0E2", "实际为 17 位"},
+		{"ErrFullWidth", "９１３３０１０６MA27XL0E27", "第 1 位“９”不是允许的字符"},
 		{"ErrEmpty", "", "实际为 0 位"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

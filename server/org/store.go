@@ -24,7 +24,8 @@ type UnitFilter struct {
 	Q        string // name contains
 }
 
-// EnterpriseFilter narrows an enterprise list. All set fields must hold.
+// EnterpriseFilter narrows an enterprise list. All set fields must hold. Lists sort by name,
+// credit_code, industry, created_at or updated_at (default name).
 type EnterpriseFilter struct {
 	Scope              yingji.EnterpriseScope // set by the service; zero means every enterprise
 	Q                  string                 // name or credit code contains
@@ -33,12 +34,6 @@ type EnterpriseFilter struct {
 	Industry           string
 	HazardousChemicals *bool
 	MajorHazard        *bool
-}
-
-// EnterpriseSorts are the sort fields an enterprise list accepts (API name → column).
-var EnterpriseSorts = map[string]string{
-	"name": "name", "credit_code": "credit_code", "industry": "industry",
-	"created_at": "created_at", "updated_at": "updated_at",
 }
 
 // TeamFilter narrows a team list.
@@ -50,15 +45,15 @@ type TeamFilter struct {
 
 // UnitRefs counts what refers to a unit and keeps it from being deleted.
 type UnitRefs struct {
-	Children    int
-	Enterprises int
-	Teams       int
-	Users       int
+	Children    int `json:"children"`
+	Enterprises int `json:"enterprises"`
+	Teams       int `json:"teams"`
+	Users       int `json:"users"`
 }
 
 // EnterpriseRefs counts what refers to an enterprise besides its contacts.
 type EnterpriseRefs struct {
-	Users int
+	Users int `json:"users"`
 }
 
 // BatchError says which item of an all-or-nothing batch write failed.

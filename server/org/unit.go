@@ -144,20 +144,6 @@ func PathIDs(path string) []string {
 	return ids
 }
 
-// PathUpperBound returns the smallest string greater than every string that starts with
-// prefix, so "path >= prefix AND path < PathUpperBound(prefix)" selects a subtree as a range
-// an index can scan. Paths end in "/", so "/a/b/" gives "/a/b0".
-func PathUpperBound(prefix string) string {
-	b := []byte(prefix)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
-		}
-	}
-	return "" // no bound: prefix is empty or all 0xff
-}
-
 // fields is the unit's audited view.
 func (u *Unit) fields() map[string]any {
 	return map[string]any{"parent_id": u.ParentID, "level": string(u.Level), "code": u.Code, "name": u.Name, "sort": u.Sort}

@@ -29,8 +29,11 @@ func (w *Where) Add(cond string, args ...any) {
 }
 
 // Prefix adds "col starts with prefix" as a range both engines serve from a B-tree index
-// (the column must sort bytewise: COLLATE "C" on PostgreSQL).
+// (the column must sort bytewise: COLLATE "C" on PostgreSQL). An empty prefix adds nothing.
 func (w *Where) Prefix(col, prefix string) {
+	if prefix == "" {
+		return
+	}
 	w.Add(col+" >= ? AND "+col+" < ?", prefix, PrefixEnd(prefix))
 }
 

@@ -60,10 +60,13 @@ func (s *Store) ListUsers(ctx context.Context, f account.UserFilter, p yingji.Li
 		return page, err
 	}
 	var w sqldb.Where
-	if f.Scope.EnterpriseID != "" {
+	switch {
+	case f.Scope.EnterpriseID != "":
 		w.Add("enterprise_id = ?", f.Scope.EnterpriseID)
-	} else {
+	case f.Scope.OrgPrefix != "":
 		w.Prefix("org_path", f.Scope.OrgPrefix)
+	default:
+		return page, nil // an actor without a scope sees nothing
 	}
 	if f.Q != "" {
 		w.Add(`(username LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\')`, sqldb.Like(strings.ToLower(f.Q)), sqldb.Like(f.Q))

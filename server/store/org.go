@@ -12,80 +12,28 @@ import (
 
 var _ org.Store = (*Store)(nil)
 
-// where collects the conditions of a query; add numbers its "%s" placeholders as $n.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) add(cond string, args ...any) {
-	ph := make([]any, len(args))
-	for i, a := range args {
-		w.args = append(w.args, a)
-		ph[i] = fmt.Sprintf("$%d", len(w.args))
-	}
-	w.conds = append(w.conds, fmt.Sprintf(cond, ph...))
-}
-
-// addSubtree selects rows whose col lies under prefix, as a range an index can scan.
-func (w *where) addSubtree(col, prefix string) {
-	if prefix == "" {
-		return
-	}
-	if hi := org.PathUpperBound(prefix); hi != "" {
-		w.add(col+" >= %s AND "+col+" < %s", prefix, hi)
-	} else {
-		w.add(col+" >= %s", prefix)
-	}
-}
-
 // addUnitScope selects the units (columns path and id) in a scope: the subtree under
 // sc.Subtree and the units on the path sc.Ancestors.
-func (w *where) addUnitScope(pathCol, idCol string, sc org.UnitScope) {
+func addUnitScope(w *sqldb.Where, pathCol, idCol string, sc org.UnitScope) {
 	if sc.Subtree == "" && sc.Ancestors == "" {
 		return
 	}
 	var alts []string
+	var args []any
 	if p := sc.Subtree; p != "" {
-		alts = append(alts, "("+pathCol+" >= "+w.next(p)+" AND "+pathCol+" < "+w.next(org.PathUpperBound(p))+")")
+		alts = append(alts, "("+pathCol+" >= ? AND "+pathCol+" < ?)")
+		args = append(args, p, sqldb.PrefixEnd(p))
 	}
 	if ids := org.PathIDs(sc.Ancestors); len(ids) > 0 {
-		ph := make([]string, len(ids))
-		for i, id := range ids {
-			ph[i] = w.next(id)
+		alts = append(alts, idCol+" IN (?"+strings.Repeat(", ?", len(ids)-1)+")")
+		for _, id := range ids {
+			args = append(args, id)
 		}
-		alts = append(alts, idCol+" IN ("+strings.Join(ph, ", ")+")")
 	}
 	if len(alts) == 0 {
 		alts = append(alts, "1 = 0")
 	}
-	w.conds = append(w.conds, "("+strings.Join(alts, " OR ")+")")
-}
-
-// next is the placeholder for one more argument.
-func (w *where) next(arg any) string {
-	w.args = append(w.args, arg)
-	return fmt.Sprintf("$%d", len(w.args))
-}
-
-func (w *where) sql() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// likeContains is a LIKE pattern (with ESCAPE '\') matching s anywhere.
-func likeContains(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
-}
-
-func nullStr(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	w.Add("("+strings.Join(alts, " OR ")+")", args...)
 }
 
 func nullFloat(p *float64) any {
@@ -134,22 +82,24 @@ func (s *Store) GetUnit(ctx context.Context, id string) (org.Unit, error) {
 }
 
 func (s *Store) ListUnits(ctx context.Context, f org.UnitFilter) ([]org.Unit, error) {
-	var w where
-	w.addUnitScope("path", "id", f.Scope)
-	w.addSubtree("path", f.Subtree)
+	var w sqldb.Where
+	addUnitScope(&w, "path", "id", f.Scope)
+	if f.Subtree != "" {
+		w.Prefix("path", f.Subtree)
+	}
 	if f.ParentID != "" {
-		w.add("parent_id = %s", f.ParentID)
+		w.Add("parent_id = ?", f.ParentID)
 	}
 	if f.Level != "" {
-		w.add("level = %s", string(f.Level))
+		w.Add("level = ?", string(f.Level))
 	}
 	if f.Code != "" {
-		w.add("code = %s", f.Code)
+		w.Add("code = ?", f.Code)
 	}
 	if f.Q != "" {
-		w.add(`name LIKE %s ESCAPE '\'`, likeContains(f.Q))
+		w.Add(`name LIKE ? ESCAPE '\'`, sqldb.Like(f.Q))
 	}
-	rows, err := s.DB.Query(ctx, `SELECT `+unitCols+` FROM org_units`+w.sql()+` ORDER BY sort, code, id`, w.args...)
+	rows, err := s.DB.Query(ctx, `SELECT `+unitCols+` FROM org_units`+w.SQL()+` ORDER BY sort, code, id`, w.Args...)
 	us, err := sqldb.CollectRows(rows, err, scanUnits)
 	if err != nil {
 		return nil, fmt.Errorf("store: list units: %w", err)
@@ -159,7 +109,7 @@ func (s *Store) ListUnits(ctx context.Context, f org.UnitFilter) ([]org.Unit, er
 
 func insertUnit(ctx context.Context, q sqldb.Querier, u org.Unit) error {
 	_, err := q.Exec(ctx, `INSERT INTO org_units (`+unitCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		u.ID, nullStr(u.ParentID), string(u.Level), u.Code, u.Name, u.Path, u.Sort, u.CreatedAt.UTC(), u.UpdatedAt.UTC())
+		u.ID, nullable(u.ParentID), string(u.Level), u.Code, u.Name, u.Path, u.Sort, u.CreatedAt.UTC(), u.UpdatedAt.UTC())
 	return err
 }
 
@@ -248,44 +198,50 @@ func (s *Store) GetEnterpriseByCreditCode(ctx context.Context, code string) (org
 	return e, nil
 }
 
+var enterpriseSorts = map[string]string{
+	"name": "name", "credit_code": "credit_code", "industry": "industry",
+	"created_at": "created_at", "updated_at": "updated_at",
+}
+
 func (s *Store) ListEnterprises(ctx context.Context, f org.EnterpriseFilter, p yingji.ListParams) (yingji.Page[org.Enterprise], error) {
 	var page yingji.Page[org.Enterprise]
 	p.Normalize()
-	order, err := p.OrderBy(org.EnterpriseSorts, "name ASC, id ASC")
+	order, err := p.OrderBy(enterpriseSorts, "name ASC, id ASC")
 	if err != nil {
 		return page, err
 	}
-	var w where
+	var w sqldb.Where
 	if f.Scope.EnterpriseID != "" {
-		w.add("id = %s", f.Scope.EnterpriseID)
+		w.Add("id = ?", f.Scope.EnterpriseID)
 	}
-	w.addSubtree("org_path", f.Scope.OrgPrefix)
+	if f.Scope.OrgPrefix != "" {
+		w.Prefix("org_path", f.Scope.OrgPrefix)
+	}
 	if f.Q != "" {
-		w.add(`(name LIKE %s ESCAPE '\' OR credit_code LIKE %s ESCAPE '\')`,
-			likeContains(f.Q), likeContains(strings.ToUpper(f.Q)))
+		w.Add(`(name LIKE ? ESCAPE '\' OR credit_code LIKE ? ESCAPE '\')`,
+			sqldb.Like(f.Q), sqldb.Like(strings.ToUpper(f.Q)))
 	}
 	if f.TownshipID != "" {
-		w.add("township_id = %s", f.TownshipID)
+		w.Add("township_id = ?", f.TownshipID)
 	}
 	if f.GridID != "" {
-		w.add("grid_id = %s", f.GridID)
+		w.Add("grid_id = ?", f.GridID)
 	}
 	if f.Industry != "" {
-		w.add("industry = %s", f.Industry)
+		w.Add("industry = ?", f.Industry)
 	}
 	if f.HazardousChemicals != nil {
-		w.add("hazardous_chemicals = %s", *f.HazardousChemicals)
+		w.Add("hazardous_chemicals = ?", *f.HazardousChemicals)
 	}
 	if f.MajorHazard != nil {
-		w.add("major_hazard = %s", *f.MajorHazard)
+		w.Add("major_hazard = ?", *f.MajorHazard)
 	}
-	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM enterprises`+w.sql(), w.args...).Scan(&page.Total); err != nil {
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM enterprises`+w.SQL(), w.Args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("store: count enterprises: %w", err)
 	}
-	args := append(w.args, p.PageSize, p.Offset())
-	q := fmt.Sprintf(`SELECT %s FROM enterprises%s ORDER BY %s LIMIT $%d OFFSET $%d`,
-		enterpriseCols, w.sql(), order, len(w.args)+1, len(w.args)+2)
-	rows, err := s.DB.Query(ctx, q, args...)
+	q := `SELECT ` + enterpriseCols + ` FROM enterprises` + w.SQL() + ` ORDER BY ` + order +
+		` LIMIT ` + w.Next(p.PageSize) + ` OFFSET ` + w.Next(p.Offset())
+	rows, err := s.DB.Query(ctx, q, w.Args...)
 	page.Items, err = sqldb.CollectRows(rows, err, scanEnterprises)
 	if err != nil {
 		return page, fmt.Errorf("store: list enterprises: %w", err)
@@ -296,7 +252,7 @@ func (s *Store) ListEnterprises(ctx context.Context, f org.EnterpriseFilter, p y
 func insertEnterprise(ctx context.Context, q sqldb.Querier, e org.Enterprise) error {
 	_, err := q.Exec(ctx, `INSERT INTO enterprises (`+enterpriseCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		e.ID, e.Name, e.CreditCode, e.Industry, e.TownshipID, nullStr(e.GridID), e.OrgPath, e.Address,
+		e.ID, e.Name, e.CreditCode, e.Industry, e.TownshipID, nullable(e.GridID), e.OrgPath, e.Address,
 		nullFloat(e.Lat), nullFloat(e.Lng), e.Cell, e.HazardousChemicals, e.MajorHazard, e.LegalPerson, e.Phone,
 		e.CreatedAt.UTC(), e.UpdatedAt.UTC())
 	return err
@@ -329,7 +285,7 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 		township_id = $5, grid_id = $6, org_path = $7, address = $8, lat = $9, lng = $10, cell = $11,
 		hazardous_chemicals = $12, major_hazard = $13, legal_person = $14, phone = $15, updated_at = $16
 		WHERE id = $1`,
-		e.ID, e.Name, e.CreditCode, e.Industry, e.TownshipID, nullStr(e.GridID), e.OrgPath, e.Address,
+		e.ID, e.Name, e.CreditCode, e.Industry, e.TownshipID, nullable(e.GridID), e.OrgPath, e.Address,
 		nullFloat(e.Lat), nullFloat(e.Lng), e.Cell, e.HazardousChemicals, e.MajorHazard, e.LegalPerson, e.Phone,
 		e.UpdatedAt.UTC()))
 	if err != nil {
@@ -454,15 +410,15 @@ func (s *Store) GetTeam(ctx context.Context, id string) (org.Team, error) {
 }
 
 func (s *Store) ListTeams(ctx context.Context, f org.TeamFilter) ([]org.Team, error) {
-	var w where
-	w.addUnitScope("u.path", "u.id", f.Scope)
+	var w sqldb.Where
+	addUnitScope(&w, "u.path", "u.id", f.Scope)
 	if f.OrgUnitID != "" {
-		w.add("t.org_unit_id = %s", f.OrgUnitID)
+		w.Add("t.org_unit_id = ?", f.OrgUnitID)
 	}
 	if f.Q != "" {
-		w.add(`t.name LIKE %s ESCAPE '\'`, likeContains(f.Q))
+		w.Add(`t.name LIKE ? ESCAPE '\'`, sqldb.Like(f.Q))
 	}
-	rows, err := s.DB.Query(ctx, teamSelect+w.sql()+` ORDER BY t.name, t.id`, w.args...)
+	rows, err := s.DB.Query(ctx, teamSelect+w.SQL()+` ORDER BY t.name, t.id`, w.Args...)
 	ts, err := sqldb.CollectRows(rows, err, scanTeams)
 	if err != nil {
 		return nil, fmt.Errorf("store: list teams: %w", err)

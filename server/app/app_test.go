@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"context"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -352,16 +350,5 @@ func TestUsers(t *testing.T) {
 				}
 			})
 		})
-	}
-}
-
-func TestGracefulShutdownClosesDB(t *testing.T) {
-	s := apptest.Start(t)
-	ctx := context.Background()
-	if err := s.DB.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if r := s.Do(t, http.MethodGet, "/healthz", "", nil); r.Status != 200 {
-		t.Fatal(r.Status)
 	}
 }

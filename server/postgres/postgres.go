@@ -87,8 +87,31 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row
 }
 
 func (db *DB) InTx(ctx context.Context, fn func(sqldb.Querier) error) error {
-	return mapErr(pgx.BeginFunc(ctx, db.pool, func(t pgx.Tx) error { return fn(tx{t}) }))
+	return db.runTx(ctx, pgx.TxOptions{}, fn)
 }
+
+// ReadTx runs fn in a REPEATABLE READ, READ ONLY transaction: one snapshot throughout.
+func (db *DB) ReadTx(ctx context.Context, fn func(sqldb.Querier) error) error {
+	return db.runTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+func (db *DB) runTx(ctx context.Context, opts pgx.TxOptions, fn func(sqldb.Querier) error) error {
+	x := &tx{}
+	err := pgx.BeginTxFunc(ctx, db.pool, opts, func(t pgx.Tx) error {
+		x.t = t
+		return fn(x)
+	})
+	if err != nil {
+		return mapErr(err)
+	}
+	for _, f := range x.after {
+		f()
+	}
+	return nil
+}
+
+// AfterCommit outside a transaction runs fn at once.
+func (db *DB) AfterCommit(fn func()) { fn() }
 
 type conn interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
@@ -96,15 +119,20 @@ type conn interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
 }
 
-type tx struct{ t pgx.Tx }
+type tx struct {
+	t     pgx.Tx
+	after []func()
+}
 
-func (t tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+func (t *tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
+
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return execOn(ctx, t.t, query, args)
 }
-func (t tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
+func (t *tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
 	return queryOn(ctx, t.t, query, args)
 }
-func (t tx) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
 	return row{t.t.QueryRow(ctx, query, args...)}
 }
 

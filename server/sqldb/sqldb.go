@@ -22,6 +22,9 @@ type Querier interface {
 	// QueryRow runs a query expected to return at most one row. Its Scan returns an error
 	// wrapping yingji.ErrNotFound when there is none.
 	QueryRow(ctx context.Context, query string, args ...any) Row
+	// AfterCommit runs fn once the transaction commits (never if it rolls back); outside a
+	// transaction it runs fn at once.
+	AfterCommit(fn func())
 }
 
 // Rows is a result set; always Close it.
@@ -42,6 +45,8 @@ type DB interface {
 	Querier
 	// InTx runs fn in a read-write transaction, committing when it returns nil.
 	InTx(ctx context.Context, fn func(tx Querier) error) error
+	// ReadTx runs fn in a read-only transaction that sees one consistent snapshot.
+	ReadTx(ctx context.Context, fn func(tx Querier) error) error
 	Engine() string
 	Ping(ctx context.Context) error
 	// SchemaStatus reports the schema version in the database and the one this program knows.

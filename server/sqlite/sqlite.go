@@ -102,16 +102,36 @@ func (db *DB) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row
 
 // InTx runs fn in an immediate transaction on the writer connection.
 func (db *DB) InTx(ctx context.Context, fn func(sqldb.Querier) error) error {
-	t, err := db.write.BeginTx(ctx, nil)
+	return runTx(ctx, db.write, fn)
+}
+
+// ReadTx runs fn in a deferred transaction on a reader: WAL gives it one snapshot from its
+// first read to its end.
+func (db *DB) ReadTx(ctx context.Context, fn func(sqldb.Querier) error) error {
+	return runTx(ctx, db.read, fn)
+}
+
+func runTx(ctx context.Context, d *sql.DB, fn func(sqldb.Querier) error) error {
+	t, err := d.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)
 	}
-	if err := fn(tx{t}); err != nil {
+	x := &tx{t: t}
+	if err := fn(x); err != nil {
 		t.Rollback()
 		return err
 	}
-	return mapErr(t.Commit())
+	if err := mapErr(t.Commit()); err != nil {
+		return err
+	}
+	for _, f := range x.after {
+		f()
+	}
+	return nil
 }
+
+// AfterCommit outside a transaction runs fn at once.
+func (db *DB) AfterCommit(fn func()) { fn() }
 
 type conn interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
@@ -119,15 +139,20 @@ type conn interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }
 
-type tx struct{ t *sql.Tx }
+type tx struct {
+	t     *sql.Tx
+	after []func()
+}
 
-func (t tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+func (t *tx) AfterCommit(fn func()) { t.after = append(t.after, fn) }
+
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	return execOn(ctx, t.t, query, args)
 }
-func (t tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
+func (t *tx) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
 	return queryOn(ctx, t.t, query, args)
 }
-func (t tx) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
 	return row{t.t.QueryRowContext(ctx, rewrite(query), args...)}
 }
 

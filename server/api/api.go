@@ -82,6 +82,7 @@ func New(cfg Config, d Deps) *Server {
 	s.userRoutes()
 	s.auditRoutes()
 	s.orgRoutes()
+	s.importRoutes()
 	return s
 }
 

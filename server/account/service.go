@@ -67,6 +67,8 @@ type LoginResult struct {
 	Token   string
 	Session Session
 	User    User
+	// Ended are the sessions this login ended (live connections of theirs are closed).
+	Ended []Ended
 }
 
 var errBadCredentials = yingji.Errorf(yingji.EUNAUTHORIZED, "auth.bad_credentials", "用户名或密码错误")
@@ -142,7 +144,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	actor.SessionID = sess.ID
 	s.audit(ctx, actor, "auth.login", "session", sess.ID, "ok", map[string]any{"client": in.Client, "device_id": in.DeviceID, "ended_sessions": ended})
 	u.FailedLogins, u.LockedUntil, u.LastLoginAt = 0, nil, &now
-	return LoginResult{Token: token, Session: sess, User: u}, nil
+	return LoginResult{Token: token, Session: sess, User: u, Ended: ended}, nil
 }
 
 func lockedError(left time.Duration) *yingji.Error {
@@ -166,6 +168,14 @@ func newToken() (token, hash string) {
 func hashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
+}
+
+// EndedError is the error a session ended for reason answers with.
+func EndedError(reason string) *yingji.Error {
+	if e, ok := endedErrors[reason]; ok {
+		return e
+	}
+	return endedErrors[EndLogout]
 }
 
 var endedErrors = map[string]*yingji.Error{

@@ -26,6 +26,12 @@ type SessionUser struct {
 	ScopePath string
 }
 
+// Ended is a session that a login ended.
+type Ended struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
 // LoginAttempt is the outcome of a wrong password.
 type LoginAttempt struct {
 	Failures    int
@@ -49,8 +55,8 @@ type Store interface {
 
 	// StartSession ends the user's active sessions of the same client kind (EndReplaced) and
 	// other users' active sessions on the same device (EndDeviceSwitched), then inserts s, in
-	// one transaction. It returns the ids of the sessions it ended.
-	StartSession(ctx context.Context, s Session) ([]string, error)
+	// one transaction. It returns the sessions it ended, with the reason.
+	StartSession(ctx context.Context, s Session) ([]Ended, error)
 	GetSessionByTokenHash(ctx context.Context, tokenHash string) (SessionUser, error)
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	EndSession(ctx context.Context, id, reason string, now time.Time) error

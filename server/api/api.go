@@ -21,6 +21,7 @@ import (
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
 )
 
@@ -28,6 +29,7 @@ import (
 type Config struct {
 	MaxBodyBytes   int64
 	MaxImportBytes int64
+	MaxSyncBytes   int64
 	Version        string
 }
 
@@ -37,6 +39,7 @@ type Deps struct {
 	Accounts *account.Service
 	Org      *org.Service
 	Audit    *audit.Service
+	Sync     *syncsvc.Service
 	Registry *prometheus.Registry
 	Log      *slog.Logger
 }
@@ -83,6 +86,7 @@ func New(cfg Config, d Deps) *Server {
 	s.auditRoutes()
 	s.orgRoutes()
 	s.importRoutes()
+	s.syncRoutes()
 	return s
 }
 
@@ -164,17 +168,25 @@ type actorKey struct{}
 // authenticated resolves the bearer token to an actor.
 func (s *Server) authenticated(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token := ""
-		if h := c.Request().Header.Get(echo.HeaderAuthorization); strings.HasPrefix(h, "Bearer ") {
-			token = strings.TrimSpace(h[len("Bearer "):])
-		}
-		a, err := s.Accounts.Authenticate(c.Request().Context(), token, c.RealIP(), c.Response().Header().Get(echo.HeaderXRequestID))
+		a, err := s.Accounts.Authenticate(c.Request().Context(), bearer(c), c.RealIP(), c.Response().Header().Get(echo.HeaderXRequestID))
 		if err != nil {
 			return err
 		}
 		c.Set("actor", a)
 		return next(c)
 	}
+}
+
+// bearer returns the session token of a request: the Authorization header, or for WebSocket
+// clients that cannot set headers the token query parameter.
+func bearer(c echo.Context) string {
+	if h := c.Request().Header.Get(echo.HeaderAuthorization); strings.HasPrefix(h, "Bearer ") {
+		return strings.TrimSpace(h[len("Bearer "):])
+	}
+	if c.Request().Header.Get("Upgrade") != "" {
+		return c.QueryParam("token")
+	}
+	return ""
 }
 
 // actor returns the authenticated caller.

@@ -72,6 +72,12 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.Sync != nil {
+		for _, e := range res.Ended {
+			why := account.EndedError(e.Reason)
+			s.Sync.Hub.Close(e.ID, why.Code, why.Message)
+		}
+	}
 	return c.JSON(http.StatusOK, LoginResponse{Token: res.Token, ExpiresAt: res.Session.ExpiresAt, User: loginUser(res.User)})
 }
 

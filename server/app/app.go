@@ -21,11 +21,13 @@ import (
 	"github.com/yingji/yingji/server/api"
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/config"
+	"github.com/yingji/yingji/server/hazard"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/postgres"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
 	"github.com/yingji/yingji/server/store"
+	"github.com/yingji/yingji/server/syncsvc"
 )
 
 // Version is set at build time with -ldflags "-X github.com/yingji/yingji/server/app.Version=...".
@@ -40,6 +42,7 @@ type Main struct {
 	Accounts *account.Service
 	Org      *org.Service
 	Audit    *audit.Service
+	Sync     *syncsvc.Service
 	Registry *prometheus.Registry
 
 	// Now is the clock of every service; tests replace it. Defaults to time.Now.
@@ -48,8 +51,10 @@ type Main struct {
 	// URL is the base address the server listens on, with the real port, once Open returns.
 	URL string
 
-	ln  net.Listener
-	srv *http.Server
+	ln     net.Listener
+	srv    *http.Server
+	cancel context.CancelFunc // stops background work (the PostgreSQL listener)
+	store  *store.Store
 }
 
 // NewLogger returns the logger the configuration asks for.
@@ -100,11 +105,20 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	st := store.New(db)
+	m.store = st
+	m.Sync = syncsvc.New(db, nil, m.Log)
+	for _, c := range st.Collections() {
+		m.Sync.Register(c)
+	}
+	m.Sync.Register(hazard.NewCollection())
+	m.Sync.Register(hazard.NewActions())
+	st.Changes = m.Sync
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerDBMetrics(m.Registry, db)
 
 	m.Audit = audit.NewService(st, m.Log)
+	m.Sync.Audit = m.Audit
 	m.Org = org.NewService(st, m.Audit)
 	m.Accounts = account.NewService(st, m.Org, m.Audit, account.Config{
 		Policy:           account.Policy{MinLength: m.Config.PasswordMinLength},
@@ -115,7 +129,12 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.Accounts.Log = m.Log.With("component", "account")
 	if m.Now != nil {
-		m.Audit.Now, m.Org.Now, m.Accounts.Now = m.Now, m.Now, m.Now
+		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now = m.Now, m.Now, m.Now, m.Now
+	}
+	if pg, ok := db.(*postgres.DB); ok {
+		if err := m.listen(ctx, pg); err != nil {
+			return err
+		}
 	}
 
 	if m.Config.Demo {
@@ -124,8 +143,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
-	m.API = api.New(api.Config{MaxBodyBytes: m.Config.MaxBodyBytes, MaxImportBytes: m.Config.MaxImportBytes, Version: Version},
-		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Registry: m.Registry, Log: m.Log})
+	m.API = api.New(api.Config{MaxBodyBytes: m.Config.MaxBodyBytes, MaxImportBytes: m.Config.MaxImportBytes,
+		MaxSyncBytes: m.Config.MaxSyncBytes, Version: Version},
+		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Sync: m.Sync, Registry: m.Registry, Log: m.Log})
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -165,6 +185,9 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close releases the database (and the listener if Run never started).
 func (m *Main) Close() error {
+	if m.cancel != nil {
+		m.cancel()
+	}
 	if m.srv == nil && m.ln != nil {
 		m.ln.Close()
 	}

@@ -6,14 +6,13 @@ import (
 
 	"github.com/yingji/yingji/server/account"
 	"github.com/yingji/yingji/server/demo"
-	"github.com/yingji/yingji/server/store"
 	"github.com/yingji/yingji/server/yingji"
 )
 
 // loadDemo loads the demo city into an empty database and logs the demo accounts once, with
 // the password (YINGJI_DEMO_PASSWORD, or a random one when unset).
 func (m *Main) loadDemo(ctx context.Context) error {
-	st := store.New(m.DB)
+	st := m.store
 	empty, err := demo.Empty(ctx, st)
 	if err != nil || !empty {
 		return err

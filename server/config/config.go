@@ -32,6 +32,7 @@ type Config struct {
 	SessionTTLMobile  time.Duration `yaml:"session_ttl_mobile"`
 	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
 	MaxImportBytes    int64         `yaml:"max_import_bytes"`
+	MaxSyncBytes      int64         `yaml:"max_sync_bytes"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 }
 
@@ -50,6 +51,7 @@ func Default() Config {
 		SessionTTLMobile:  30 * 24 * time.Hour,
 		MaxBodyBytes:      1 << 20,
 		MaxImportBytes:    20 << 20,
+		MaxSyncBytes:      16 << 20,
 		ShutdownTimeout:   15 * time.Second,
 	}
 }
@@ -76,6 +78,7 @@ func (c *Config) keys() []key {
 		{"session_ttl_mobile", "YINGJI_SESSION_TTL_MOBILE", "session-ttl-mobile", "移动端会话有效期，如 720h", &c.SessionTTLMobile},
 		{"max_body_bytes", "YINGJI_MAX_BODY_BYTES", "max-body-bytes", "JSON 请求体上限（字节）", &c.MaxBodyBytes},
 		{"max_import_bytes", "YINGJI_MAX_IMPORT_BYTES", "max-import-bytes", "Excel 导入文件上限（字节）", &c.MaxImportBytes},
+		{"max_sync_bytes", "YINGJI_MAX_SYNC_BYTES", "max-sync-bytes", "一次同步提交或拉取请求体上限（字节，解压后）", &c.MaxSyncBytes},
 		{"shutdown_timeout", "YINGJI_SHUTDOWN_TIMEOUT", "shutdown-timeout", "优雅停机等待时长", &c.ShutdownTimeout},
 	}
 }
@@ -257,6 +260,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxImportBytes < 1024 {
 		return bad("max_import_bytes", "不能小于 1024", "must be at least 1024")
+	}
+	if c.MaxSyncBytes < 64<<10 {
+		return bad("max_sync_bytes", "不能小于 65536", "must be at least 65536")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "必须大于 0", "must be positive")

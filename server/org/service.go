@@ -533,6 +533,10 @@ func (s *Service) DeleteEnterprise(ctx context.Context, a *yingji.Actor, id stri
 		return yingji.Errorf(yingji.ECONFLICT, "enterprise.in_use",
 			"“%s”下还有 %d 个用户账号，请先删除或调整这些账号后再删除该企业", e.Name, refs.Users).WithData(refs)
 	}
+	if refs.Hazards > 0 {
+		return yingji.Errorf(yingji.ECONFLICT, "enterprise.in_use",
+			"“%s”有 %d 条隐患记录，隐患是执法依据，不能随企业删除", e.Name, refs.Hazards).WithData(refs)
+	}
 	if err := s.Store.DeleteEnterprise(ctx, id); err != nil {
 		return enterpriseNotFound(err)
 	}

@@ -53,7 +53,8 @@ type UnitRefs struct {
 
 // EnterpriseRefs counts what refers to an enterprise besides its contacts.
 type EnterpriseRefs struct {
-	Users int `json:"users"`
+	Users   int `json:"users"`
+	Hazards int `json:"hazards"`
 }
 
 // BatchError says which item of an all-or-nothing batch write failed.

@@ -149,8 +149,8 @@ func (s *Store) Unlock(ctx context.Context, userID string, now time.Time) error 
 	return err
 }
 
-func (s *Store) StartSession(ctx context.Context, ss account.Session) ([]string, error) {
-	var ended []string
+func (s *Store) StartSession(ctx context.Context, ss account.Session) ([]account.Ended, error) {
+	var ended []account.Ended
 	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
 		ended = ended[:0]
 		collect := func(q string, args ...any) error {
@@ -159,7 +159,9 @@ func (s *Store) StartSession(ctx context.Context, ss account.Session) ([]string,
 				var id string
 				return id, r.Scan(&id)
 			})
-			ended = append(ended, ids...)
+			for _, id := range ids {
+				ended = append(ended, account.Ended{ID: id, Reason: args[3].(string)})
+			}
 			return err
 		}
 		now := ss.CreatedAt.UTC()

@@ -114,7 +114,13 @@ func insertUnit(ctx context.Context, q sqldb.Querier, u org.Unit) error {
 }
 
 func (s *Store) CreateUnit(ctx context.Context, u org.Unit) error {
-	if err := insertUnit(ctx, s.DB, u); err != nil {
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		if err := insertUnit(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, "org_units", u.ID)
+	})
+	if err != nil {
 		return fmt.Errorf("store: create unit: %w", err)
 	}
 	return nil
@@ -127,7 +133,7 @@ func (s *Store) CreateUnits(ctx context.Context, us []org.Unit) error {
 				return &org.BatchError{Index: i, Err: err}
 			}
 		}
-		return nil
+		return s.changed(ctx, tx, "org_units", unitIDs(us)...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create units: %w", err)
@@ -136,8 +142,13 @@ func (s *Store) CreateUnits(ctx context.Context, us []org.Unit) error {
 }
 
 func (s *Store) UpdateUnit(ctx context.Context, u org.Unit) error {
-	err := mustAffect(s.DB.Exec(ctx, `UPDATE org_units SET code = $2, name = $3, sort = $4, updated_at = $5 WHERE id = $1`,
-		u.ID, u.Code, u.Name, u.Sort, u.UpdatedAt.UTC()))
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		if err := mustAffect(tx.Exec(ctx, `UPDATE org_units SET code = $2, name = $3, sort = $4, updated_at = $5 WHERE id = $1`,
+			u.ID, u.Code, u.Name, u.Sort, u.UpdatedAt.UTC())); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, "org_units", u.ID)
+	})
 	if err != nil {
 		return fmt.Errorf("store: update unit %s: %w", u.ID, err)
 	}
@@ -145,7 +156,13 @@ func (s *Store) UpdateUnit(ctx context.Context, u org.Unit) error {
 }
 
 func (s *Store) DeleteUnit(ctx context.Context, id string) error {
-	if err := mustAffect(s.DB.Exec(ctx, `DELETE FROM org_units WHERE id = $1`, id)); err != nil {
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM org_units WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, "org_units", id)
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete unit %s: %w", id, err)
 	}
 	return nil
@@ -259,7 +276,13 @@ func insertEnterprise(ctx context.Context, q sqldb.Querier, e org.Enterprise) er
 }
 
 func (s *Store) CreateEnterprise(ctx context.Context, e org.Enterprise) error {
-	if err := insertEnterprise(ctx, s.DB, e); err != nil {
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		if err := insertEnterprise(ctx, tx, e); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, "enterprises", e.ID)
+	})
+	if err != nil {
 		return fmt.Errorf("store: create enterprise: %w", err)
 	}
 	return nil
@@ -272,7 +295,11 @@ func (s *Store) CreateEnterprises(ctx context.Context, es []org.Enterprise) erro
 				return &org.BatchError{Index: i, Err: err}
 			}
 		}
-		return nil
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.ID
+		}
+		return s.changed(ctx, tx, "enterprises", ids...)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create enterprises: %w", err)
@@ -281,13 +308,29 @@ func (s *Store) CreateEnterprises(ctx context.Context, es []org.Enterprise) erro
 }
 
 func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
-	err := mustAffect(s.DB.Exec(ctx, `UPDATE enterprises SET name = $2, credit_code = $3, industry = $4,
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		err := mustAffect(tx.Exec(ctx, `UPDATE enterprises SET name = $2, credit_code = $3, industry = $4,
 		township_id = $5, grid_id = $6, org_path = $7, address = $8, lat = $9, lng = $10, cell = $11,
 		hazardous_chemicals = $12, major_hazard = $13, legal_person = $14, phone = $15, updated_at = $16
 		WHERE id = $1`,
-		e.ID, e.Name, e.CreditCode, e.Industry, e.TownshipID, nullable(e.GridID), e.OrgPath, e.Address,
-		nullFloat(e.Lat), nullFloat(e.Lng), e.Cell, e.HazardousChemicals, e.MajorHazard, e.LegalPerson, e.Phone,
-		e.UpdatedAt.UTC()))
+			e.ID, e.Name, e.CreditCode, e.Industry, e.TownshipID, nullable(e.GridID), e.OrgPath, e.Address,
+			nullFloat(e.Lat), nullFloat(e.Lng), e.Cell, e.HazardousChemicals, e.MajorHazard, e.LegalPerson, e.Phone,
+			e.UpdatedAt.UTC()))
+		if err != nil {
+			return err
+		}
+		// The enterprise's contacts and hazards follow it if it moved.
+		if err := s.changed(ctx, tx, "enterprises", e.ID); err != nil {
+			return err
+		}
+		if err := s.changedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, e.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE hazards SET org_path = $2 WHERE enterprise_id = $1 AND org_path <> $2`, e.ID, e.OrgPath); err != nil {
+			return err
+		}
+		return s.changedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID)
+	})
 	if err != nil {
 		return fmt.Errorf("store: update enterprise %s: %w", e.ID, err)
 	}
@@ -295,7 +338,21 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 }
 
 func (s *Store) DeleteEnterprise(ctx context.Context, id string) error {
-	if err := mustAffect(s.DB.Exec(ctx, `DELETE FROM enterprises WHERE id = $1`, id)); err != nil {
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE enterprise_id = $1`, id)
+		contacts, err := sqldb.CollectRows(rows, err, scanID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM enterprises WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		if err := s.changed(ctx, tx, "contacts", contacts...); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, "enterprises", id)
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete enterprise %s: %w", id, err)
 	}
 	return nil
@@ -303,7 +360,8 @@ func (s *Store) DeleteEnterprise(ctx context.Context, id string) error {
 
 func (s *Store) EnterpriseRefs(ctx context.Context, id string) (org.EnterpriseRefs, error) {
 	var r org.EnterpriseRefs
-	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE enterprise_id = $1`, id).Scan(&r.Users); err != nil {
+	if err := s.DB.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE enterprise_id = $1),
+		(SELECT COUNT(*) FROM hazards WHERE enterprise_id = $1)`, id).Scan(&r.Users, &r.Hazards); err != nil {
 		return r, fmt.Errorf("store: enterprise refs %s: %w", id, err)
 	}
 	return r, nil
@@ -357,7 +415,10 @@ func (s *Store) CreateContact(ctx context.Context, c org.Contact) error {
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO contacts (`+contactCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			c.ID, c.EnterpriseID, c.Name, c.Title, c.Phone, c.IsPrimary, c.CreatedAt.UTC(), c.UpdatedAt.UTC())
-		return err
+		if err != nil {
+			return err
+		}
+		return s.changedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, c.EnterpriseID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create contact: %w", err)
@@ -370,9 +431,12 @@ func (s *Store) UpdateContact(ctx context.Context, c org.Contact) error {
 		if err := clearPrimary(ctx, tx, c); err != nil {
 			return err
 		}
-		return mustAffect(tx.Exec(ctx, `UPDATE contacts SET name = $2, title = $3, phone = $4, is_primary = $5,
+		if err := mustAffect(tx.Exec(ctx, `UPDATE contacts SET name = $2, title = $3, phone = $4, is_primary = $5,
 			updated_at = $6 WHERE id = $1 AND enterprise_id = $7`,
-			c.ID, c.Name, c.Title, c.Phone, c.IsPrimary, c.UpdatedAt.UTC(), c.EnterpriseID))
+			c.ID, c.Name, c.Title, c.Phone, c.IsPrimary, c.UpdatedAt.UTC(), c.EnterpriseID)); err != nil {
+			return err
+		}
+		return s.changedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, c.EnterpriseID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update contact %s: %w", c.ID, err)
@@ -381,7 +445,13 @@ func (s *Store) UpdateContact(ctx context.Context, c org.Contact) error {
 }
 
 func (s *Store) DeleteContact(ctx context.Context, id string) error {
-	if err := mustAffect(s.DB.Exec(ctx, `DELETE FROM contacts WHERE id = $1`, id)); err != nil {
+	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM contacts WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, "contacts", id)
+	})
+	if err != nil {
 		return fmt.Errorf("store: delete contact %s: %w", id, err)
 	}
 	return nil
@@ -433,4 +503,30 @@ func (s *Store) CreateTeam(ctx context.Context, t org.Team) error {
 		return fmt.Errorf("store: create team: %w", err)
 	}
 	return nil
+}
+
+func unitIDs(us []org.Unit) []string {
+	ids := make([]string, len(us))
+	for i, u := range us {
+		ids[i] = u.ID
+	}
+	return ids
+}
+
+func scanID(r sqldb.Rows) (string, error) {
+	var id string
+	return id, r.Scan(&id)
+}
+
+// changedChildren records a change of every row the query names (a parent's children).
+func (s *Store) changedChildren(ctx context.Context, tx sqldb.Querier, collection, query string, args ...any) error {
+	if s.Changes == nil {
+		return nil
+	}
+	rows, err := tx.Query(ctx, query, args...)
+	ids, err := sqldb.CollectRows(rows, err, scanID)
+	if err != nil {
+		return err
+	}
+	return s.changed(ctx, tx, collection, ids...)
 }

@@ -8,6 +8,8 @@ import "github.com/yingji/yingji/server/sqldb"
 // Store is the database-backed implementation of every domain store.
 type Store struct {
 	DB sqldb.DB
+	// Changes, when set, records every write to a synced table in the same transaction.
+	Changes ChangeHook
 }
 
 // New returns a store on db.

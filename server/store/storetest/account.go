@@ -97,7 +97,7 @@ func TestAccount(t *testing.T, open func(t *testing.T) sqldb.DB) {
 		}
 		s3 := sess(u1, "web", "pc2", "h3")
 		ended, err := s.StartSession(ctx, s3)
-		if err != nil || len(ended) != 1 || ended[0] != s1.ID {
+		if err != nil || len(ended) != 1 || ended[0] != (account.Ended{ID: s1.ID, Reason: account.EndReplaced}) {
 			t.Fatalf("second web login ended %v (%v), want %s", ended, err, s1.ID)
 		}
 		su, err := s.GetSessionByTokenHash(ctx, "h1")
@@ -106,7 +106,7 @@ func TestAccount(t *testing.T, open func(t *testing.T) sqldb.DB) {
 		}
 		s4 := sess(u2, "mobile", "ph1", "h4")
 		ended, err = s.StartSession(ctx, s4)
-		if err != nil || len(ended) != 1 || ended[0] != s2.ID {
+		if err != nil || len(ended) != 1 || ended[0] != (account.Ended{ID: s2.ID, Reason: account.EndDeviceSwitched}) {
 			t.Fatalf("other account on the same phone ended %v (%v), want %s", ended, err, s2.ID)
 		}
 		su, _ = s.GetSessionByTokenHash(ctx, "h2")

@@ -1,0 +1,173 @@
+// Package hazard holds hidden dangers (隐患): the first collection field phones write. This
+// file declares its synced fields and their merge rules; the prevention module builds the
+// rectification workflow on it.
+package hazard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/syncsvc"
+	"github.com/yingji/yingji/server/yingji"
+	"github.com/yingji/yingji/syncproto"
+)
+
+// Statuses of a hazard, in order of progress. A submitted rectification sent back returns to
+// rectifying.
+var Machine = &syncproto.StateMachine{
+	States:  []string{"reported", "assigned", "rectifying", "submitted", "accepted"},
+	Initial: "reported",
+	Transitions: map[string][]string{
+		"reported":   {"assigned", "rectifying"},
+		"assigned":   {"rectifying"},
+		"rectifying": {"submitted"},
+		"submitted":  {"accepted", "rectifying"},
+	},
+}
+
+// Levels of a hazard: 一般隐患 and 重大隐患.
+var Levels = []string{"general", "major"}
+
+var spec = &syncproto.CollectionSpec{
+	Name: "hazards",
+	Fields: []syncproto.FieldSpec{
+		{Name: "title", Type: syncproto.TypeString, Rule: syncproto.LWW, Required: true},
+		{Name: "description", Type: syncproto.TypeString, Rule: syncproto.LWW},
+		{Name: "enterprise_id", Type: syncproto.TypeString, Rule: syncproto.LWW, Required: true},
+		{Name: "level", Type: syncproto.TypeString, Rule: syncproto.LWW},
+		{Name: "status", Type: syncproto.TypeString, Rule: syncproto.State, Machine: Machine},
+		{Name: "photos", Type: syncproto.TypeArray, Rule: syncproto.Set},
+		{Name: "reported_by", Type: syncproto.TypeString, Rule: syncproto.ServerOwned},
+		{Name: "reported_at", Type: syncproto.TypeTime, Rule: syncproto.Immutable},
+		{Name: "deadline", Type: syncproto.TypeTime, Rule: syncproto.LWW},
+		{Name: "rectifier_id", Type: syncproto.TypeString, Rule: syncproto.LWW},
+		{Name: "location", Type: syncproto.TypeObject, Rule: syncproto.LWW},
+	},
+}
+
+// Collection is the hazards collection.
+type Collection struct {
+	syncsvc.Table
+	Now func() time.Time
+}
+
+// NewCollection returns the hazards collection.
+func NewCollection() *Collection {
+	c := &Collection{Now: time.Now}
+	c.Table = syncsvc.Table{Name: "hazards", Stamped: true,
+		Columns: []string{"title", "description", "enterprise_id", "level", "status", "photos", "reported_by", "reported_at", "deadline", "rectifier_id", "location"},
+		JSON:    map[string]bool{"photos": true, "location": true},
+		Extra: func(ctx context.Context, q sqldb.Querier, f syncsvc.Fields) (map[string]any, error) {
+			path, err := enterprisePath(ctx, q, syncsvc.Str(f, "enterprise_id"))
+			return map[string]any{"org_path": path}, err
+		}}
+	return c
+}
+
+func (c *Collection) Spec() *syncproto.CollectionSpec { return spec }
+
+func enterprisePath(ctx context.Context, q sqldb.Querier, id string) (string, error) {
+	var path string
+	err := q.QueryRow(ctx, `SELECT org_path FROM enterprises WHERE id = $1`, id).Scan(&path)
+	if errors.Is(err, yingji.ErrNotFound) {
+		return "", syncsvc.Rejected(syncproto.CodeInvalid, "所属企业不存在")
+	}
+	return path, err
+}
+
+func (c *Collection) Place(ctx context.Context, q sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {
+	id := syncsvc.Str(f, "enterprise_id")
+	path, err := enterprisePath(ctx, q, id)
+	return syncsvc.Place{OrgPath: path, EnterpriseID: id}, err
+}
+
+var writers = []yingji.Role{yingji.RoleCityAdmin, yingji.RoleDistrictAdmin, yingji.RoleTownshipAdmin, yingji.RoleDutyOfficer,
+	yingji.RoleGridWorker, yingji.RoleSafetyOfficer, yingji.RoleEnterprisePrincipal}
+
+// Authorize lets the roles that report and rectify hazards write those of enterprises in
+// their scope; moving a hazard needs both enterprises in scope.
+func (c *Collection) Authorize(ctx context.Context, q sqldb.Querier, a *yingji.Actor, m syncproto.Mutation, cur syncsvc.Fields) error {
+	if !slices.Contains(writers, a.Role) {
+		return syncsvc.Rejected(syncproto.CodeForbidden, "您的角色不能上报或修改隐患")
+	}
+	check := func(id string) error {
+		if id == "" {
+			return nil
+		}
+		path, err := enterprisePath(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if !a.CanReadEnterprise(id, path) {
+			return syncsvc.Rejected(syncproto.CodeForbidden, "该企业不在您的管辖范围内，不能上报或修改其隐患")
+		}
+		return nil
+	}
+	if cur != nil {
+		if err := check(syncsvc.Str(cur, "enterprise_id")); err != nil {
+			return err
+		}
+	}
+	if _, ok := m.Fields["enterprise_id"]; ok {
+		var id string
+		json.Unmarshal(m.Fields["enterprise_id"], &id)
+		return check(id)
+	}
+	return nil
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// Prepare fills defaults of a new hazard and validates the record.
+func (c *Collection) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Actor, f syncsvc.Fields, created bool) error {
+	if created {
+		f["reported_by"] = syncsvc.JSON(a.UserID)
+		def := map[string]any{"status": Machine.Initial, "level": "general", "description": "", "photos": []string{},
+			"reported_at": c.Now().UTC().Format(time.RFC3339), "deadline": "", "rectifier_id": "", "location": nil}
+		for k, v := range def {
+			if _, ok := f[k]; !ok {
+				f[k] = syncsvc.JSON(v)
+			}
+		}
+	}
+	bad := func(msg string) error { return syncsvc.Rejected(syncproto.CodeBadValue, msg) }
+	if t := syncsvc.Str(f, "title"); t == "" || len([]rune(t)) > 200 {
+		return bad("隐患标题不能为空，且不超过 200 个字")
+	}
+	if len([]rune(syncsvc.Str(f, "description"))) > 5000 {
+		return bad("隐患描述不超过 5000 个字")
+	}
+	if !slices.Contains(Levels, syncsvc.Str(f, "level")) {
+		return bad("隐患等级只能是 general（一般隐患）或 major（重大隐患）")
+	}
+	for _, name := range []string{"reported_at", "deadline"} {
+		if v := syncsvc.Str(f, name); v != "" {
+			if _, err := time.Parse(time.RFC3339, v); err != nil {
+				return bad("时间“" + name + "”应为 RFC 3339 格式，如 2026-11-28T08:00:00+08:00")
+			}
+		}
+	}
+	var photos []string
+	json.Unmarshal(f["photos"], &photos)
+	for _, p := range photos {
+		if !sha256Hex.MatchString(p) {
+			return bad("照片应以其 SHA-256 十六进制摘要引用")
+		}
+	}
+	if loc := f["location"]; len(loc) > 0 && string(loc) != "null" {
+		var l struct {
+			Lat *float64 `json:"lat"`
+			Lng *float64 `json:"lng"`
+		}
+		if json.Unmarshal(loc, &l) != nil || l.Lat == nil || l.Lng == nil || *l.Lat < -90 || *l.Lat > 90 || *l.Lng < -180 || *l.Lng > 180 {
+			return bad("位置应为 {\"lat\": 纬度, \"lng\": 经度}（WGS84）")
+		}
+	}
+	_, err := enterprisePath(ctx, q, syncsvc.Str(f, "enterprise_id"))
+	return err
+}

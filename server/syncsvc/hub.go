@@ -1,0 +1,90 @@
+package syncsvc
+
+import (
+	"sync"
+
+	"github.com/yingji/yingji/syncproto"
+)
+
+// Hub fans pokes out to the live connections of this server instance.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[*Sub]struct{}
+	bySc map[string]map[*Sub]struct{}
+}
+
+// Sub is one live connection: the scopes it holds and a channel of pokes. A slow connection
+// loses pokes rather than slowing the hub; its device converges by pulling anyway.
+type Sub struct {
+	SessionID string
+	Scopes    []string
+	C         chan syncproto.Poke
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	return &Hub{subs: map[*Sub]struct{}{}, bySc: map[string]map[*Sub]struct{}{}}
+}
+
+// Subscribe registers a connection.
+func (h *Hub) Subscribe(sessionID string, scopes []string) *Sub {
+	s := &Sub{SessionID: sessionID, Scopes: scopes, C: make(chan syncproto.Poke, 64)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.subs[s] = struct{}{}
+	for _, sc := range scopes {
+		if h.bySc[sc] == nil {
+			h.bySc[sc] = map[*Sub]struct{}{}
+		}
+		h.bySc[sc][s] = struct{}{}
+	}
+	return s
+}
+
+// Unsubscribe removes a connection.
+func (h *Hub) Unsubscribe(s *Sub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs, s)
+	for _, sc := range s.Scopes {
+		delete(h.bySc[sc], s)
+		if len(h.bySc[sc]) == 0 {
+			delete(h.bySc, sc)
+		}
+	}
+}
+
+// Publish pokes every connection holding one of the scopes.
+func (h *Hub) Publish(pokes map[string]int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for sc, seq := range pokes {
+		for s := range h.bySc[sc] {
+			select {
+			case s.C <- syncproto.Poke{Type: "poke", Scope: sc, Seq: seq}:
+			default:
+			}
+		}
+	}
+}
+
+// Close tells the connections of a session why it ended; they close.
+func (h *Hub) Close(sessionID, code, message string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.SessionID == sessionID {
+			select {
+			case s.C <- syncproto.Poke{Type: "closed", Code: code, Message: message}:
+			default:
+			}
+		}
+	}
+}
+
+// Len is the number of live connections.
+func (h *Hub) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}

@@ -1,0 +1,222 @@
+package syncsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/yingji"
+	"github.com/yingji/yingji/syncproto"
+)
+
+// Pull answers the changes since each checkpoint in every scope the actor holds, latest state
+// only, from one consistent snapshot. Scopes the device holds but the actor no longer may read
+// are listed to purge; scopes he gained start from a snapshot.
+func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullRequest) (syncproto.PullResponse, error) {
+	resp := syncproto.PullResponse{Protocol: syncproto.Protocol, Scopes: []syncproto.ScopeChanges{}}
+	if err := CheckProtocol(req.Protocol); err != nil {
+		return resp, err
+	}
+	allowed := ActorScopes(a)
+	for sc := range req.Checkpoints {
+		if !slices.Contains(allowed, sc) {
+			resp.Purge = append(resp.Purge, sc)
+		}
+	}
+	slices.Sort(resp.Purge)
+	limit := req.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	resp.Collections = s.Specs()
+	err := s.DB.ReadTx(ctx, func(tx sqldb.Querier) error {
+		h, err := head(ctx, tx)
+		if err != nil {
+			return err
+		}
+		budget := limit
+		for _, sc := range allowed {
+			cp := req.Checkpoints[sc]
+			if cp < 0 || cp > h {
+				cp = 0 // a checkpoint from another database: start over
+			}
+			if budget <= 0 {
+				resp.Scopes = append(resp.Scopes, syncproto.ScopeChanges{Scope: sc, Records: []syncproto.Record{}, Checkpoint: cp, More: true})
+				continue
+			}
+			ch, n, err := s.pullScope(ctx, tx, sc, cp, h, budget)
+			if err != nil {
+				return err
+			}
+			budget -= n
+			resp.Scopes = append(resp.Scopes, ch)
+		}
+		return nil
+	})
+	if err != nil {
+		return resp, fmt.Errorf("sync: pull: %w", err)
+	}
+	resp.HLC = s.Clock.Now().String()
+	return resp, nil
+}
+
+type ref struct {
+	coll, id string
+}
+
+// pullScope reads up to limit change-log rows of one scope after cp (by seq, so the index
+// serves it), and answers the current state of the records they name.
+func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string, cp, head int64, limit int) (syncproto.ScopeChanges, int, error) {
+	out := syncproto.ScopeChanges{Scope: scope, Reset: cp == 0, Records: []syncproto.Record{}}
+	var w sqldb.Where
+	w.Add("seq > ?", cp)
+	w.Add("seq <= ?", head)
+	kind, id, _ := strings.Cut(scope, ":")
+	switch kind {
+	case "org":
+		var path string
+		err := tx.QueryRow(ctx, `SELECT path FROM org_units WHERE id = $1`, id).Scan(&path)
+		if errors.Is(err, yingji.ErrNotFound) {
+			out.Checkpoint = head
+			return out, 0, nil
+		} else if err != nil {
+			return out, 0, err
+		}
+		end := sqldb.PrefixEnd(path)
+		w.Add("((org_path >= ? AND org_path < ?) OR (old_org_path >= ? AND old_org_path < ?))", path, end, path, end)
+	case "ent":
+		w.Add("(enterprise_id = ? OR old_enterprise_id = ?)", id, id)
+	default:
+		out.Checkpoint = head
+		return out, 0, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, collection, record_id FROM sync_changes`+w.SQL()+` ORDER BY seq LIMIT `+w.Next(limit+1), w.Args...)
+	type change struct {
+		seq int64
+		ref
+	}
+	changes, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (change, error) {
+		var c change
+		return c, r.Scan(&c.seq, &c.coll, &c.id)
+	})
+	if err != nil {
+		return out, 0, err
+	}
+	if len(changes) > limit {
+		changes, out.More = changes[:limit], true
+		out.Checkpoint = changes[len(changes)-1].seq
+	} else {
+		out.Checkpoint = head
+	}
+	// Latest state only: each record once, in the order of its last change in the page.
+	var order []ref
+	seen := map[ref]bool{}
+	for i := len(changes) - 1; i >= 0; i-- {
+		if r := changes[i].ref; !seen[r] {
+			seen[r] = true
+			order = append(order, r)
+		}
+	}
+	slices.Reverse(order)
+	byColl := map[string][]string{}
+	for _, r := range order {
+		byColl[r.coll] = append(byColl[r.coll], r.id)
+	}
+	states := map[ref]prior{}
+	fields := map[ref]Fields{}
+	for coll, ids := range byColl {
+		st, err := loadPriors(ctx, tx, coll, ids)
+		if err != nil {
+			return out, 0, err
+		}
+		for id, p := range st {
+			states[ref{coll, id}] = p
+		}
+		c, ok := s.colls[coll]
+		if !ok {
+			continue
+		}
+		f, err := c.Load(ctx, tx, ids)
+		if err != nil {
+			return out, 0, err
+		}
+		for id, v := range f {
+			fields[ref{coll, id}] = v
+		}
+	}
+	for _, r := range order {
+		p := states[r]
+		f, ok := fields[r]
+		switch {
+		case p.deleted || !ok:
+			if cp > 0 {
+				out.Records = append(out.Records, syncproto.Record{Collection: r.coll, ID: r.id, Seq: p.seq, Deleted: true})
+			}
+		case slices.Contains(p.place.Scopes(), scope):
+			out.Records = append(out.Records, syncproto.Record{Collection: r.coll, ID: r.id, Seq: p.seq, Fields: f, Stamps: p.stamps})
+		default:
+			if cp > 0 {
+				out.Removed = append(out.Removed, syncproto.RecordRef{Collection: r.coll, ID: r.id})
+			}
+		}
+	}
+	if !out.More {
+		var sum int64
+		err := tx.QueryRow(ctx, `SELECT sum, count FROM sync_sums WHERE scope = $1`, scope).Scan(&sum, &out.Count)
+		if err != nil && !errors.Is(err, yingji.ErrNotFound) {
+			return out, 0, err
+		}
+		out.Checksum = syncproto.FormatChecksum(uint64(sum))
+	}
+	return out, len(changes), nil
+}
+
+// loadPriors reads the change-log state of many records of one collection.
+func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
+	out := map[string]prior{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{coll}
+		ph := make([]string, len(chunk))
+		for i, id := range chunk {
+			args = append(args, id)
+			ph[i] = "$" + strconv.Itoa(i+2)
+		}
+		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps FROM sync_records
+			WHERE collection = $1 AND record_id IN (`+strings.Join(ph, ", ")+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id, stamps string
+			var p prior
+			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.deleted, &p.deletedAt, &stamps); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			p.exists = true
+			json.Unmarshal([]byte(stamps), &p.stamps)
+			out[id] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Placeholders returns "$from, $from+1, ..." for n arguments.
+func Placeholders(from, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ph, ", ")
+}

@@ -1,0 +1,61 @@
+package syncsvc
+
+import (
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/yingji"
+	"github.com/yingji/yingji/syncproto"
+)
+
+// Limits of one exchange.
+const (
+	MaxBatch     = 1000 // mutations in one push
+	DefaultLimit = 1000 // records in one pull answer
+	MaxLimit     = 5000
+)
+
+// Service is the sync service.
+type Service struct {
+	DB    sqldb.DB
+	Clock *syncproto.Clock
+	Hub   *Hub
+	Audit yingji.Auditor
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Notify, when set, carries pokes to other server instances (PostgreSQL LISTEN/NOTIFY);
+	// the local hub is poked by whoever receives them. Unset: the local hub is poked directly.
+	Notify func(pokes map[string]int64)
+
+	colls map[string]Collection
+}
+
+// New returns a service on db; register collections before serving.
+func New(db sqldb.DB, audit yingji.Auditor, log *slog.Logger) *Service {
+	s := &Service{DB: db, Audit: audit, Log: log.With("component", "sync"), Now: time.Now, Hub: NewHub(), colls: map[string]Collection{}}
+	s.Clock = syncproto.NewClock("server", func() time.Time { return s.Now() })
+	return s
+}
+
+// Register adds a collection.
+func (s *Service) Register(c Collection) { s.colls[c.Spec().Name] = c }
+
+// Specs lists the registered collections by name.
+func (s *Service) Specs() []syncproto.CollectionSpec {
+	out := make([]syncproto.CollectionSpec, 0, len(s.colls))
+	for _, c := range s.colls {
+		out = append(out, *c.Spec())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (s *Service) notify(pokes map[string]int64) {
+	if s.Notify != nil {
+		s.Notify(pokes)
+		return
+	}
+	s.Hub.Publish(pokes)
+}

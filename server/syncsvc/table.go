@@ -1,0 +1,124 @@
+package syncsvc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/yingji/yingji/server/sqldb"
+)
+
+// Table maps a collection's fields one to one onto the columns of a simple domain table:
+// strings and times in TEXT columns, everything else (arrays, objects, numbers) as JSON text.
+// A collection whose table looks like that declares a Table instead of writing SQL.
+type Table struct {
+	Name    string
+	Columns []string        // field names, also column names; "id" is implicit
+	JSON    map[string]bool // columns holding JSON text
+	// Extra returns server columns computed from the fields (org_path), written on save.
+	Extra func(ctx context.Context, q sqldb.Querier, f Fields) (map[string]any, error)
+	// Stamped adds created_at and updated_at, maintained on save.
+	Stamped bool
+}
+
+// Load reads records by id.
+func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[string]Fields, error) {
+	out := map[string]Fields{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := q.Query(ctx, "SELECT id, "+strings.Join(t.Columns, ", ")+" FROM "+t.Name+
+			" WHERE id IN ("+Placeholders(1, len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("sync: load %s: %w", t.Name, err)
+		}
+		for rows.Next() {
+			var id string
+			vals := make([]string, len(t.Columns))
+			dest := []any{&id}
+			for i := range vals {
+				dest = append(dest, &vals[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			f := make(Fields, len(t.Columns))
+			for i, c := range t.Columns {
+				if t.JSON[c] {
+					f[c] = json.RawMessage(vals[i])
+				} else {
+					f[c] = JSON(vals[i])
+				}
+			}
+			out[id] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Save inserts, updates or deletes a record.
+func (t *Table) Save(ctx context.Context, q sqldb.Querier, id string, f Fields, created, deleted bool) error {
+	if deleted {
+		_, err := q.Exec(ctx, "DELETE FROM "+t.Name+" WHERE id = $1", id)
+		return err
+	}
+	cols := []string{"id"}
+	args := []any{id}
+	for _, c := range t.Columns {
+		cols = append(cols, c)
+		args = append(args, t.value(c, f[c]))
+	}
+	if t.Extra != nil {
+		extra, err := t.Extra(ctx, q, f)
+		if err != nil {
+			return err
+		}
+		for c, v := range extra {
+			cols = append(cols, c)
+			args = append(args, v)
+		}
+	}
+	now := time.Now().UTC()
+	if t.Stamped {
+		cols = append(cols, "updated_at")
+		args = append(args, now)
+	}
+	if created {
+		if t.Stamped {
+			cols = append(cols, "created_at")
+			args = append(args, now)
+		}
+		_, err := q.Exec(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(cols, ", ")+") VALUES ("+Placeholders(1, len(cols))+")", args...)
+		return err
+	}
+	sets := make([]string, 0, len(cols)-1)
+	for i, c := range cols[1:] {
+		sets = append(sets, fmt.Sprintf("%s = $%d", c, i+2))
+	}
+	_, err := q.Exec(ctx, "UPDATE "+t.Name+" SET "+strings.Join(sets, ", ")+" WHERE id = $1", args...)
+	return err
+}
+
+func (t *Table) value(col string, v json.RawMessage) string {
+	if t.JSON[col] {
+		if len(v) == 0 {
+			return "null"
+		}
+		return string(v)
+	}
+	var s string
+	if len(v) > 0 {
+		json.Unmarshal(v, &s)
+	}
+	return s
+}

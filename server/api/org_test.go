@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/yingji/yingji/server/yingji"
 )
 
-var chinese = regexp.MustCompile(`[\p{Han}]`)
 
 // engines runs a scenario on SQLite and on PostgreSQL.
 var engines = []struct {
@@ -32,27 +30,10 @@ func eachEngine(t *testing.T, f func(t *testing.T, s *apptest.Server)) {
 	}
 }
 
-// wantError checks an error answer: status, stable code, Chinese message, request id.
+// wantError is apptest.WantError.
 func wantError(t *testing.T, r apptest.Response, status int, code string) map[string]any {
 	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
-	}
-	m := r.Map(t)
-	if m["code"] != code {
-		t.Fatalf("code %v, want %s: %s", m["code"], code, r.Body)
-	}
-	msg, _ := m["message"].(string)
-	if !chinese.MatchString(msg) {
-		t.Fatalf("message %q is not Chinese", msg)
-	}
-	if rid, _ := m["request_id"].(string); rid == "" || r.Header.Get("X-Request-ID") != rid {
-		t.Fatalf("request_id %q does not match header %q", rid, r.Header.Get("X-Request-ID"))
-	}
-	if strings.Contains(string(r.Body), "goroutine") || strings.Contains(string(r.Body), ".go:") {
-		t.Fatalf("internal details leaked: %s", r.Body)
-	}
-	return m
+	return apptest.WantError(t, r, status, code)
 }
 
 // want decodes a successful answer with the given status into v (when not nil).

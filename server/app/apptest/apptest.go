@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +176,30 @@ func WithClock(now func() time.Time) Option {
 // WithConfig changes the configuration.
 func WithConfig(f func(*config.Config)) Option {
 	return func(s *Setup) { f(&s.Config) }
+}
+
+var han = regexp.MustCompile(`\p{Han}`)
+
+// WantError checks an error answer as a user and a script see it: the status, the stable code,
+// a Chinese message, the request id (also in the X-Request-ID header) and no internal detail.
+// It returns the decoded body.
+func WantError(tb testing.TB, r Response, status int, code string) map[string]any {
+	tb.Helper()
+	if r.Status != status {
+		tb.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	m := r.Map(tb)
+	if m["code"] != code {
+		tb.Fatalf("code %v, want %s: %s", m["code"], code, r.Body)
+	}
+	if msg, _ := m["message"].(string); !han.MatchString(msg) {
+		tb.Fatalf("message %q is not Chinese", msg)
+	}
+	if rid, _ := m["request_id"].(string); rid == "" || r.Header.Get("X-Request-ID") != rid {
+		tb.Fatalf("request_id %q does not match header %q", rid, r.Header.Get("X-Request-ID"))
+	}
+	if strings.Contains(string(r.Body), "goroutine") || strings.Contains(string(r.Body), ".go:") {
+		tb.Fatalf("internal details leaked: %s", r.Body)
+	}
+	return m
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/yingji/yingji/server/yingji"
 )
 
-
 // engines runs a scenario on SQLite and on PostgreSQL.
 var engines = []struct {
 	name  string

@@ -10,7 +10,6 @@ import (
 	"github.com/yingji/yingji/server/config"
 )
 
-
 // engines runs a scenario on SQLite and on PostgreSQL.
 var engines = []struct {
 	name  string

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -150,7 +149,7 @@ func (s *Service) apply(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, 
 	}
 	// A device clock far ahead would win every last-writer-wins race: such a stamp is
 	// replaced by the server's, and the rules decide as usual.
-	m.HLC = s.stamp(remote).String()
+	m.HLC = s.Clock.Stamp(remote, syncproto.MaxDrift).String()
 
 	before, err := loadPrior(ctx, tx, m.Collection, m.ID)
 	if err != nil {
@@ -214,17 +213,6 @@ func (s *Service) apply(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, 
 	return res, nil, nil
 }
 
-// stamp accepts a device's stamp unless it is too far ahead of the server's clock.
-func (s *Service) stamp(remote syncproto.HLC) syncproto.HLC {
-	if !syncproto.CheckDrift(remote, s.Now(), syncproto.MaxDrift) {
-		local := s.Clock.Now()
-		local.Node = remote.Node
-		return local
-	}
-	s.Clock.Observe(remote)
-	return remote
-}
-
 // asRejection turns a refusal from a collection into the rejection sent to the device.
 func asRejection(err error) *syncproto.Rejection {
 	var r *syncproto.Rejection
@@ -241,5 +229,3 @@ func asRejection(err error) *syncproto.Rejection {
 	}
 	return &syncproto.Rejection{Code: syncproto.CodeInvalid, Message: "修改无法保存"}
 }
-
-var _ = time.Second

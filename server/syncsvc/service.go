@@ -1,6 +1,7 @@
 package syncsvc
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -39,8 +40,13 @@ func New(db sqldb.DB, audit yingji.Auditor, log *slog.Logger) *Service {
 	return s
 }
 
-// Register adds a collection.
-func (s *Service) Register(c Collection) { s.colls[c.Spec().Name] = c }
+// Register adds a collection. A spec that contradicts itself is a programming error.
+func (s *Service) Register(c Collection) {
+	if err := c.Spec().Validate(); err != nil {
+		panic(fmt.Sprintf("sync: collection %s: %v", c.Spec().Name, err))
+	}
+	s.colls[c.Spec().Name] = c
+}
 
 // Specs lists the registered collections by name.
 func (s *Service) Specs() []syncproto.CollectionSpec {

@@ -72,12 +72,14 @@ func NewCollection() *Collection {
 func (c *Collection) Spec() *syncproto.CollectionSpec { return spec }
 
 func enterprisePath(ctx context.Context, q sqldb.Querier, id string) (string, error) {
-	var path string
-	err := q.QueryRow(ctx, `SELECT org_path FROM enterprises WHERE id = $1`, id).Scan(&path)
-	if errors.Is(err, yingji.ErrNotFound) {
-		return "", syncsvc.Rejected(syncproto.CodeInvalid, "所属企业不存在")
-	}
-	return path, err
+	return syncsvc.Cached(ctx, "enterprise_path:"+id, func() (string, error) {
+		var path string
+		err := q.QueryRow(ctx, `SELECT org_path FROM enterprises WHERE id = $1`, id).Scan(&path)
+		if errors.Is(err, yingji.ErrNotFound) {
+			return "", syncsvc.Rejected(syncproto.CodeInvalid, "所属企业不存在")
+		}
+		return path, err
+	})
 }
 
 func (c *Collection) Place(ctx context.Context, q sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {

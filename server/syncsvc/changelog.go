@@ -5,18 +5,56 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
 	"github.com/yingji/yingji/syncproto"
 )
 
-// batch collects what a transaction changes in scope checksums and which scopes to poke, so
-// both are written once per transaction and the pokes go out only after the commit.
+// prior is what the change log knows of a record: its latest change, where it was, and the
+// stamps of its fields.
+type prior struct {
+	exists    bool
+	seq       int64
+	place     Place
+	deleted   bool
+	deletedAt string
+	stamps    map[string]string
+}
+
+type ref struct {
+	coll, id string
+}
+
+// change is one accepted change, written to the change log when its batch is flushed.
+type change struct {
+	seq       int64
+	ref       ref
+	place     Place
+	old       Place
+	deleted   bool
+	deletedAt string
+	stamps    map[string]string
+}
+
+// batch gathers a transaction's changes — change-log rows, latest record states, checksum
+// deltas, mutation answers and scopes to poke — and writes them with a few multi-row
+// statements at the end. Its overlay answers for records changed earlier in the same batch.
 type batch struct {
-	sums  map[string]*sumDelta
-	pokes map[string]int64
+	seqNext, seqEnd int64 // numbers taken from the counter and not used yet
+	changes         []change
+	answers         []answer
+	overlay         map[ref]prior
+	sums            map[string]*sumDelta
+	pokes           map[string]int64
+}
+
+type answer struct {
+	m                syncproto.Mutation
+	hash             string
+	user, device, ip string
+	result           syncproto.Result
 }
 
 type sumDelta struct {
@@ -24,7 +62,25 @@ type sumDelta struct {
 	count int64
 }
 
-func newBatch() *batch { return &batch{sums: map[string]*sumDelta{}, pokes: map[string]int64{}} }
+func newBatch() *batch {
+	return &batch{overlay: map[ref]prior{}, sums: map[string]*sumDelta{}, pokes: map[string]int64{}}
+}
+
+// reserve takes n change numbers from the counter. The counter row stays locked until the
+// transaction ends, so numbers are taken and committed in the same order: a puller that has
+// seen number k has seen every number below it that will ever commit. Unused numbers are gaps,
+// which pullers do not mind.
+func (b *batch) reserve(ctx context.Context, q sqldb.Querier, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	var last int64
+	if err := q.QueryRow(ctx, `UPDATE sync_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq`, n).Scan(&last); err != nil {
+		return fmt.Errorf("sync: reserve numbers: %w", err)
+	}
+	b.seqNext, b.seqEnd = last-int64(n)+1, last+1
+	return nil
+}
 
 func (b *batch) add(scope string, h uint64, n int64) {
 	d := b.sums[scope]
@@ -36,19 +92,83 @@ func (b *batch) add(scope string, h uint64, n int64) {
 	d.count += n
 }
 
-// merge folds o into b (a mutation's changes into its batch once the mutation succeeded).
-func (b *batch) merge(o *batch) {
-	for s, d := range o.sums {
-		b.add(s, d.sum, d.count)
+// record adds one change of a record from state before to its new place (or tombstone).
+func (b *batch) record(r ref, before prior, place Place, deleted bool, deletedAt string, stamps map[string]string) (int64, error) {
+	if b.seqNext >= b.seqEnd {
+		return 0, errors.New("sync: no change number reserved")
 	}
-	for s, seq := range o.pokes {
-		b.pokes[s] = max(b.pokes[s], seq)
+	seq := b.seqNext
+	b.seqNext++
+	b.changes = append(b.changes, change{seq: seq, ref: r, place: place, old: before.place, deleted: deleted, deletedAt: deletedAt, stamps: stamps})
+	if before.exists && !before.deleted {
+		h := syncproto.RecordHash(r.coll, r.id, before.seq)
+		for _, sc := range before.place.Scopes() {
+			b.add(sc, -h, -1)
+		}
 	}
+	if !deleted {
+		h := syncproto.RecordHash(r.coll, r.id, seq)
+		for _, sc := range place.Scopes() {
+			b.add(sc, h, 1)
+		}
+	}
+	for _, sc := range append(before.place.Scopes(), place.Scopes()...) {
+		b.pokes[sc] = seq
+	}
+	b.overlay[r] = prior{exists: true, seq: seq, place: place, deleted: deleted, deletedAt: deletedAt, stamps: stamps}
+	return seq, nil
 }
 
-// flush writes the checksum deltas. The change-log counter row, locked by every writing
-// transaction, serialises these read-modify-writes.
-func (b *batch) flush(ctx context.Context, q sqldb.Querier) error {
+// flush writes everything the batch gathered and arranges the pokes for after the commit.
+func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
+	now := s.Now().UTC()
+	for start := 0; start < len(b.changes); start += 500 {
+		chunk := b.changes[start:min(start+500, len(b.changes))]
+		var logArgs, recArgs []any
+		var logRows, recRows []string
+		for _, c := range chunk {
+			st, _ := json.Marshal(c.stamps)
+			logRows = append(logRows, "("+Placeholders(len(logArgs)+1, 9)+")")
+			logArgs = append(logArgs, c.seq, c.ref.coll, c.ref.id, c.place.OrgPath, c.place.EnterpriseID, c.old.OrgPath, c.old.EnterpriseID, c.deleted, now)
+			recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 8)+")")
+			recArgs = append(recArgs, c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.deleted, c.deletedAt, string(st))
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO sync_changes (seq, collection, record_id, org_path, enterprise_id,
+			old_org_path, old_enterprise_id, deleted, at) VALUES `+strings.Join(logRows, ", "), logArgs...); err != nil {
+			return fmt.Errorf("sync: change log: %w", err)
+		}
+		// A record changed twice in one chunk would make one upsert touch a row twice: write
+		// each record's last state only.
+		if dup := lastStates(chunk); dup != nil {
+			recRows, recArgs = nil, nil
+			for _, c := range dup {
+				st, _ := json.Marshal(c.stamps)
+				recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 8)+")")
+				recArgs = append(recArgs, c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.deleted, c.deletedAt, string(st))
+			}
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps)
+			VALUES `+strings.Join(recRows, ", ")+`
+			ON CONFLICT (collection, record_id) DO UPDATE SET seq = excluded.seq, org_path = excluded.org_path,
+			enterprise_id = excluded.enterprise_id, deleted = excluded.deleted, deleted_at = excluded.deleted_at, stamps = excluded.stamps`,
+			recArgs...); err != nil {
+			return fmt.Errorf("sync: record state: %w", err)
+		}
+	}
+	for start := 0; start < len(b.answers); start += 500 {
+		chunk := b.answers[start:min(start+500, len(b.answers))]
+		var args []any
+		var rows []string
+		for _, a := range chunk {
+			res, _ := json.Marshal(a.result)
+			rows = append(rows, "("+Placeholders(len(args)+1, 10)+")")
+			args = append(args, a.m.MutationID, a.user, a.device, a.ip, a.m.Collection, a.m.ID, a.hash, a.result.Status, string(res), now)
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO sync_mutations (mutation_id, user_id, device_id, ip, collection, record_id,
+			payload_hash, status, result, created_at) VALUES `+strings.Join(rows, ", "), args...); err != nil {
+			return fmt.Errorf("sync: store answers: %w", err)
+		}
+	}
 	for scope, d := range b.sums {
 		var sum, count int64
 		err := q.QueryRow(ctx, `SELECT sum, count FROM sync_sums WHERE scope = $1`, scope).Scan(&sum, &count)
@@ -62,88 +182,48 @@ func (b *batch) flush(ctx context.Context, q sqldb.Querier) error {
 			return fmt.Errorf("sync: write checksum: %w", err)
 		}
 	}
-	return nil
-}
-
-// prior is what the change log knew of a record before a change.
-type prior struct {
-	exists    bool
-	seq       int64
-	place     Place
-	deleted   bool
-	deletedAt string
-	stamps    map[string]string
-}
-
-func loadPrior(ctx context.Context, q sqldb.Querier, coll, id string) (prior, error) {
-	var p prior
-	var stamps string
-	err := q.QueryRow(ctx, `SELECT seq, org_path, enterprise_id, deleted, deleted_at, stamps FROM sync_records
-		WHERE collection = $1 AND record_id = $2`, coll, id).Scan(&p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.deleted, &p.deletedAt, &stamps)
-	if errors.Is(err, yingji.ErrNotFound) {
-		return prior{stamps: map[string]string{}}, nil
-	}
-	if err != nil {
-		return p, fmt.Errorf("sync: load record state: %w", err)
-	}
-	p.exists = true
-	if err := json.Unmarshal([]byte(stamps), &p.stamps); err != nil || p.stamps == nil {
-		p.stamps = map[string]string{}
-	}
-	return p, nil
-}
-
-// record writes one change: a new number from the counter, a change-log row with the scopes
-// before and after (so devices of a scope the record left are told), the record's latest
-// state, and the checksum deltas of every scope it left or entered.
-func (s *Service) record(ctx context.Context, q sqldb.Querier, b *batch, coll, id string, before prior, place Place,
-	deleted bool, deletedAt string, stamps map[string]string) (int64, error) {
-	var seq int64
-	if err := q.QueryRow(ctx, `UPDATE sync_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq`).Scan(&seq); err != nil {
-		return 0, fmt.Errorf("sync: next seq: %w", err)
-	}
-	now := s.Now().UTC()
-	if _, err := q.Exec(ctx, `INSERT INTO sync_changes (seq, collection, record_id, org_path, enterprise_id,
-		old_org_path, old_enterprise_id, deleted, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		seq, coll, id, place.OrgPath, place.EnterpriseID, before.place.OrgPath, before.place.EnterpriseID, deleted, now); err != nil {
-		return 0, fmt.Errorf("sync: change log: %w", err)
-	}
-	st, _ := json.Marshal(stamps)
-	if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (collection, record_id) DO UPDATE SET seq = $3, org_path = $4, enterprise_id = $5,
-		deleted = $6, deleted_at = $7, stamps = $8`,
-		coll, id, seq, place.OrgPath, place.EnterpriseID, deleted, deletedAt, string(st)); err != nil {
-		return 0, fmt.Errorf("sync: record state: %w", err)
-	}
-	if before.exists && !before.deleted {
-		h := syncproto.RecordHash(coll, id, before.seq)
-		for _, sc := range before.place.Scopes() {
-			b.add(sc, -h, -1)
-		}
-	}
-	if !deleted {
-		h := syncproto.RecordHash(coll, id, seq)
-		for _, sc := range place.Scopes() {
-			b.add(sc, h, 1)
-		}
-	}
-	for _, sc := range append(before.place.Scopes(), place.Scopes()...) {
-		b.pokes[sc] = seq
-	}
-	return seq, nil
-}
-
-// commit flushes a batch and arranges its pokes for after the commit.
-func (s *Service) commit(ctx context.Context, q sqldb.Querier, b *batch) error {
-	if err := b.flush(ctx, q); err != nil {
-		return err
-	}
 	if len(b.pokes) > 0 {
 		pokes := b.pokes
 		q.AfterCommit(func() { s.notify(pokes) })
 	}
 	return nil
+}
+
+// lastStates returns the last change of each record when some record changed more than once
+// in the chunk, else nil.
+func lastStates(chunk []change) []change {
+	last := map[ref]int{}
+	for i, c := range chunk {
+		last[c.ref] = i
+	}
+	if len(last) == len(chunk) {
+		return nil
+	}
+	out := make([]change, 0, len(last))
+	for i, c := range chunk {
+		if last[c.ref] == i {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// priors returns the change-log state of records, from the batch's overlay or the database.
+func (b *batch) priors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
+	out := map[string]prior{}
+	var missing []string
+	for _, id := range ids {
+		if p, ok := b.overlay[ref{coll, id}]; ok {
+			out[id] = p
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	db, err := loadPriors(ctx, q, coll, missing)
+	for id, p := range db {
+		out[id] = p
+	}
+	return out, err
 }
 
 // Changed records changes the server made outside sync (the REST API, imports) to records of
@@ -159,19 +239,26 @@ func (s *Service) Changed(ctx context.Context, q sqldb.Querier, coll string, ids
 		return fmt.Errorf("sync: load %s: %w", coll, err)
 	}
 	b := newBatch()
+	priors, err := b.priors(ctx, q, coll, ids)
+	if err != nil {
+		return err
+	}
+	if err := b.reserve(ctx, q, len(ids)); err != nil {
+		return err
+	}
 	stamp := s.Clock.Now().String()
 	for _, id := range ids {
-		before, err := loadPrior(ctx, q, coll, id)
-		if err != nil {
-			return err
-		}
+		before := priors[id]
 		f, exists := cur[id]
 		if !exists && (!before.exists || before.deleted) {
 			continue
 		}
 		var place Place
 		deletedAt := ""
-		stamps := before.stamps
+		stamps := map[string]string{}
+		for k, v := range before.stamps {
+			stamps[k] = v
+		}
 		if exists {
 			if place, err = c.Place(ctx, q, id, f); err != nil {
 				return err
@@ -182,18 +269,16 @@ func (s *Service) Changed(ctx context.Context, q sqldb.Querier, coll string, ids
 		} else {
 			deletedAt = stamp
 		}
-		if _, err := s.record(ctx, q, b, coll, id, before, place, !exists, deletedAt, stamps); err != nil {
+		if _, err := b.record(ref{coll, id}, before, place, !exists, deletedAt, stamps); err != nil {
 			return err
 		}
 	}
-	return s.commit(ctx, q, b)
+	return s.flush(ctx, q, b)
 }
 
-// Head is the newest change number.
+// head is the newest change number.
 func head(ctx context.Context, q sqldb.Querier) (int64, error) {
 	var seq int64
 	err := q.QueryRow(ctx, `SELECT seq FROM sync_counter WHERE id = 1`).Scan(&seq)
 	return seq, err
 }
-
-var _ = time.Now

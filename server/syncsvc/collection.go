@@ -101,3 +101,24 @@ func JSON(v any) json.RawMessage {
 
 // ActorScopes are the scopes the actor holds.
 func (s *Service) ActorScopes(a *yingji.Actor) []string { return ActorScopes(a) }
+
+type cacheKey struct{}
+
+// WithCache returns a context carrying a cache for the lookups of one push batch.
+func WithCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, cacheKey{}, map[string]any{})
+}
+
+// Cached returns the value cached under key in ctx's batch cache, loading it the first time.
+// Without a cache in ctx it just loads. Only errors are not cached.
+func Cached[T any](ctx context.Context, key string, load func() (T, error)) (T, error) {
+	m, _ := ctx.Value(cacheKey{}).(map[string]any)
+	if v, ok := m[key]; ok {
+		return v.(T), nil
+	}
+	v, err := load()
+	if err == nil && m != nil {
+		m[key] = v
+	}
+	return v, err
+}

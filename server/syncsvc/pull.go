@@ -66,10 +66,6 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 	return resp, nil
 }
 
-type ref struct {
-	coll, id string
-}
-
 // pullScope reads up to limit change-log rows of one scope after cp (by seq, so the index
 // serves it), and answers the current state of the records they name.
 func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string, cp, head int64, limit int) (syncproto.ScopeChanges, int, error) {
@@ -97,12 +93,12 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 		return out, 0, nil
 	}
 	rows, err := tx.Query(ctx, `SELECT seq, collection, record_id FROM sync_changes`+w.SQL()+` ORDER BY seq LIMIT `+w.Next(limit+1), w.Args...)
-	type change struct {
+	type logged struct {
 		seq int64
 		ref
 	}
-	changes, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (change, error) {
-		var c change
+	changes, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (logged, error) {
+		var c logged
 		return c, r.Scan(&c.seq, &c.coll, &c.id)
 	})
 	if err != nil {
@@ -179,7 +175,7 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 
 // loadPriors reads the change-log state of many records of one collection.
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
-	out := map[string]prior{}
+	out := make(map[string]prior, len(ids))
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		args := []any{coll}
@@ -201,7 +197,9 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 				return nil, err
 			}
 			p.exists = true
-			json.Unmarshal([]byte(stamps), &p.stamps)
+			if json.Unmarshal([]byte(stamps), &p.stamps) != nil || p.stamps == nil {
+				p.stamps = map[string]string{}
+			}
 			out[id] = p
 		}
 		rows.Close()

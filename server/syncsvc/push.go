@@ -26,8 +26,9 @@ func CheckProtocol(p int) error {
 	return nil
 }
 
-// Push applies a batch of mutations in outbox order, in one transaction with a savepoint per
-// mutation: each gets its own answer and a rejected one never blocks the rest.
+// Push applies a batch of mutations in outbox order, in one transaction: each gets its own
+// answer and a rejected one never blocks the rest. What the batch reads is loaded up front and
+// what it writes goes out in a few multi-row statements, so a phone's full outbox lands fast.
 func (s *Service) Push(ctx context.Context, a *yingji.Actor, req syncproto.PushRequest) (syncproto.PushResponse, error) {
 	resp := syncproto.PushResponse{Protocol: syncproto.Protocol}
 	if err := CheckProtocol(req.Protocol); err != nil {
@@ -37,34 +38,45 @@ func (s *Service) Push(ctx context.Context, a *yingji.Actor, req syncproto.PushR
 		e := yingji.Errorf(yingji.ETOOLARGE, "sync.batch_too_large", "一次最多提交 %d 条修改", MaxBatch)
 		return resp, e.WithData(map[string]any{"limit": MaxBatch})
 	}
-	results := make([]syncproto.Result, len(req.Mutations))
-	var denied []syncproto.Mutation
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
-		b := newBatch()
-		denied = denied[:0]
-		for i, m := range req.Mutations {
-			res, err := s.pushOne(ctx, tx, a, req.DeviceID, m, b)
-			if err != nil {
-				return err
-			}
-			if res.Code == syncproto.CodeForbidden || res.Code == syncproto.CodeServerOwned {
-				denied = append(denied, m)
-			}
-			results[i] = res
+	// A mutation whose domain write fails (a constraint the collection did not foresee) aborts
+	// the transaction; the batch is then retried with that mutation rejected.
+	failed := map[int]bool{}
+	var results []syncproto.Result
+	for {
+		var sf *saveFailure
+		err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+			var err error
+			results, err = s.pushBatch(ctx, tx, a, req.DeviceID, req.Mutations, failed)
+			return err
+		})
+		if errors.As(err, &sf) && !failed[sf.index] {
+			s.Log.Warn("sync: mutation failed to save; retrying the batch without it", "mutation_id", req.Mutations[sf.index].MutationID, "err", sf.err)
+			failed[sf.index] = true
+			continue
 		}
-		return s.commit(ctx, tx, b)
-	})
-	if err != nil {
-		return resp, fmt.Errorf("sync: push: %w", err)
+		if err != nil {
+			return resp, fmt.Errorf("sync: push: %w", err)
+		}
+		break
 	}
-	for _, m := range denied {
-		s.Audit.Record(ctx, a, yingji.Event{Action: "sync.push", ObjectType: m.Collection, ObjectID: m.ID, Result: "denied",
-			Detail: map[string]any{"mutation_id": m.MutationID, "op": m.Op, "fields": keys(m.Fields)}})
+	for i, r := range results {
+		if r.Code == syncproto.CodeForbidden || r.Code == syncproto.CodeServerOwned {
+			m := req.Mutations[i]
+			s.Audit.Record(ctx, a, yingji.Event{Action: "sync.push", ObjectType: m.Collection, ObjectID: m.ID, Result: "denied",
+				Detail: map[string]any{"mutation_id": m.MutationID, "op": m.Op, "fields": keys(m.Fields), "code": r.Code}})
+		}
 	}
 	resp.Results = results
 	resp.HLC = s.Clock.Now().String()
 	return resp, nil
 }
+
+type saveFailure struct {
+	index int
+	err   error
+}
+
+func (e *saveFailure) Error() string { return fmt.Sprintf("mutation %d: %v", e.index, e.err) }
 
 func keys(f Fields) []string {
 	out := make([]string, 0, len(f))
@@ -82,61 +94,144 @@ func payloadHash(m syncproto.Mutation) string {
 	return hex.EncodeToString(h[:])
 }
 
-func (s *Service) pushOne(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, m syncproto.Mutation, b *batch) (syncproto.Result, error) {
-	res := syncproto.Result{MutationID: m.MutationID}
-	if m.MutationID == "" || len(m.MutationID) > 64 {
-		res.Status, res.Code, res.Message = syncproto.StatusRejected, syncproto.CodeInvalid, "修改缺少有效的编号（mutation_id）"
-		return res, nil
-	}
-	hash := payloadHash(m)
-	var storedHash, storedUser, stored string
-	err := tx.QueryRow(ctx, `SELECT payload_hash, user_id, result FROM sync_mutations WHERE mutation_id = $1`, m.MutationID).Scan(&storedHash, &storedUser, &stored)
-	switch {
-	case err == nil:
-		if storedHash == hash && storedUser == a.UserID {
-			var r syncproto.Result
-			if json.Unmarshal([]byte(stored), &r) == nil {
-				return r, nil
-			}
-		}
-		res.Status, res.Code, res.Message = syncproto.StatusRejected, syncproto.CodeMutationIDReused, "修改编号已被另一条内容不同的修改使用，本条未保存"
-		return res, nil
-	case !errors.Is(err, yingji.ErrNotFound):
-		return res, fmt.Errorf("sync: look up mutation: %w", err)
-	}
-	if _, err := tx.Exec(ctx, "SAVEPOINT mutation"); err != nil {
-		return res, err
-	}
-	mb := newBatch()
-	r, rej, err := s.apply(ctx, tx, a, m, mb)
-	if err != nil {
-		return res, err
-	}
-	if rej != nil {
-		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT mutation"); err != nil {
-			return res, err
-		}
-		r = syncproto.Result{MutationID: m.MutationID, Status: syncproto.StatusRejected, Code: rej.Code, Message: rej.Message}
-	} else {
-		b.merge(mb)
-	}
-	if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT mutation"); err != nil {
-		return res, err
-	}
-	stored2, _ := json.Marshal(r)
-	if _, err := tx.Exec(ctx, `INSERT INTO sync_mutations (mutation_id, user_id, device_id, ip, collection, record_id,
-		payload_hash, status, result, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		m.MutationID, a.UserID, device, a.IP, m.Collection, m.ID, hash, r.Status, string(stored2), s.Now().UTC()); err != nil {
-		return res, fmt.Errorf("sync: store answer: %w", err)
-	}
-	return r, nil
+// pushCtx is one push batch in its transaction.
+type pushCtx struct {
+	s      *Service
+	tx     sqldb.Querier
+	a      *yingji.Actor
+	device string
+	b      *batch
+	fields map[ref]Fields // current domain state of the records the batch touches
+	stored map[string]storedAnswer
 }
 
-// apply merges one mutation into the record and saves it. A rejection is returned as rej;
-// err is for failures of the database, which abort the whole batch.
-func (s *Service) apply(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, m syncproto.Mutation, b *batch) (syncproto.Result, *syncproto.Rejection, error) {
+type storedAnswer struct {
+	hash, user string
+	result     syncproto.Result
+}
+
+func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool) ([]syncproto.Result, error) {
+	ctx = WithCache(ctx)
+	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{}}
+	if err := p.preload(ctx, ms); err != nil {
+		return nil, err
+	}
+	if err := p.b.reserve(ctx, tx, len(ms)); err != nil {
+		return nil, err
+	}
+	results := make([]syncproto.Result, len(ms))
+	for i, m := range ms {
+		if failed[i] {
+			results[i] = p.answer(m, syncproto.Result{MutationID: m.MutationID, Status: syncproto.StatusRejected,
+				Code: syncproto.CodeInvalid, Message: "修改无法保存，请检查内容后重新提交"})
+			continue
+		}
+		r, err := p.one(ctx, m)
+		if err != nil {
+			return nil, &saveFailure{index: i, err: err}
+		}
+		results[i] = r
+	}
+	return results, s.flush(ctx, tx, p.b)
+}
+
+// preload reads the stored answers of the batch's mutation ids and the state of the records it
+// touches, a statement per collection rather than several per mutation.
+func (p *pushCtx) preload(ctx context.Context, ms []syncproto.Mutation) error {
+	var mids []string
+	ids := map[string][]string{}
+	seen := map[ref]bool{}
+	for _, m := range ms {
+		if m.MutationID != "" {
+			mids = append(mids, m.MutationID)
+		}
+		r := ref{m.Collection, m.ID}
+		if _, ok := p.s.colls[m.Collection]; ok && yingji.ValidID(m.ID) && !seen[r] {
+			seen[r] = true
+			ids[m.Collection] = append(ids[m.Collection], m.ID)
+		}
+	}
+	for start := 0; start < len(mids); start += 500 {
+		chunk := mids[start:min(start+500, len(mids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := p.tx.Query(ctx, `SELECT mutation_id, payload_hash, user_id, result FROM sync_mutations
+			WHERE mutation_id IN (`+Placeholders(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("sync: look up mutations: %w", err)
+		}
+		for rows.Next() {
+			var id, res string
+			var st storedAnswer
+			if err := rows.Scan(&id, &st.hash, &st.user, &res); err != nil {
+				rows.Close()
+				return err
+			}
+			json.Unmarshal([]byte(res), &st.result)
+			p.stored[id] = st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for coll, list := range ids {
+		priors, err := loadPriors(ctx, p.tx, coll, list)
+		if err != nil {
+			return err
+		}
+		for id, pr := range priors {
+			p.b.overlay[ref{coll, id}] = pr
+		}
+		f, err := p.s.colls[coll].Load(ctx, p.tx, list)
+		if err != nil {
+			return err
+		}
+		for id, v := range f {
+			p.fields[ref{coll, id}] = v
+		}
+	}
+	return nil
+}
+
+// answer keeps a result to store with the batch and returns it.
+func (p *pushCtx) answer(m syncproto.Mutation, r syncproto.Result) syncproto.Result {
+	h := payloadHash(m)
+	p.b.answers = append(p.b.answers, answer{m: m, hash: h, user: p.a.UserID, device: p.device, ip: p.a.IP, result: r})
+	p.stored[m.MutationID] = storedAnswer{hash: h, user: p.a.UserID, result: r}
+	return r
+}
+
+// one answers one mutation. err is only for a failed domain write.
+func (p *pushCtx) one(ctx context.Context, m syncproto.Mutation) (syncproto.Result, error) {
+	if m.MutationID == "" || len(m.MutationID) > 64 {
+		return syncproto.Result{MutationID: m.MutationID, Status: syncproto.StatusRejected, Code: syncproto.CodeInvalid,
+			Message: "修改缺少有效的编号（mutation_id）"}, nil
+	}
+	if st, ok := p.stored[m.MutationID]; ok {
+		if st.hash == payloadHash(m) && st.user == p.a.UserID {
+			return st.result, nil
+		}
+		return syncproto.Result{MutationID: m.MutationID, Status: syncproto.StatusRejected, Code: syncproto.CodeMutationIDReused,
+			Message: "修改编号已被另一条内容不同的修改使用，本条未保存"}, nil
+	}
+	r, rej, err := p.apply(ctx, m)
+	if err != nil {
+		return r, err
+	}
+	if rej != nil {
+		r = syncproto.Result{MutationID: m.MutationID, Status: syncproto.StatusRejected, Code: rej.Code, Message: rej.Message}
+	}
+	return p.answer(m, r), nil
+}
+
+// apply merges one mutation into its record and saves it. A refusal is returned as rej; err
+// is a failed domain write.
+func (p *pushCtx) apply(ctx context.Context, m syncproto.Mutation) (syncproto.Result, *syncproto.Rejection, error) {
 	res := syncproto.Result{MutationID: m.MutationID}
-	c, ok := s.colls[m.Collection]
+	c, ok := p.s.colls[m.Collection]
 	if !ok {
 		return res, Rejected(syncproto.CodeUnknownColl, fmt.Sprintf("未知的数据集“%s”", m.Collection)), nil
 	}
@@ -149,17 +244,11 @@ func (s *Service) apply(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, 
 	}
 	// A device clock far ahead would win every last-writer-wins race: such a stamp is
 	// replaced by the server's, and the rules decide as usual.
-	m.HLC = s.Clock.Stamp(remote, syncproto.MaxDrift).String()
+	m.HLC = p.s.Clock.Stamp(remote, syncproto.MaxDrift).String()
 
-	before, err := loadPrior(ctx, tx, m.Collection, m.ID)
-	if err != nil {
-		return res, nil, err
-	}
-	loaded, err := c.Load(ctx, tx, []string{m.ID})
-	if err != nil {
-		return res, nil, err
-	}
-	cur, exists := loaded[m.ID]
+	r := ref{m.Collection, m.ID}
+	before := p.b.overlay[r]
+	cur, exists := p.fields[r]
 	state := syncproto.RecordState{Exists: exists || (before.exists && before.deleted), Fields: cur, Stamps: before.stamps,
 		Deleted: before.deleted, DeletedAt: before.deletedAt}
 	if state.Fields == nil {
@@ -169,20 +258,17 @@ func (s *Service) apply(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, 
 	if exists {
 		curForAuth = cur
 	}
-	if err := c.Authorize(ctx, tx, a, m, curForAuth); err != nil {
+	if err := c.Authorize(ctx, p.tx, p.a, m, curForAuth); err != nil {
 		return res, asRejection(err), nil
 	}
-	spec := c.Spec()
-	next, merged, rej := syncproto.Merge(spec, state, m)
+	next, merged, rej := syncproto.Merge(c.Spec(), state, m)
 	if rej != nil {
 		return res, rej, nil
 	}
 	created := !state.Exists
-	var place Place
-	if next.Deleted {
-		place = before.place
-	} else {
-		if err := c.Prepare(ctx, tx, a, next.Fields, created); err != nil {
+	place := before.place
+	if !next.Deleted {
+		if err := c.Prepare(ctx, p.tx, p.a, next.Fields, created); err != nil {
 			return res, asRejection(err), nil
 		}
 		for name := range next.Fields {
@@ -190,20 +276,25 @@ func (s *Service) apply(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, 
 				next.Stamps[name] = m.HLC
 			}
 		}
-		if place, err = c.Place(ctx, tx, m.ID, next.Fields); err != nil {
+		if place, err = c.Place(ctx, p.tx, m.ID, next.Fields); err != nil {
 			return res, asRejection(err), nil
 		}
 	}
-	if err := c.Save(ctx, tx, m.ID, next.Fields, created, next.Deleted); err != nil {
-		var r *syncproto.Rejection
-		if errors.As(err, &r) || yingji.ErrorKind(err) != yingji.EINTERNAL {
-			return res, asRejection(err), nil
+	if err := c.Save(ctx, p.tx, m.ID, next.Fields, created, next.Deleted); err != nil {
+		var rj *syncproto.Rejection
+		if errors.As(err, &rj) {
+			return res, rj, nil
 		}
 		return res, nil, err
 	}
-	seq, err := s.record(ctx, tx, b, m.Collection, m.ID, before, place, next.Deleted, next.DeletedAt, next.Stamps)
+	seq, err := p.b.record(r, before, place, next.Deleted, next.DeletedAt, next.Stamps)
 	if err != nil {
 		return res, nil, err
+	}
+	if next.Deleted {
+		delete(p.fields, r)
+	} else {
+		p.fields[r] = next.Fields
 	}
 	res.Status, res.Seq = syncproto.StatusApplied, seq
 	if merged {

@@ -1,0 +1,285 @@
+// Package mobile is the gomobile-bindable face of the field SDK for the Android and iOS apps:
+// only strings, int64, bool, []byte, error and callback interfaces cross it; records, lists
+// and statuses travel as JSON strings in the shapes of the yingji-field contract.
+//
+// Errors carry "CODE: 中文说明" as their message; ErrorCode, ErrorMessage and ErrorClass read
+// them back (class: 1 internal, 2 invalid input, 3 unreachable, 4 not found, 5 not logged in).
+package mobile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+
+	sdk "github.com/yingji/yingji/mobile-sdk"
+)
+
+// Client is one device's replica.
+type Client struct {
+	c *sdk.Client
+
+	mu       sync.Mutex
+	stopLive context.CancelFunc
+	liveDone chan struct{}
+}
+
+// Open opens (or creates) the replica database at path.
+func Open(path string) (*Client, error) {
+	c, err := sdk.Open(context.Background(), path, sdk.Options{})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return &Client{c: c}, nil
+}
+
+// Close stops the live connection and closes the replica.
+func (m *Client) Close() error {
+	m.StopLive()
+	return wrap(m.c.Close())
+}
+
+// DeviceID is the device id made when the replica was created.
+func (m *Client) DeviceID() string { return m.c.DeviceID() }
+
+// Login signs in and returns the user as JSON.
+func (m *Client) Login(server, username, password string) (string, error) {
+	u, err := m.c.Login(context.Background(), server, username, password)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return string(u), nil
+}
+
+// Logout forgets the session; the replica and the outbox stay.
+func (m *Client) Logout() error { return wrap(m.c.Logout(context.Background())) }
+
+// Sync pushes the outbox and pulls every scope; it returns the counters as JSON
+// {"pushed","applied","merged","rejected","pulled","media_uploaded"}.
+func (m *Client) Sync() (string, error) {
+	st, err := m.c.Sync(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(st)
+}
+
+// Create stores a new record from a JSON object and returns its id.
+func (m *Client) Create(collection, objectJSON string) (string, error) {
+	f, err := sdk.ParseObject(objectJSON)
+	if err != nil {
+		return "", wrap(err)
+	}
+	id, err := m.c.Create(context.Background(), collection, f)
+	return id, wrap(err)
+}
+
+// Update changes the fields given in a JSON object.
+func (m *Client) Update(collection, id, objectJSON string) error {
+	f, err := sdk.ParseObject(objectJSON)
+	if err != nil {
+		return wrap(err)
+	}
+	return wrap(m.c.Update(context.Background(), collection, id, f))
+}
+
+// Delete deletes a record.
+func (m *Client) Delete(collection, id string) error {
+	return wrap(m.c.Delete(context.Background(), collection, id))
+}
+
+// Get returns one record as JSON.
+func (m *Client) Get(collection, id string) (string, error) {
+	r, err := m.c.Get(context.Background(), collection, id)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(r)
+}
+
+// List returns the records of a collection as a JSON array; whereJSON is "" or an object of
+// field → value (strings, or any JSON value compared by its JSON form), all of which must match.
+func (m *Client) List(collection, whereJSON string) (string, error) {
+	var filters []sdk.Filter
+	if strings.TrimSpace(whereJSON) != "" {
+		w, err := sdk.ParseObject(whereJSON)
+		if err != nil {
+			return "", wrap(err)
+		}
+		for k, v := range w {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				s = string(v)
+			}
+			filters = append(filters, sdk.Filter{Field: k, Value: s})
+		}
+	}
+	recs, err := m.c.List(context.Background(), collection, filters...)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(recs)
+}
+
+// Pending returns the outbox as a JSON array.
+func (m *Client) Pending() (string, error) {
+	p, err := m.c.Pending(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(p)
+}
+
+// Rejected returns the refused changes as a JSON array.
+func (m *Client) Rejected() (string, error) {
+	p, err := m.c.Rejected(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(p)
+}
+
+// Retry queues a refused change again, with its fields replaced by objectJSON unless it is "".
+func (m *Client) Retry(mutationID, objectJSON string) error {
+	var f map[string]json.RawMessage
+	if strings.TrimSpace(objectJSON) != "" {
+		var err error
+		if f, err = sdk.ParseObject(objectJSON); err != nil {
+			return wrap(err)
+		}
+	}
+	return wrap(m.c.Retry(context.Background(), mutationID, f))
+}
+
+// Dismiss forgets a refused change.
+func (m *Client) Dismiss(mutationID string) error {
+	return wrap(m.c.Dismiss(context.Background(), mutationID))
+}
+
+// Status returns the replica's status as JSON.
+func (m *Client) Status() (string, error) {
+	st, err := m.c.Status(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(st)
+}
+
+// Collections returns the collection specs from the last sync as a JSON array.
+func (m *Client) Collections() (string, error) {
+	s, err := m.c.Collections(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(s)
+}
+
+// LiveListener receives the live connection's events. kind is one of connected, poke, synced,
+// sync_failed, disconnected, closed; detailJSON carries the sync counters (synced) or
+// {"code","message"} (failures and closed).
+type LiveListener interface {
+	OnLiveEvent(kind, scope string, seq int64, detailJSON string)
+}
+
+// StartLive holds the WebSocket open in the background, syncing on pokes and reconnecting,
+// until StopLive or until the session ends (then the listener gets "closed" with the reason).
+func (m *Client) StartLive(l LiveListener) {
+	m.StopLive()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m.mu.Lock()
+	m.stopLive, m.liveDone = cancel, done
+	m.mu.Unlock()
+	go func() {
+		defer close(done)
+		m.c.Live(ctx, func(e sdk.LiveEvent) {
+			if l == nil {
+				return
+			}
+			detail := "{}"
+			if e.Type == sdk.LiveSynced {
+				detail, _ = toJSON(e.Stats)
+			}
+			if e.Err != nil {
+				ae := sdk.AsError(e.Err)
+				detail, _ = toJSON(map[string]string{"code": ae.Code, "message": ae.Message})
+			}
+			l.OnLiveEvent(e.Type, e.Scope, e.Seq, detail)
+		})
+	}()
+}
+
+// StopLive closes the live connection and waits for it to end.
+func (m *Client) StopLive() {
+	m.mu.Lock()
+	cancel, done := m.stopLive, m.liveDone
+	m.stopLive, m.liveDone = nil, nil
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// ErrorCode is the stable code of an error from this package ("" for nil).
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if err == nil {
+		return ""
+	}
+	return sdk.CodeInternal
+}
+
+// ErrorMessage is the Chinese message of an error from this package, for the user.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.message
+	}
+	if err == nil {
+		return ""
+	}
+	return "内部错误"
+}
+
+// ErrorClass is the class of an error: 0 none, 1 internal, 2 invalid input, 3 unreachable,
+// 4 not found, 5 not logged in (the yingji-field exit codes).
+func ErrorClass(err error) int {
+	if err == nil {
+		return 0
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return int(e.class)
+	}
+	return 1
+}
+
+// Error is an SDK error as the apps see it.
+type Error struct {
+	code, message string
+	class         int64
+}
+
+// Error returns "CODE: 中文说明".
+func (e *Error) Error() string { return e.code + ": " + e.message }
+
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	ae := sdk.AsError(err)
+	return &Error{code: ae.Code, message: ae.Message, class: int64(ae.Kind.ExitCode())}
+}
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return string(b), nil
+}

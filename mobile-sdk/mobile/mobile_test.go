@@ -1,0 +1,61 @@
+package mobile_test
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/yingji/yingji/mobile-sdk/internal/fakeserver"
+	"github.com/yingji/yingji/mobile-sdk/mobile"
+)
+
+type listener struct{ ch chan string }
+
+func (l listener) OnLiveEvent(kind, scope string, seq int64, detail string) { l.ch <- kind }
+
+func TestFacade(t *testing.T) {
+	srv := fakeserver.New()
+	defer srv.Close()
+	c, err := mobile.Open(filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.Create("hazards", `{"title":"手机上报"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Get("hazards", "00000000-0000-7000-8000-000000000000")
+	if mobile.ErrorClass(err) != 4 || mobile.ErrorCode(err) != "record.not_found" || !strings.Contains(mobile.ErrorMessage(err), "不存在") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := c.Sync(); mobile.ErrorClass(err) != 5 {
+		t.Fatalf("sync before login: %v", err)
+	}
+	if _, err := c.Login(srv.URL, "grid01", fakeserver.Password); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Sync()
+	if err != nil || !strings.Contains(st, `"applied":1`) {
+		t.Fatalf("sync = %s, %v", st, err)
+	}
+	list, err := c.List("hazards", `{"title":"手机上报"}`)
+	var recs []map[string]any
+	if err != nil || json.Unmarshal([]byte(list), &recs) != nil || len(recs) != 1 || recs[0]["id"] != id || recs[0]["_state"] != "synced" {
+		t.Fatalf("list = %s, %v", list, err)
+	}
+	l := listener{make(chan string, 100)}
+	c.StartLive(l)
+	deadline := time.After(10 * time.Second)
+	for synced := false; !synced; {
+		select {
+		case k := <-l.ch:
+			synced = k == "synced"
+		case <-deadline:
+			t.Fatal("live never synced")
+		}
+	}
+	c.StopLive()
+}

@@ -1,0 +1,608 @@
+package sdk
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/yingji/yingji/syncproto"
+)
+
+// LoginResponse is the server's answer to a login.
+type LoginResponse struct {
+	Token     string          `json:"token"`
+	ExpiresAt string          `json:"expires_at"`
+	User      json.RawMessage `json:"user"`
+}
+
+type userRef struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+}
+
+// Login signs the device in and stores the session; it returns the user as the server sent it.
+// A different user may not log in while the outbox holds another user's changes: they would be
+// pushed in the wrong name.
+func (c *Client) Login(ctx context.Context, server, username, password string) (json.RawMessage, error) {
+	server = strings.TrimRight(strings.TrimSpace(server), "/")
+	if u, err := url.Parse(server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errorf(KindInvalid, CodeBadInput, "服务器地址无效：%q（应为 http:// 或 https:// 开头）", server)
+	}
+	if username == "" || password == "" {
+		return nil, errorf(KindInvalid, CodeBadInput, "请提供用户名和密码")
+	}
+	var resp LoginResponse
+	req := map[string]string{"username": username, "password": password, "client": "mobile", "device_id": c.deviceID}
+	err := c.newRetrier().do(ctx, func() error {
+		return c.call(ctx, server, "", "POST", "/api/v1/auth/login", req, &resp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var u userRef
+	if resp.Token == "" || json.Unmarshal(resp.User, &u) != nil || u.ID == "" {
+		return nil, errorf(KindUnreachable, CodeBadAnswer, "服务器的登录应答格式错误")
+	}
+	err = c.inTx(ctx, func(tx *sql.Tx) error {
+		prevServer, err := getMeta(ctx, tx, metaServer)
+		if err != nil {
+			return err
+		}
+		prevUser, err := getMeta(ctx, tx, metaUser)
+		if err != nil {
+			return err
+		}
+		var pu userRef
+		json.Unmarshal([]byte(prevUser), &pu)
+		if pu.ID != "" && pu.ID != u.ID {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return errorf(KindInvalid, "auth.outbox_of_other_user",
+					"本机还有 %d 条属于用户“%s”的未同步修改，请先由该用户登录并同步", n, pu.Username)
+			}
+		}
+		if prevServer != "" && prevServer != server {
+			// Another server: its seqs mean nothing here. Keep only what waits to be sent.
+			if err := c.forgetReplica(ctx, tx); err != nil {
+				return err
+			}
+		}
+		for k, v := range map[string]string{metaServer: server, metaToken: resp.Token, metaExpiresAt: resp.ExpiresAt, metaUser: string(resp.User)} {
+			if err := setMeta(ctx, tx, k, v); err != nil {
+				return err
+			}
+		}
+		return delMeta(ctx, tx, metaEndCode, metaEndMessage)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.User, nil
+}
+
+// Logout forgets the session locally; the replica and the outbox stay for the next login.
+func (c *Client) Logout(ctx context.Context) error {
+	return c.inTx(ctx, func(tx *sql.Tx) error { return delMeta(ctx, tx, metaToken, metaExpiresAt) })
+}
+
+// forgetReplica drops every scope and the server state not needed by the outbox.
+func (c *Client) forgetReplica(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{"DELETE FROM scope_records", "DELETE FROM scopes", "DELETE FROM specs",
+		"DELETE FROM meta WHERE key = '" + metaSpecsLoaded + "'",
+		`DELETE FROM records WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.collection = records.collection AND o.id = records.id)
+			AND NOT EXISTS (SELECT 1 FROM rejected r WHERE r.collection = records.collection AND r.id = records.id)`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// session returns the server and token, or a KindAuth error saying why there is none.
+func (c *Client) session(ctx context.Context) (server, token string, err error) {
+	if server, err = getMeta(ctx, c.db, metaServer); err != nil {
+		return
+	}
+	if token, err = getMeta(ctx, c.db, metaToken); err != nil {
+		return
+	}
+	if token == "" || server == "" {
+		code, _ := getMeta(ctx, c.db, metaEndCode)
+		msg, _ := getMeta(ctx, c.db, metaEndMessage)
+		if code != "" {
+			return "", "", &Error{Kind: KindAuth, Code: code, Message: msg + "；请重新登录（未同步的修改仍保存在本机）"}
+		}
+		return "", "", errorf(KindAuth, CodeNotLoggedIn, "尚未登录，请先登录")
+	}
+	return server, token, nil
+}
+
+// endSession forgets a token the server no longer accepts, keeping why.
+func (c *Client) endSession(ctx context.Context, code, message string) {
+	err := c.inTx(ctx, func(tx *sql.Tx) error {
+		if err := delMeta(ctx, tx, metaToken); err != nil {
+			return err
+		}
+		if err := setMeta(ctx, tx, metaEndCode, code); err != nil {
+			return err
+		}
+		return setMeta(ctx, tx, metaEndMessage, message)
+	})
+	if err != nil {
+		c.log.Error("end session", "err", err)
+	}
+}
+
+// authFailed ends the session when err says the server refused it.
+func (c *Client) authFailed(ctx context.Context, err error) error {
+	if e := AsError(err); e.Kind == KindAuth && strings.HasPrefix(e.Code, "auth.") && e.Code != "auth.forbidden" {
+		c.endSession(context.WithoutCancel(ctx), e.Code, e.Message)
+	}
+	return err
+}
+
+// SyncStats count what one exchange did.
+type SyncStats struct {
+	Pushed        int `json:"pushed"`
+	Applied       int `json:"applied"`
+	Merged        int `json:"merged"`
+	Rejected      int `json:"rejected"`
+	Pulled        int `json:"pulled"`
+	MediaUploaded int `json:"media_uploaded"`
+	Repaired      int `json:"repaired,omitempty"` // scopes re-fetched after a checksum mismatch
+}
+
+// Sync pushes the outbox and pulls every scope until nothing more is pending. Network errors
+// are retried within Options.RetryBudget; then it returns KindUnreachable and the outbox keeps
+// everything. One Sync runs at a time.
+func (c *Client) Sync(ctx context.Context) (SyncStats, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	var st SyncStats
+	server, token, err := c.session(ctx)
+	if err != nil {
+		return st, err
+	}
+	r := c.newRetrier()
+	if err := c.push(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	if err := c.pull(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	err = c.inTx(ctx, func(tx *sql.Tx) error { return setMeta(ctx, tx, metaLastSync, c.now().Format(time.RFC3339)) })
+	return st, err
+}
+
+// push sends the outbox in order, in batches, and applies each answer in one transaction.
+func (c *Client) push(ctx context.Context, r *retrier, server, token string, st *SyncStats) error {
+	batch := c.opts.BatchSize
+	for {
+		muts, err := scanMutations(c.db.QueryContext(ctx, `SELECT mutation_id, collection, id, op, base_seq, fields, base, hlc
+			FROM outbox ORDER BY pos LIMIT ?`, batch))
+		if err != nil {
+			return err
+		}
+		if len(muts) == 0 {
+			return nil
+		}
+		// Mark them sent before sending: after a crash they are resent with the same ids,
+		// which the server answers from its stored results.
+		err = c.inTx(ctx, func(tx *sql.Tx) error {
+			for _, m := range muts {
+				if _, err := tx.ExecContext(ctx, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE mutation_id = ?", m.MutationID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		var resp syncproto.PushResponse
+		req := syncproto.PushRequest{Protocol: syncproto.Protocol, DeviceID: c.deviceID, Mutations: muts}
+		err = r.do(ctx, func() error { return c.call(ctx, server, token, "POST", "/api/v1/sync/push", req, &resp) })
+		if errors.Is(err, errTooLarge) {
+			if batch > 1 {
+				batch = max(1, len(muts)/2)
+				continue
+			}
+			// One change alone is too large: it can never go; the user must see it.
+			resp = syncproto.PushResponse{Results: []syncproto.Result{{MutationID: muts[0].MutationID, Status: syncproto.StatusRejected,
+				Code: "sync.too_large", Message: "该修改的数据量超过服务器的限制，未能提交"}}}
+			muts = muts[:1]
+		} else if err != nil {
+			return err
+		}
+		if len(resp.Results) != len(muts) {
+			return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答与提交的修改数量不符（%d/%d）", len(resp.Results), len(muts))
+		}
+		err = c.inTx(ctx, func(tx *sql.Tx) error {
+			for i, res := range resp.Results {
+				m := muts[i]
+				if res.MutationID != m.MutationID {
+					return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答顺序错误")
+				}
+				if err := c.applyResult(ctx, tx, m, res, st); err != nil {
+					return err
+				}
+			}
+			return c.observe(ctx, tx, resp.HLC)
+		})
+		if err != nil {
+			return err
+		}
+		st.Pushed += len(muts)
+	}
+}
+
+// applyResult applies the server's answer to one mutation and takes it out of the outbox.
+func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutation, res syncproto.Result, st *SyncStats) error {
+	switch res.Status {
+	case syncproto.StatusApplied, syncproto.StatusMerged:
+		if res.Status == syncproto.StatusApplied {
+			st.Applied++
+		} else {
+			st.Merged++
+		}
+		if res.Record != nil {
+			rec := *res.Record
+			if rec.Collection == "" {
+				rec.Collection = m.Collection
+			}
+			if rec.ID == "" {
+				rec.ID = m.ID
+			}
+			if err := storeServerRecord(ctx, tx, rec, false); err != nil {
+				return err
+			}
+			break
+		}
+		// Applied as sent: the server's state is ours with the change merged, at res.Seq,
+		// until a pull brings the canonical record.
+		r, err := loadRow(ctx, tx, m.Collection, m.ID)
+		if err != nil {
+			return err
+		}
+		if res.Seq < r.seq {
+			break
+		}
+		spec, _, err := specFor(ctx, tx, m.Collection, r.server.Fields, m.Fields)
+		if err != nil {
+			spec = permissiveSpec(m.Collection, r.server.Fields, m.Fields)
+		}
+		next, _, rej := syncproto.Merge(spec, r.server, m)
+		if rej != nil {
+			next = r.server
+		}
+		if err := writeServer(ctx, tx, m.Collection, m.ID, res.Seq, next); err != nil {
+			return err
+		}
+	case syncproto.StatusRejected:
+		st.Rejected++
+		code, msg := res.Code, res.Message
+		if code == "" {
+			code = "sync.rejected"
+		}
+		if msg == "" {
+			msg = "服务器拒绝了该修改"
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (mutation_id, collection, id, op, base_seq, fields, base, hlc, created_at, code, message, rejected_at)
+			SELECT mutation_id, collection, id, op, base_seq, fields, base, hlc, created_at, ?, ?, ? FROM outbox WHERE mutation_id = ?
+			ON CONFLICT (mutation_id) DO NOTHING`, code, msg, c.now().Format(stampFormat), m.MutationID); err != nil {
+			return err
+		}
+	default:
+		return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含未知状态“%s”", res.Status)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id = ?", m.MutationID); err != nil {
+		return err
+	}
+	return refresh(ctx, tx, m.Collection, m.ID)
+}
+
+// storeServerRecord stores a record's server state unless the replica already holds a later
+// version (force: a reset scope, where the server's word is final), and refreshes its view.
+func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
+	r, err := loadRow(ctx, q, rec.Collection, rec.ID)
+	if err != nil {
+		return err
+	}
+	if !r.found || rec.Seq >= r.seq || force {
+		s := syncproto.RecordState{Exists: true, Deleted: rec.Deleted, Fields: rec.Fields, Stamps: rec.Stamps}
+		if s.Fields == nil {
+			s.Fields = map[string]json.RawMessage{}
+		}
+		if s.Stamps == nil {
+			s.Stamps = map[string]string{}
+		}
+		if err := writeServer(ctx, q, rec.Collection, rec.ID, rec.Seq, s); err != nil {
+			return err
+		}
+	}
+	return refresh(ctx, q, rec.Collection, rec.ID)
+}
+
+// maxRepairs bounds the checksum re-fetches of one scope in one Sync.
+const maxRepairs = 2
+
+// pull asks for every scope's changes until no scope has more, one transaction per page.
+func (c *Client) pull(ctx context.Context, r *retrier, server, token string, st *SyncStats) error {
+	repairs := map[string]int{}
+	for round := 0; round < 100000; round++ {
+		cps, err := checkpoints(ctx, c.db)
+		if err != nil {
+			return err
+		}
+		var resp syncproto.PullResponse
+		req := syncproto.PullRequest{Protocol: syncproto.Protocol, Checkpoints: cps, Limit: c.opts.PullLimit}
+		if err := r.do(ctx, func() error { return c.call(ctx, server, token, "POST", "/api/v1/sync/pull", req, &resp) }); err != nil {
+			return err
+		}
+		var more bool
+		err = c.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			more, err = c.applyPage(ctx, tx, &resp, repairs, st)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return errorf(KindUnreachable, CodeBadAnswer, "同步未能结束（服务器一直返回更多数据）")
+}
+
+func checkpoints(ctx context.Context, q querier) (map[string]int64, error) {
+	rows, err := q.QueryContext(ctx, "SELECT scope, checkpoint FROM scopes")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var s string
+		var cp int64
+		if err := rows.Scan(&s, &cp); err != nil {
+			return nil, err
+		}
+		out[s] = cp
+	}
+	return out, rows.Err()
+}
+
+// applyPage applies one pull answer: specs, purges, then each scope's records, removals,
+// checkpoint and checksum, all in the caller's transaction. It reports whether to pull again.
+func (c *Client) applyPage(ctx context.Context, tx *sql.Tx, resp *syncproto.PullResponse, repairs map[string]int, st *SyncStats) (bool, error) {
+	specsChanged := false
+	if len(resp.Collections) > 0 {
+		var err error
+		if specsChanged, err = storeSpecs(ctx, tx, resp.Collections); err != nil {
+			return false, err
+		}
+	}
+	for _, sc := range resp.Purge {
+		if err := dropScope(ctx, tx, sc); err != nil {
+			return false, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM scopes WHERE scope = ?", sc); err != nil {
+			return false, err
+		}
+	}
+	more := false
+	for _, sc := range resp.Scopes {
+		m, err := c.applyScope(ctx, tx, sc, repairs, st)
+		if err != nil {
+			return false, fmt.Errorf("sdk: scope %s: %w", sc.Scope, err)
+		}
+		more = more || m
+	}
+	if specsChanged {
+		if err := refreshQueued(ctx, tx); err != nil {
+			return false, err
+		}
+	}
+	return more, c.observe(ctx, tx, resp.HLC)
+}
+
+// storeSpecs replaces the specs; it reports whether they changed.
+func storeSpecs(ctx context.Context, tx *sql.Tx, specs []syncproto.CollectionSpec) (bool, error) {
+	old, err := loadSpecs(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	loaded, err := getMeta(ctx, tx, metaSpecsLoaded)
+	if err != nil {
+		return false, err
+	}
+	changed := loaded == "" || len(old) != len(specs)
+	if _, err := tx.ExecContext(ctx, "DELETE FROM specs"); err != nil {
+		return false, err
+	}
+	for _, s := range specs {
+		raw, _ := json.Marshal(s)
+		if o, ok := old[s.Name]; !ok {
+			changed = true
+		} else if ob, _ := json.Marshal(o); string(ob) != string(raw) {
+			changed = true
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO specs (name, spec) VALUES (?, ?)", s.Name, string(raw)); err != nil {
+			return false, err
+		}
+	}
+	return changed, setMeta(ctx, tx, metaSpecsLoaded, "1")
+}
+
+// refreshQueued recomputes the views of records with queued or rejected changes (after the
+// rules changed).
+func refreshQueued(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "SELECT DISTINCT collection, id FROM outbox UNION SELECT DISTINCT collection, id FROM rejected")
+	if err != nil {
+		return err
+	}
+	var refs []syncproto.RecordRef
+	for rows.Next() {
+		var r syncproto.RecordRef
+		if err := rows.Scan(&r.Collection, &r.ID); err != nil {
+			rows.Close()
+			return err
+		}
+		refs = append(refs, r)
+	}
+	rows.Close()
+	for _, r := range refs {
+		if err := refresh(ctx, tx, r.Collection, r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type scopeSum struct {
+	sum   uint64
+	count int64
+}
+
+func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeChanges, repairs map[string]int, st *SyncStats) (bool, error) {
+	if sc.Scope == "" {
+		return false, errorf(KindUnreachable, CodeBadAnswer, "服务器的应答缺少范围名称")
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO scopes (scope) VALUES (?) ON CONFLICT (scope) DO NOTHING", sc.Scope); err != nil {
+		return false, err
+	}
+	if sc.Reset {
+		if err := dropScope(ctx, tx, sc.Scope); err != nil {
+			return false, err
+		}
+	}
+	var s scopeSum
+	var sum int64
+	if err := tx.QueryRowContext(ctx, "SELECT sum, count FROM scopes WHERE scope = ?", sc.Scope).Scan(&sum, &s.count); err != nil {
+		return false, err
+	}
+	s.sum = uint64(sum)
+	for _, rec := range sc.Records {
+		if rec.Collection == "" || rec.ID == "" {
+			return false, errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含无效记录")
+		}
+		if err := c.setMember(ctx, tx, sc.Scope, rec.Collection, rec.ID, rec.Seq, !rec.Deleted, &s); err != nil {
+			return false, err
+		}
+		if err := storeServerRecord(ctx, tx, rec, sc.Reset); err != nil {
+			return false, err
+		}
+		if rec.Deleted {
+			if err := dropIfOrphan(ctx, tx, rec.Collection, rec.ID); err != nil {
+				return false, err
+			}
+		}
+		st.Pulled++
+	}
+	for _, ref := range sc.Removed {
+		if err := c.setMember(ctx, tx, sc.Scope, ref.Collection, ref.ID, 0, false, &s); err != nil {
+			return false, err
+		}
+		if err := dropIfOrphan(ctx, tx, ref.Collection, ref.ID); err != nil {
+			return false, err
+		}
+		st.Pulled++
+	}
+	cp, more, verified := sc.Checkpoint, sc.More, false
+	if !sc.More {
+		want, err := syncproto.ParseChecksum(sc.Checksum)
+		if sc.Checksum == "" {
+			want, err = 0, nil
+		}
+		verified = err == nil && want == s.sum && sc.Count == s.count
+		if !verified {
+			c.log.Warn("checksum mismatch", "scope", sc.Scope, "local_sum", s.sum, "local_count", s.count, "server_sum", sc.Checksum, "server_count", sc.Count)
+			if repairs[sc.Scope] < maxRepairs {
+				// A broken replica repairs itself: fetch the scope again from a snapshot.
+				repairs[sc.Scope]++
+				st.Repaired++
+				cp, more = 0, true
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE scopes SET checkpoint = ?, sum = ?, count = ?, verified = ?, synced_at = ? WHERE scope = ?",
+		cp, int64(s.sum), s.count, verified, c.now().Format(time.RFC3339), sc.Scope)
+	return more, err
+}
+
+// setMember records that scope holds a live record at seq (live) or no longer holds it, and
+// keeps the scope's checksum.
+func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id string, seq int64, live bool, s *scopeSum) error {
+	var old int64
+	err := tx.QueryRowContext(ctx, "SELECT seq FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id).Scan(&old)
+	had := err == nil
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	if had {
+		s.sum -= syncproto.RecordHash(coll, id, old)
+		s.count--
+	}
+	if !live {
+		if had {
+			_, err = tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
+		}
+		return err
+	}
+	s.sum += syncproto.RecordHash(coll, id, seq)
+	s.count++
+	_, err = tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
+		ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq`, scope, coll, id, seq)
+	return err
+}
+
+// dropScope forgets what the replica holds of a scope: its membership, its checksum, and the
+// records no other scope holds and no local change needs.
+func dropScope(ctx context.Context, tx *sql.Tx, scope string) error {
+	rows, err := tx.QueryContext(ctx, "SELECT collection, id FROM scope_records WHERE scope = ?", scope)
+	if err != nil {
+		return err
+	}
+	var refs []syncproto.RecordRef
+	for rows.Next() {
+		var r syncproto.RecordRef
+		if err := rows.Scan(&r.Collection, &r.ID); err != nil {
+			rows.Close()
+			return err
+		}
+		refs = append(refs, r)
+	}
+	rows.Close()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ?", scope); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE scopes SET checkpoint = 0, sum = 0, count = 0, verified = 0 WHERE scope = ?", scope); err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if err := dropIfOrphan(ctx, tx, r.Collection, r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropIfOrphan deletes a record no scope holds and no local change refers to.
+func dropIfOrphan(ctx context.Context, q querier, coll, id string) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM records WHERE collection = ? AND id = ?
+		AND NOT EXISTS (SELECT 1 FROM scope_records s WHERE s.collection = records.collection AND s.id = records.id)
+		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.collection = records.collection AND o.id = records.id)
+		AND NOT EXISTS (SELECT 1 FROM rejected r WHERE r.collection = records.collection AND r.id = records.id)`, coll, id)
+	return err
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -54,6 +55,7 @@ type answer struct {
 	m                syncproto.Mutation
 	hash             string
 	user, device, ip string
+	actor            *yingji.Actor
 	result           syncproto.Result
 }
 
@@ -169,6 +171,9 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 			return fmt.Errorf("sync: store answers: %w", err)
 		}
 	}
+	if err := auditAnswers(ctx, q, b.answers, now); err != nil {
+		return err
+	}
 	for scope, d := range b.sums {
 		var sum, count int64
 		err := q.QueryRow(ctx, `SELECT sum, count FROM sync_sums WHERE scope = $1`, scope).Scan(&sum, &count)
@@ -239,11 +244,13 @@ func (s *Service) Changed(ctx context.Context, q sqldb.Querier, coll string, ids
 		return fmt.Errorf("sync: load %s: %w", coll, err)
 	}
 	b := newBatch()
-	priors, err := b.priors(ctx, q, coll, ids)
-	if err != nil {
+	// Numbers first: the counter row's lock orders this transaction after every other writer,
+	// so the change-log state read next is the latest (see pushBatch).
+	if err := b.reserve(ctx, q, len(ids)); err != nil {
 		return err
 	}
-	if err := b.reserve(ctx, q, len(ids)); err != nil {
+	priors, err := b.priors(ctx, q, coll, ids)
+	if err != nil {
 		return err
 	}
 	stamp := s.Clock.Now().String()
@@ -281,4 +288,39 @@ func head(ctx context.Context, q sqldb.Querier) (int64, error) {
 	var seq int64
 	err := q.QueryRow(ctx, `SELECT seq FROM sync_counter WHERE id = 1`).Scan(&seq)
 	return seq, err
+}
+
+// auditAnswers writes an audit-log entry for every change a push accepted, in the pushing
+// transaction: who, when, from where, on which device, and the fields as sent.
+func auditAnswers(ctx context.Context, q sqldb.Querier, answers []answer, now time.Time) error {
+	var rows []string
+	var args []any
+	flushRows := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err := q.Exec(ctx, `INSERT INTO audit_log (id, at, user_id, username, actor_org_path, ip, request_id, action,
+			object_type, object_id, result, detail) VALUES `+strings.Join(rows, ", "), args...)
+		rows, args = nil, nil
+		if err != nil {
+			return fmt.Errorf("sync: audit: %w", err)
+		}
+		return nil
+	}
+	for _, a := range answers {
+		if a.result.Status == syncproto.StatusRejected || a.actor == nil {
+			continue
+		}
+		detail, _ := json.Marshal(map[string]any{"mutation_id": a.m.MutationID, "device_id": a.device, "status": a.result.Status,
+			"seq": a.result.Seq, "fields": a.m.Fields})
+		rows = append(rows, "("+Placeholders(len(args)+1, 12)+")")
+		args = append(args, yingji.NewID(), now, a.actor.UserID, a.actor.Username, a.actor.OrgPath, a.actor.IP, a.actor.RequestID,
+			"sync."+a.m.Op, a.m.Collection, a.m.ID, "ok", string(detail))
+		if len(rows) == 400 {
+			if err := flushRows(); err != nil {
+				return err
+			}
+		}
+	}
+	return flushRows()
 }

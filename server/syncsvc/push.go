@@ -113,10 +113,14 @@ type storedAnswer struct {
 func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool) ([]syncproto.Result, error) {
 	ctx = WithCache(ctx)
 	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{}}
-	if err := p.preload(ctx, ms); err != nil {
+	// Take the numbers before reading anything: the counter row stays locked until the
+	// transaction ends, so on PostgreSQL (read committed) a concurrent push of the same record
+	// has committed before the preload below reads it. Preloading first would merge against a
+	// stale state: a lost write, and a checksum that subtracts the wrong record hash.
+	if err := p.b.reserve(ctx, tx, len(ms)); err != nil {
 		return nil, err
 	}
-	if err := p.b.reserve(ctx, tx, len(ms)); err != nil {
+	if err := p.preload(ctx, ms); err != nil {
 		return nil, err
 	}
 	results := make([]syncproto.Result, len(ms))
@@ -199,7 +203,7 @@ func (p *pushCtx) preload(ctx context.Context, ms []syncproto.Mutation) error {
 // answer keeps a result to store with the batch and returns it.
 func (p *pushCtx) answer(m syncproto.Mutation, r syncproto.Result) syncproto.Result {
 	h := payloadHash(m)
-	p.b.answers = append(p.b.answers, answer{m: m, hash: h, user: p.a.UserID, device: p.device, ip: p.a.IP, result: r})
+	p.b.answers = append(p.b.answers, answer{m: m, hash: h, user: p.a.UserID, device: p.device, ip: p.a.IP, actor: p.a, result: r})
 	p.stored[m.MutationID] = storedAnswer{hash: h, user: p.a.UserID, result: r}
 	return r
 }

@@ -177,7 +177,8 @@ func (contactCollection) Authorize(ctx context.Context, q sqldb.Querier, a *ying
 }
 
 func (contactCollection) Prepare(_ context.Context, _ sqldb.Querier, _ *yingji.Actor, f syncsvc.Fields, _ bool) error {
-	c := org.Contact{Name: syncsvc.Str(f, "name"), Title: syncsvc.Str(f, "title"), Phone: syncsvc.Str(f, "phone")}
+	c := org.Contact{EnterpriseID: syncsvc.Str(f, "enterprise_id"), Name: syncsvc.Str(f, "name"), Title: syncsvc.Str(f, "title"),
+		Phone: syncsvc.Str(f, "phone")}
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		var ye *yingji.Error

@@ -39,17 +39,24 @@ func (s *Service) Push(ctx context.Context, a *yingji.Actor, req syncproto.PushR
 		return resp, e.WithData(map[string]any{"limit": MaxBatch})
 	}
 	// A mutation whose domain write fails (a constraint the collection did not foresee) aborts
-	// the transaction; the batch is then retried with that mutation rejected.
+	// the transaction; the batch is then retried with that mutation rejected. A transient
+	// failure (a deadlock with a portal edit of the same rows, a serialization failure) is not
+	// the mutation's fault: the whole batch is retried as it is, and a rejection that would be
+	// stored as its answer for good is never made of it.
 	failed := map[int]bool{}
 	var results []syncproto.Result
-	for {
+	for attempt := 1; ; attempt++ {
 		var sf *saveFailure
 		err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
 			var err error
 			results, err = s.pushBatch(ctx, tx, a, req.DeviceID, req.Mutations, failed)
 			return err
 		})
-		if errors.As(err, &sf) && !failed[sf.index] {
+		if transient(err) && attempt < maxAttempts && ctx.Err() == nil {
+			s.Log.Warn("sync: push batch hit a transient database error; retrying", "attempt", attempt, "err", err)
+			continue
+		}
+		if errors.As(err, &sf) && !failed[sf.index] && !transient(err) {
 			s.Log.Warn("sync: mutation failed to save; retrying the batch without it", "mutation_id", req.Mutations[sf.index].MutationID, "err", sf.err)
 			failed[sf.index] = true
 			continue
@@ -71,12 +78,30 @@ func (s *Service) Push(ctx context.Context, a *yingji.Actor, req syncproto.PushR
 	return resp, nil
 }
 
+// maxAttempts bounds the retries of a batch after transient database errors.
+const maxAttempts = 5
+
+// transient reports whether err is a database error that a retry of the transaction clears:
+// a deadlock (40P01) or a serialization failure (40001) on PostgreSQL.
+func transient(err error) bool {
+	var se interface{ SQLState() string }
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.SQLState() {
+	case "40P01", "40001":
+		return true
+	}
+	return false
+}
+
 type saveFailure struct {
 	index int
 	err   error
 }
 
 func (e *saveFailure) Error() string { return fmt.Sprintf("mutation %d: %v", e.index, e.err) }
+func (e *saveFailure) Unwrap() error { return e.err }
 
 func keys(f Fields) []string {
 	out := make([]string, 0, len(f))

@@ -8,8 +8,9 @@
 //	POST /api/v1/sync/pull  PullRequest  → PullResponse
 //	GET  /api/v1/sync/live  WebSocket: the server sends Poke messages
 //
-// Every request carries Protocol; a server that cannot serve it answers 426 with the code
-// "sync.upgrade_required" and the oldest and newest protocol it speaks.
+// Every request carries Protocol; a server that cannot serve it answers 400 with the code
+// "sync.upgrade_required" (the device is too old) or "sync.server_too_old", and data naming
+// the oldest and newest protocol it speaks.
 package syncproto
 
 import "encoding/json"

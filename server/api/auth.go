@@ -82,8 +82,13 @@ func (s *Server) login(c echo.Context) error {
 }
 
 func (s *Server) logout(c echo.Context) error {
-	if err := s.Accounts.Logout(c.Request().Context(), actor(c)); err != nil {
+	a := actor(c)
+	if err := s.Accounts.Logout(c.Request().Context(), a); err != nil {
 		return err
+	}
+	if s.Sync != nil {
+		why := account.EndedError(account.EndLogout)
+		s.Sync.Hub.Close(a.SessionID, why.Code, why.Message)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

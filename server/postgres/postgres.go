@@ -43,6 +43,12 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if opt.Schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opt.Schema
 	}
+	// Statements are prepared once per connection; a generic plan made while a table was
+	// still empty (a fresh install, a bulk load) would scan it whole for the life of the
+	// connection. Custom plans follow the data.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
 	}

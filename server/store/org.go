@@ -114,7 +114,7 @@ func insertUnit(ctx context.Context, q sqldb.Querier, u org.Unit) error {
 }
 
 func (s *Store) CreateUnit(ctx context.Context, u org.Unit) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := insertUnit(ctx, tx, u); err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (s *Store) CreateUnit(ctx context.Context, u org.Unit) error {
 }
 
 func (s *Store) CreateUnits(ctx context.Context, us []org.Unit) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		for i, u := range us {
 			if err := insertUnit(ctx, tx, u); err != nil {
 				return &org.BatchError{Index: i, Err: err}
@@ -142,7 +142,7 @@ func (s *Store) CreateUnits(ctx context.Context, us []org.Unit) error {
 }
 
 func (s *Store) UpdateUnit(ctx context.Context, u org.Unit) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := mustAffect(tx.Exec(ctx, `UPDATE org_units SET code = $2, name = $3, sort = $4, updated_at = $5 WHERE id = $1`,
 			u.ID, u.Code, u.Name, u.Sort, u.UpdatedAt.UTC())); err != nil {
 			return err
@@ -156,7 +156,7 @@ func (s *Store) UpdateUnit(ctx context.Context, u org.Unit) error {
 }
 
 func (s *Store) DeleteUnit(ctx context.Context, id string) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := mustAffect(tx.Exec(ctx, `DELETE FROM org_units WHERE id = $1`, id)); err != nil {
 			return err
 		}
@@ -276,7 +276,7 @@ func insertEnterprise(ctx context.Context, q sqldb.Querier, e org.Enterprise) er
 }
 
 func (s *Store) CreateEnterprise(ctx context.Context, e org.Enterprise) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := insertEnterprise(ctx, tx, e); err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func (s *Store) CreateEnterprise(ctx context.Context, e org.Enterprise) error {
 }
 
 func (s *Store) CreateEnterprises(ctx context.Context, es []org.Enterprise) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		for i, e := range es {
 			if err := insertEnterprise(ctx, tx, e); err != nil {
 				return &org.BatchError{Index: i, Err: err}
@@ -308,7 +308,7 @@ func (s *Store) CreateEnterprises(ctx context.Context, es []org.Enterprise) erro
 }
 
 func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		err := mustAffect(tx.Exec(ctx, `UPDATE enterprises SET name = $2, credit_code = $3, industry = $4,
 		township_id = $5, grid_id = $6, org_path = $7, address = $8, lat = $9, lng = $10, cell = $11,
 		hazardous_chemicals = $12, major_hazard = $13, legal_person = $14, phone = $15, updated_at = $16
@@ -323,13 +323,13 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 		if err := s.changed(ctx, tx, "enterprises", e.ID); err != nil {
 			return err
 		}
-		if err := s.changedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, e.ID); err != nil {
+		if err := s.movedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, e.ID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE hazards SET org_path = $2 WHERE enterprise_id = $1 AND org_path <> $2`, e.ID, e.OrgPath); err != nil {
 			return err
 		}
-		return s.changedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID)
+		return s.movedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update enterprise %s: %w", e.ID, err)
@@ -338,7 +338,7 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 }
 
 func (s *Store) DeleteEnterprise(ctx context.Context, id string) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE enterprise_id = $1`, id)
 		contacts, err := sqldb.CollectRows(rows, err, scanID)
 		if err != nil {
@@ -409,7 +409,7 @@ func clearPrimary(ctx context.Context, q sqldb.Querier, c org.Contact) error {
 }
 
 func (s *Store) CreateContact(ctx context.Context, c org.Contact) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := clearPrimary(ctx, tx, c); err != nil {
 			return err
 		}
@@ -418,7 +418,7 @@ func (s *Store) CreateContact(ctx context.Context, c org.Contact) error {
 		if err != nil {
 			return err
 		}
-		return s.changedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, c.EnterpriseID)
+		return s.contactChanged(ctx, tx, c)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create contact: %w", err)
@@ -427,7 +427,7 @@ func (s *Store) CreateContact(ctx context.Context, c org.Contact) error {
 }
 
 func (s *Store) UpdateContact(ctx context.Context, c org.Contact) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := clearPrimary(ctx, tx, c); err != nil {
 			return err
 		}
@@ -436,7 +436,7 @@ func (s *Store) UpdateContact(ctx context.Context, c org.Contact) error {
 			c.ID, c.Name, c.Title, c.Phone, c.IsPrimary, c.UpdatedAt.UTC(), c.EnterpriseID)); err != nil {
 			return err
 		}
-		return s.changedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1`, c.EnterpriseID)
+		return s.contactChanged(ctx, tx, c)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update contact %s: %w", c.ID, err)
@@ -445,7 +445,7 @@ func (s *Store) UpdateContact(ctx context.Context, c org.Contact) error {
 }
 
 func (s *Store) DeleteContact(ctx context.Context, id string) error {
-	err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
 		if err := mustAffect(tx.Exec(ctx, `DELETE FROM contacts WHERE id = $1`, id)); err != nil {
 			return err
 		}
@@ -518,15 +518,24 @@ func scanID(r sqldb.Rows) (string, error) {
 	return id, r.Scan(&id)
 }
 
-// changedChildren records a change of every row the query names (a parent's children).
-func (s *Store) changedChildren(ctx context.Context, tx sqldb.Querier, collection, query string, args ...any) error {
+// movedChildren records every row the query names (a parent's children) as moved.
+func (s *Store) movedChildren(ctx context.Context, tx sqldb.Querier, collection, query string, args ...any) error {
 	if s.Changes == nil {
 		return nil
 	}
 	rows, err := tx.Query(ctx, query, args...)
 	ids, err := sqldb.CollectRows(rows, err, scanID)
-	if err != nil {
+	if err != nil || len(ids) == 0 {
 		return err
 	}
-	return s.changed(ctx, tx, collection, ids...)
+	return s.Changes.Moved(ctx, tx, collection, ids...)
+}
+
+// contactChanged records an edited contact and its siblings, whose primary flag may have
+// been cleared in the same transaction.
+func (s *Store) contactChanged(ctx context.Context, tx sqldb.Querier, c org.Contact) error {
+	if err := s.changed(ctx, tx, "contacts", c.ID); err != nil {
+		return err
+	}
+	return s.movedChildren(ctx, tx, "contacts", `SELECT id FROM contacts WHERE enterprise_id = $1 AND id <> $2`, c.EnterpriseID, c.ID)
 }

@@ -17,7 +17,26 @@ import (
 // ChangeHook records changes to synced tables in the writing transaction (the sync service's
 // change log). A nil hook records nothing.
 type ChangeHook interface {
+	// Lock takes the change log's lock first, so a write transaction always locks in the same
+	// order as a sync push (change log, then domain rows) and the two never deadlock.
+	Lock(ctx context.Context, q sqldb.Querier) error
+	// Changed records records the office changed: their fields get the server's stamp.
 	Changed(ctx context.Context, q sqldb.Querier, collection string, ids ...string) error
+	// Moved records records whose place changed but whose fields did not (an enterprise moved,
+	// a sibling lost its primary flag): no field is re-stamped, so phone edits keep their say.
+	Moved(ctx context.Context, q sqldb.Querier, collection string, ids ...string) error
+}
+
+// writeTx runs fn in a transaction that writes synced tables.
+func (s *Store) writeTx(ctx context.Context, fn func(tx sqldb.Querier) error) error {
+	return s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		if s.Changes != nil {
+			if err := s.Changes.Lock(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 }
 
 // changed calls the hook, if any.

@@ -235,6 +235,21 @@ func (b *batch) priors(ctx context.Context, q sqldb.Querier, coll string, ids []
 // a synced collection, in the caller's transaction: every field gets the server's stamp, so an
 // office edit wins over older edits from phones. Unsynced collections are ignored.
 func (s *Service) Changed(ctx context.Context, q sqldb.Querier, coll string, ids ...string) error {
+	return s.changed(ctx, q, coll, ids, true)
+}
+
+// Moved records records whose place changed but not their fields: no field is re-stamped.
+func (s *Service) Moved(ctx context.Context, q sqldb.Querier, coll string, ids ...string) error {
+	return s.changed(ctx, q, coll, ids, false)
+}
+
+// Lock takes the change log's lock for the rest of the caller's transaction.
+func (s *Service) Lock(ctx context.Context, q sqldb.Querier) error {
+	_, err := q.Exec(ctx, `UPDATE sync_counter SET seq = seq WHERE id = 1`)
+	return err
+}
+
+func (s *Service) changed(ctx context.Context, q sqldb.Querier, coll string, ids []string, restamp bool) error {
 	c, ok := s.colls[coll]
 	if !ok || len(ids) == 0 {
 		return nil
@@ -271,7 +286,9 @@ func (s *Service) Changed(ctx context.Context, q sqldb.Querier, coll string, ids
 				return err
 			}
 			for name := range f {
-				stamps[name] = stamp
+				if restamp || stamps[name] == "" {
+					stamps[name] = stamp
+				}
 			}
 		} else {
 			deletedAt = stamp

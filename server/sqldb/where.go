@@ -68,3 +68,28 @@ func Like(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return "%" + r.Replace(s) + "%"
 }
+
+// Placeholders returns "$from, $from+1, ..." for n arguments.
+func Placeholders(from, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// InChunks calls fn for each chunk of at most 500 ids with the arguments lead followed by the
+// chunk's ids, and in, the placeholder list of the ids (for "col IN (" + in + ")").
+func InChunks(ids []string, lead []any, fn func(args []any, in string) error) error {
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := append(make([]any, 0, len(lead)+len(chunk)), lead...)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		if err := fn(args, Placeholders(len(lead)+1, len(chunk))); err != nil {
+			return err
+		}
+	}
+	return nil
+}

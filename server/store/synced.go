@@ -103,7 +103,7 @@ func (unitCollection) Spec() *syncproto.CollectionSpec { return unitSpec }
 
 func (unitCollection) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[string]syncsvc.Fields, error) {
 	out := map[string]syncsvc.Fields{}
-	err := inChunks(ids, func(args []any, ph string) error {
+	err := sqldb.InChunks(ids, nil, func(args []any, ph string) error {
 		rows, err := q.Query(ctx, `SELECT `+unitCols+` FROM org_units WHERE id IN (`+ph+`)`, args...)
 		us, err := sqldb.CollectRows(rows, err, scanUnits)
 		for _, u := range us {
@@ -125,7 +125,7 @@ func (enterpriseCollection) Spec() *syncproto.CollectionSpec { return enterprise
 
 func (enterpriseCollection) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[string]syncsvc.Fields, error) {
 	out := map[string]syncsvc.Fields{}
-	err := inChunks(ids, func(args []any, ph string) error {
+	err := sqldb.InChunks(ids, nil, func(args []any, ph string) error {
 		rows, err := q.Query(ctx, `SELECT `+enterpriseCols+` FROM enterprises WHERE id IN (`+ph+`)`, args...)
 		es, err := sqldb.CollectRows(rows, err, scanEnterprises)
 		for _, e := range es {
@@ -154,7 +154,7 @@ func (contactCollection) Spec() *syncproto.CollectionSpec { return contactSpec }
 
 func (contactCollection) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[string]syncsvc.Fields, error) {
 	out := map[string]syncsvc.Fields{}
-	err := inChunks(ids, func(args []any, ph string) error {
+	err := sqldb.InChunks(ids, nil, func(args []any, ph string) error {
 		rows, err := q.Query(ctx, `SELECT `+contactCols+` FROM contacts WHERE id IN (`+ph+`)`, args...)
 		cs, err := sqldb.CollectRows(rows, err, scanContacts)
 		for _, c := range cs {
@@ -216,18 +216,4 @@ func (contactCollection) Save(ctx context.Context, q sqldb.Querier, id string, f
 	_, err := q.Exec(ctx, `UPDATE contacts SET name = $2, title = $3, phone = $4, updated_at = $5 WHERE id = $1`,
 		id, strings.TrimSpace(syncsvc.Str(f, "name")), strings.TrimSpace(syncsvc.Str(f, "title")), strings.TrimSpace(syncsvc.Str(f, "phone")), time.Now().UTC())
 	return err
-}
-
-func inChunks(ids []string, fn func(args []any, ph string) error) error {
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		if err := fn(args, syncsvc.Placeholders(1, len(chunk))); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -176,25 +175,18 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 // loadPriors reads the change-log state of many records of one collection.
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := []any{coll}
-		ph := make([]string, len(chunk))
-		for i, id := range chunk {
-			args = append(args, id)
-			ph[i] = "$" + strconv.Itoa(i+2)
-		}
+	err := sqldb.InChunks(ids, []any{coll}, func(args []any, in string) error {
 		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps FROM sync_records
-			WHERE collection = $1 AND record_id IN (`+strings.Join(ph, ", ")+`)`, args...)
+			WHERE collection = $1 AND record_id IN (`+in+`)`, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for rows.Next() {
 			var id, stamps string
 			var p prior
 			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.deleted, &p.deletedAt, &stamps); err != nil {
 				rows.Close()
-				return nil, err
+				return err
 			}
 			p.exists = true
 			if json.Unmarshal([]byte(stamps), &p.stamps) != nil || p.stamps == nil {
@@ -203,18 +195,10 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 			out[id] = p
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return rows.Err()
+	})
+	return out, err
 }
 
 // Placeholders returns "$from, $from+1, ..." for n arguments.
-func Placeholders(from, n int) string {
-	ph := make([]string, n)
-	for i := range ph {
-		ph[i] = "$" + strconv.Itoa(from+i)
-	}
-	return strings.Join(ph, ", ")
-}
+func Placeholders(from, n int) string { return sqldb.Placeholders(from, n) }

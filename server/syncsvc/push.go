@@ -180,31 +180,26 @@ func (p *pushCtx) preload(ctx context.Context, ms []syncproto.Mutation) error {
 			ids[m.Collection] = append(ids[m.Collection], m.ID)
 		}
 	}
-	for start := 0; start < len(mids); start += 500 {
-		chunk := mids[start:min(start+500, len(mids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
+	err := sqldb.InChunks(mids, nil, func(args []any, in string) error {
 		rows, err := p.tx.Query(ctx, `SELECT mutation_id, payload_hash, user_id, result FROM sync_mutations
-			WHERE mutation_id IN (`+Placeholders(1, len(chunk))+`)`, args...)
+			WHERE mutation_id IN (`+in+`)`, args...)
 		if err != nil {
 			return fmt.Errorf("sync: look up mutations: %w", err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id, res string
 			var st storedAnswer
 			if err := rows.Scan(&id, &st.hash, &st.user, &res); err != nil {
-				rows.Close()
 				return err
 			}
 			json.Unmarshal([]byte(res), &st.result)
 			p.stored[id] = st
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
 	}
 	for coll, list := range ids {
 		priors, err := loadPriors(ctx, p.tx, coll, list)

@@ -26,17 +26,12 @@ type Table struct {
 // Load reads records by id.
 func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[string]Fields, error) {
 	out := map[string]Fields{}
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := q.Query(ctx, "SELECT id, "+strings.Join(t.Columns, ", ")+" FROM "+t.Name+
-			" WHERE id IN ("+Placeholders(1, len(chunk))+")", args...)
+	err := sqldb.InChunks(ids, nil, func(args []any, in string) error {
+		rows, err := q.Query(ctx, "SELECT id, "+strings.Join(t.Columns, ", ")+" FROM "+t.Name+" WHERE id IN ("+in+")", args...)
 		if err != nil {
-			return nil, fmt.Errorf("sync: load %s: %w", t.Name, err)
+			return fmt.Errorf("sync: load %s: %w", t.Name, err)
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id string
 			vals := make([]string, len(t.Columns))
@@ -45,8 +40,7 @@ func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[st
 				dest = append(dest, &vals[i])
 			}
 			if err := rows.Scan(dest...); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			f := make(Fields, len(t.Columns))
 			for i, c := range t.Columns {
@@ -58,12 +52,9 @@ func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[st
 			}
 			out[id] = f
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return rows.Err()
+	})
+	return out, err
 }
 
 // Save inserts, updates or deletes a record.

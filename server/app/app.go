@@ -17,11 +17,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/yingji/yingji/media"
+	"github.com/yingji/yingji/media/local"
 	"github.com/yingji/yingji/server/account"
 	"github.com/yingji/yingji/server/api"
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/hazard"
+	"github.com/yingji/yingji/server/mediasvc"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/postgres"
 	"github.com/yingji/yingji/server/sqldb"
@@ -43,7 +46,11 @@ type Main struct {
 	Org      *org.Service
 	Audit    *audit.Service
 	Sync     *syncsvc.Service
+	Media    *mediasvc.Service
 	Registry *prometheus.Registry
+
+	// MediaStore keeps the media objects; when nil, Open uses the local folder MediaDir.
+	MediaStore media.Store
 
 	// Now is the clock of every service; tests replace it. Defaults to time.Now.
 	Now func() time.Time
@@ -128,8 +135,19 @@ func (m *Main) Open(ctx context.Context) error {
 		SessionTTLMobile: m.Config.SessionTTLMobile,
 	})
 	m.Accounts.Log = m.Log.With("component", "account")
+	if m.MediaStore == nil {
+		if m.MediaStore, err = local.New(m.Config.MediaDir()); err != nil {
+			return fmt.Errorf("打开媒体目录失败 (open media dir): %w", err)
+		}
+	}
+	m.Media, err = mediasvc.New(ctx, db, m.MediaStore, m.Audit, m.Log, mediasvc.Config{
+		MaxPhoto: m.Config.MediaMaxPhoto, MaxVideo: m.Config.MediaMaxVideo, MaxAudio: m.Config.MediaMaxAudio,
+		MaxPDF: m.Config.MediaMaxPDF, UploadDir: m.Config.MediaUploadDir(), UploadTTL: m.Config.MediaUploadTTL})
+	if err != nil {
+		return fmt.Errorf("启动媒体服务失败 (start media service): %w", err)
+	}
 	if m.Now != nil {
-		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now = m.Now, m.Now, m.Now, m.Now
+		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now, m.Media.Now = m.Now, m.Now, m.Now, m.Now, m.Now
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		if err := m.listen(ctx, pg); err != nil {
@@ -146,6 +164,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API = api.New(api.Config{MaxBodyBytes: m.Config.MaxBodyBytes, MaxImportBytes: m.Config.MaxImportBytes,
 		MaxSyncBytes: m.Config.MaxSyncBytes, Version: Version},
 		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Sync: m.Sync, Registry: m.Registry, Log: m.Log})
+	if err := m.API.MountMedia(m.Media); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {

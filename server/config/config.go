@@ -34,6 +34,11 @@ type Config struct {
 	MaxImportBytes    int64         `yaml:"max_import_bytes"`
 	MaxSyncBytes      int64         `yaml:"max_sync_bytes"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	MediaMaxPhoto     int64         `yaml:"media_max_photo_bytes"`
+	MediaMaxVideo     int64         `yaml:"media_max_video_bytes"`
+	MediaMaxAudio     int64         `yaml:"media_max_audio_bytes"`
+	MediaMaxPDF       int64         `yaml:"media_max_pdf_bytes"`
+	MediaUploadTTL    time.Duration `yaml:"media_upload_ttl"`
 }
 
 // Default returns the embedded defaults: everything local under ./data.
@@ -53,6 +58,11 @@ func Default() Config {
 		MaxImportBytes:    20 << 20,
 		MaxSyncBytes:      16 << 20,
 		ShutdownTimeout:   15 * time.Second,
+		MediaMaxPhoto:     30 << 20,
+		MediaMaxVideo:     1 << 30,
+		MediaMaxAudio:     100 << 20,
+		MediaMaxPDF:       50 << 20,
+		MediaUploadTTL:    30 * 24 * time.Hour,
 	}
 }
 
@@ -80,6 +90,11 @@ func (c *Config) keys() []key {
 		{"max_import_bytes", "YINGJI_MAX_IMPORT_BYTES", "max-import-bytes", "Excel 导入文件上限（字节）", &c.MaxImportBytes},
 		{"max_sync_bytes", "YINGJI_MAX_SYNC_BYTES", "max-sync-bytes", "一次同步提交或拉取请求体上限（字节，解压后）", &c.MaxSyncBytes},
 		{"shutdown_timeout", "YINGJI_SHUTDOWN_TIMEOUT", "shutdown-timeout", "优雅停机等待时长", &c.ShutdownTimeout},
+		{"media_max_photo_bytes", "YINGJI_MEDIA_MAX_PHOTO_BYTES", "media-max-photo-bytes", "照片（JPEG、PNG、HEIC、WebP）大小上限（字节）", &c.MediaMaxPhoto},
+		{"media_max_video_bytes", "YINGJI_MEDIA_MAX_VIDEO_BYTES", "media-max-video-bytes", "视频（MP4、MOV）大小上限（字节）", &c.MediaMaxVideo},
+		{"media_max_audio_bytes", "YINGJI_MEDIA_MAX_AUDIO_BYTES", "media-max-audio-bytes", "音频大小上限（字节）", &c.MediaMaxAudio},
+		{"media_max_pdf_bytes", "YINGJI_MEDIA_MAX_PDF_BYTES", "media-max-pdf-bytes", "PDF 文件大小上限（字节）", &c.MediaMaxPDF},
+		{"media_upload_ttl", "YINGJI_MEDIA_UPLOAD_TTL", "media-upload-ttl", "未完成的上传保留时长，超时删除已收到的部分，如 720h", &c.MediaUploadTTL},
 	}
 }
 
@@ -267,6 +282,18 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "必须大于 0", "must be positive")
 	}
+	for _, m := range []struct {
+		name string
+		v    int64
+	}{{"media_max_photo_bytes", c.MediaMaxPhoto}, {"media_max_video_bytes", c.MediaMaxVideo},
+		{"media_max_audio_bytes", c.MediaMaxAudio}, {"media_max_pdf_bytes", c.MediaMaxPDF}} {
+		if m.v < 1024 {
+			return bad(m.name, "不能小于 1024", "must be at least 1024")
+		}
+	}
+	if c.MediaUploadTTL < time.Hour {
+		return bad("media_upload_ttl", "不能短于 1 小时", "must be at least 1h")
+	}
 	return nil
 }
 
@@ -275,6 +302,9 @@ func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "yingji.d
 
 // MediaDir is the local media folder.
 func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
+
+// MediaUploadDir holds the partial data of resumable uploads until they complete.
+func (c *Config) MediaUploadDir() string { return filepath.Join(c.MediaDir(), "uploads") }
 
 // Describe lists the keys for documentation: file key, environment variable, flag, default,
 // meaning.

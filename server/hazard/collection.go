@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/yingji/yingji/server/mediasvc"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
@@ -70,6 +71,27 @@ func NewCollection() *Collection {
 }
 
 func (c *Collection) Spec() *syncproto.CollectionSpec { return spec }
+
+// Save writes the hazard and, in the same transaction, the media references of its photos, so
+// that who may see a photo follows who may see the hazard at once.
+func (c *Collection) Save(ctx context.Context, q sqldb.Querier, id string, f syncsvc.Fields, created, deleted bool) error {
+	if err := c.Table.Save(ctx, q, id, f, created, deleted); err != nil {
+		return err
+	}
+	refs := mediasvc.Refs{Collection: spec.Name, RecordID: id}
+	if !deleted {
+		if err := json.Unmarshal(f["photos"], &refs.SHA256s); err != nil {
+			refs.SHA256s = nil
+		}
+		refs.EnterpriseID = syncsvc.Str(f, "enterprise_id")
+		path, err := enterprisePath(ctx, q, refs.EnterpriseID)
+		if err != nil {
+			return err
+		}
+		refs.OrgPath = path
+	}
+	return mediasvc.SetRefs(ctx, q, refs)
+}
 
 func enterprisePath(ctx context.Context, q sqldb.Querier, id string) (string, error) {
 	return syncsvc.Cached(ctx, "enterprise_path:"+id, func() (string, error) {

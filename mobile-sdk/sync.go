@@ -38,6 +38,15 @@ func (c *Client) Login(ctx context.Context, server, username, password string) (
 	if username == "" || password == "" {
 		return nil, errorf(KindInvalid, CodeBadInput, "请提供用户名和密码")
 	}
+	// Refuse another user before asking the server: a login there ends the session of the
+	// user whose changes wait here (one account per device), who then could not push them
+	// without signing in again. (The server lowercases usernames; the user id is checked again
+	// below.)
+	if err := c.checkOutboxOwner(ctx, c.db, func(prev userRef) bool {
+		return strings.EqualFold(prev.Username, strings.TrimSpace(username))
+	}); err != nil {
+		return nil, err
+	}
 	var resp LoginResponse
 	req := map[string]string{"username": username, "password": password, "client": "mobile", "device_id": c.deviceID}
 	err := c.newRetrier().do(ctx, func() error {
@@ -55,21 +64,8 @@ func (c *Client) Login(ctx context.Context, server, username, password string) (
 		if err != nil {
 			return err
 		}
-		prevUser, err := getMeta(ctx, tx, metaUser)
-		if err != nil {
+		if err := c.checkOutboxOwner(ctx, tx, func(prev userRef) bool { return prev.ID == u.ID }); err != nil {
 			return err
-		}
-		var pu userRef
-		json.Unmarshal([]byte(prevUser), &pu)
-		if pu.ID != "" && pu.ID != u.ID {
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return errorf(KindInvalid, "auth.outbox_of_other_user",
-					"本机还有 %d 条属于用户“%s”的未同步修改，请先由该用户登录并同步", n, pu.Username)
-			}
 		}
 		if prevServer != "" && prevServer != server {
 			// Another server: its seqs mean nothing here. Keep only what waits to be sent.
@@ -88,6 +84,29 @@ func (c *Client) Login(ctx context.Context, server, username, password string) (
 		return nil, err
 	}
 	return resp.User, nil
+}
+
+// checkOutboxOwner refuses a login unless the outbox is empty, no user signed in before, or
+// same says the new user is the previous one.
+func (c *Client) checkOutboxOwner(ctx context.Context, q querier, same func(prev userRef) bool) error {
+	prevUser, err := getMeta(ctx, q, metaUser)
+	if err != nil {
+		return err
+	}
+	var pu userRef
+	json.Unmarshal([]byte(prevUser), &pu)
+	if pu.ID == "" || same(pu) {
+		return nil
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return errorf(KindInvalid, "auth.outbox_of_other_user",
+			"本机还有 %d 条属于用户“%s”的未同步修改，请先由该用户登录并同步", n, pu.Username)
+	}
+	return nil
 }
 
 // Logout forgets the session locally; the replica and the outbox stay for the next login.

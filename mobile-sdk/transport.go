@@ -131,15 +131,17 @@ func httpError(status int, raw []byte) error {
 }
 
 // retrier retries retryable errors with exponential backoff and full jitter, within a budget
-// shared by every request of one exchange.
+// shared by every request of one exchange. The budget is spent by failed attempts and the waits
+// after them only: time spent on requests that succeed does not count, so a long exchange (a
+// large outbox or a first sync over a slow network) still retries a failure late in it.
 type retrier struct {
-	c        *Client
-	deadline time.Time
-	attempt  int
+	c       *Client
+	left    time.Duration // budget left for failed attempts and waits
+	attempt int
 }
 
 func (c *Client) newRetrier() *retrier {
-	return &retrier{c: c, deadline: time.Now().Add(c.opts.RetryBudget)}
+	return &retrier{c: c, left: c.opts.RetryBudget}
 }
 
 func (r *retrier) do(ctx context.Context, fn func() error) error {
@@ -152,13 +154,15 @@ func (r *retrier) do(ctx context.Context, fn func() error) error {
 			r.attempt = 0
 			return err
 		}
+		r.left -= took
 		d := 200 * time.Millisecond << min(r.attempt, 5)
 		d = min(d, 2*time.Second)
 		d = d/2 + r.c.jitter(d/2)
 		// Give up unless another attempt as slow as this one fits in the budget.
-		if time.Now().Add(d+took).After(r.deadline) || ctx.Err() != nil {
+		if d+took > r.left || ctx.Err() != nil {
 			return rt.err
 		}
+		r.left -= d
 		r.attempt++
 		r.c.log.Debug("retry", "attempt", r.attempt, "delay", d, "err", rt.err)
 		t := time.NewTimer(d)

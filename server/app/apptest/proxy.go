@@ -69,6 +69,7 @@ func (p *CutProxy) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(bw, "Content-Length: %d\r\n\r\n", len(resBody))
 		bw.Write(resBody[:len(resBody)/2])
 		bw.Flush()
+		buf.Flush()
 		return
 	}
 	for k, v := range res.Header {

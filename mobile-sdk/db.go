@@ -19,7 +19,7 @@ var migrations embed.FS
 // openDB opens the replica file and brings its schema up to date. One connection: every
 // write is serialised, and a transaction never waits on another of this process.
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	dsn := "file:" + path + "?_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	dsn := "file:" + path + "?_busy_timeout=5000&_journal_mode=WAL&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=64"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, err

@@ -149,6 +149,20 @@ func scanMutations(rows *sql.Rows, err error) ([]syncproto.Mutation, error) {
 // refresh recomputes a record's local view from its server state, its outbox and its
 // rejected changes, and drops a row that holds nothing any more.
 func refresh(ctx context.Context, q querier, coll, id string) error {
+	// Most records have no local change: their view is the server's state, copied as it is.
+	var local bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE collection = ?1 AND id = ?2)
+		OR EXISTS (SELECT 1 FROM rejected WHERE collection = ?1 AND id = ?2)`, coll, id).Scan(&local); err != nil {
+		return err
+	}
+	if !local {
+		if _, err := q.ExecContext(ctx, "DELETE FROM records WHERE collection = ? AND id = ? AND s_exists = 0", coll, id); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `UPDATE records SET v_exists = s_exists, v_deleted = s_deleted, v_fields = s_fields, state = 'synced'
+			WHERE collection = ? AND id = ?`, coll, id)
+		return err
+	}
 	r, err := loadRow(ctx, q, coll, id)
 	if err != nil {
 		return err

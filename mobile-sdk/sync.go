@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"time"
@@ -333,11 +334,13 @@ func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutati
 // storeServerRecord stores a record's server state unless the replica already holds a later
 // version (force: a reset scope, where the server's word is final), and refreshes its view.
 func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
-	r, err := loadRow(ctx, q, rec.Collection, rec.ID)
-	if err != nil {
+	var seq int64
+	err := q.QueryRowContext(ctx, "SELECT seq FROM records WHERE collection = ? AND id = ?", rec.Collection, rec.ID).Scan(&seq)
+	found := err == nil
+	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	if !r.found || rec.Seq >= r.seq || force {
+	if !found || rec.Seq >= seq || force {
 		s := syncproto.RecordState{Exists: true, Deleted: rec.Deleted, Fields: rec.Fields, Stamps: rec.Stamps}
 		if s.Fields == nil {
 			s.Fields = map[string]json.RawMessage{}
@@ -356,32 +359,90 @@ func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, for
 const maxRepairs = 2
 
 // pull asks for every scope's changes until no scope has more, one transaction per page.
+// While a page is applied the next one is already being fetched with the checkpoints the page
+// will leave behind; if applying it left others (a purge, a checksum repair), that prefetch is
+// dropped and the page asked for again.
 func (c *Client) pull(ctx context.Context, r *retrier, server, token string, st *SyncStats) error {
 	repairs := map[string]int{}
-	for round := 0; round < 100000; round++ {
-		cps, err := checkpoints(ctx, c.db)
-		if err != nil {
-			return err
-		}
+	cps, err := checkpoints(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	fetch := func(cps map[string]int64) (syncproto.PullResponse, error) {
 		var resp syncproto.PullResponse
 		req := syncproto.PullRequest{Protocol: syncproto.Protocol, Checkpoints: cps, Limit: c.opts.PullLimit}
-		if err := r.do(ctx, func() error { return c.call(ctx, server, token, "POST", "/api/v1/sync/pull", req, &resp) }); err != nil {
-			return err
+		err := c.call(ctx, server, token, "POST", "/api/v1/sync/pull", req, &resp)
+		return resp, err
+	}
+	var resp syncproto.PullResponse
+	if err := r.do(ctx, func() (err error) { resp, err = fetch(cps); return err }); err != nil {
+		return err
+	}
+	type fetched struct {
+		resp syncproto.PullResponse
+		err  error
+	}
+	for round := 0; round < 100000; round++ {
+		next, more := expectedCheckpoints(cps, &resp)
+		var prefetch chan fetched
+		if more {
+			prefetch = make(chan fetched, 1)
+			go func() {
+				r, err := fetch(next)
+				prefetch <- fetched{r, err}
+			}()
 		}
-		var more bool
-		err = c.inTx(ctx, func(tx *sql.Tx) error {
+		var again bool
+		err := c.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			more, err = c.applyPage(ctx, tx, &resp, repairs, st)
+			again, err = c.applyPage(ctx, tx, &resp, repairs, st)
 			return err
 		})
 		if err != nil {
+			if prefetch != nil {
+				<-prefetch
+			}
 			return err
 		}
-		if !more {
+		if cps, err = checkpoints(ctx, c.db); err != nil {
+			if prefetch != nil {
+				<-prefetch
+			}
+			return err
+		}
+		if prefetch != nil {
+			f := <-prefetch
+			if f.err == nil && maps.Equal(cps, next) {
+				resp = f.resp
+				continue
+			}
+		}
+		if !again {
 			return nil
+		}
+		if err := r.do(ctx, func() (err error) { resp, err = fetch(cps); return err }); err != nil {
+			return err
 		}
 	}
 	return errorf(KindUnreachable, CodeBadAnswer, "同步未能结束（服务器一直返回更多数据）")
+}
+
+// expectedCheckpoints are the checkpoints cps become once resp is applied as it is, and
+// whether some scope has more to pull.
+func expectedCheckpoints(cps map[string]int64, resp *syncproto.PullResponse) (map[string]int64, bool) {
+	next := maps.Clone(cps)
+	if next == nil {
+		next = map[string]int64{}
+	}
+	for _, p := range resp.Purge {
+		delete(next, p)
+	}
+	more := false
+	for _, sc := range resp.Scopes {
+		next[sc.Scope] = sc.Checkpoint
+		more = more || sc.More
+	}
+	return next, more
 }
 
 func checkpoints(ctx context.Context, q querier) (map[string]int64, error) {

@@ -178,13 +178,13 @@ type SyncStats struct {
 	Merged        int `json:"merged"`
 	Rejected      int `json:"rejected"`
 	Pulled        int `json:"pulled"`
-	MediaUploaded int `json:"media_uploaded"`
+	MediaUploaded int `json:"media_uploaded"`     // queued files the server now holds (deduplicated ones too)
 	Repaired      int `json:"repaired,omitempty"` // scopes re-fetched after a checksum mismatch
 }
 
-// Sync pushes the outbox and pulls every scope until nothing more is pending. Network errors
-// are retried within Options.RetryBudget; then it returns KindUnreachable and the outbox keeps
-// everything. One Sync runs at a time.
+// Sync pushes the outbox, sends the queued attached files, and pulls every scope until nothing
+// more is pending. Network errors are retried within Options.RetryBudget; then it returns
+// KindUnreachable and the outbox and the media queue keep everything. One Sync runs at a time.
 func (c *Client) Sync(ctx context.Context) (SyncStats, error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
@@ -195,6 +195,10 @@ func (c *Client) Sync(ctx context.Context) (SyncStats, error) {
 	}
 	r := c.newRetrier()
 	if err := c.push(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	// Attached files after the records that refer to them (media.go).
+	if err := c.uploadMedia(ctx, r, server, token, &st); err != nil {
 		return st, c.authFailed(ctx, err)
 	}
 	if err := c.pull(ctx, r, server, token, &st); err != nil {
@@ -329,6 +333,38 @@ func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutati
 		return err
 	}
 	return refresh(ctx, tx, m.Collection, m.ID)
+}
+
+// locallyChanged lists the records with a pending or rejected change: their view must be
+// recomputed; every other record's view is the server's state.
+func locallyChanged(ctx context.Context, q querier) (map[[2]string]bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT collection, id FROM outbox UNION SELECT collection, id FROM rejected")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[[2]string]bool{}
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return nil, err
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
+// storeSynced stores a live record that has no local change: server state and view alike, in
+// one statement, unless the replica already holds a later version (force: a reset scope).
+func storeSynced(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
+	fields, stamps := jsonText(rec.Fields), jsonText(rec.Stamps)
+	_, err := q.ExecContext(ctx, `INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
+		v_exists, v_deleted, v_fields, state) VALUES (?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')
+		ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
+		s_fields = excluded.s_fields, s_stamps = excluded.s_stamps, v_exists = 1, v_deleted = 0, v_fields = excluded.v_fields,
+		state = 'synced'
+		WHERE excluded.seq >= records.seq OR ?`, rec.Collection, rec.ID, rec.Seq, fields, stamps, fields, force)
+	return err
 }
 
 // storeServerRecord stores a record's server state unless the replica already holds a later
@@ -573,6 +609,10 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 		return false, err
 	}
 	s.sum = uint64(sum)
+	local, err := locallyChanged(ctx, tx)
+	if err != nil {
+		return false, err
+	}
 	for _, rec := range sc.Records {
 		if rec.Collection == "" || rec.ID == "" {
 			return false, errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含无效记录")
@@ -580,7 +620,12 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 		if err := c.setMember(ctx, tx, sc.Scope, rec.Collection, rec.ID, rec.Seq, !rec.Deleted, &s); err != nil {
 			return false, err
 		}
-		if err := storeServerRecord(ctx, tx, rec, sc.Reset); err != nil {
+		if !rec.Deleted && !local[[2]string{rec.Collection, rec.ID}] {
+			err = storeSynced(ctx, tx, rec, sc.Reset)
+		} else {
+			err = storeServerRecord(ctx, tx, rec, sc.Reset)
+		}
+		if err != nil {
 			return false, err
 		}
 		if rec.Deleted {
@@ -616,7 +661,7 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 			}
 		}
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE scopes SET checkpoint = ?, sum = ?, count = ?, verified = ?, synced_at = ? WHERE scope = ?",
+	_, err = tx.ExecContext(ctx, "UPDATE scopes SET checkpoint = ?, sum = ?, count = ?, verified = ?, synced_at = ? WHERE scope = ?",
 		cp, int64(s.sum), s.count, verified, c.now().Format(time.RFC3339), sc.Scope)
 	return more, err
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/yingji/yingji/media"
 	"github.com/yingji/yingji/media/local"
+	"github.com/yingji/yingji/media/s3store"
 	"github.com/yingji/yingji/server/account"
 	"github.com/yingji/yingji/server/api"
 	"github.com/yingji/yingji/server/audit"
@@ -136,8 +137,8 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.Accounts.Log = m.Log.With("component", "account")
 	if m.MediaStore == nil {
-		if m.MediaStore, err = local.New(m.Config.MediaDir()); err != nil {
-			return fmt.Errorf("打开媒体目录失败 (open media dir): %w", err)
+		if m.MediaStore, err = openMediaStore(ctx, m.Config); err != nil {
+			return err
 		}
 	}
 	m.Media, err = mediasvc.New(ctx, db, m.MediaStore, m.Audit, m.Log, mediasvc.Config{
@@ -240,4 +241,21 @@ func maskURL(u string) string {
 		}
 	}
 	return u
+}
+
+// openMediaStore opens MinIO/S3 when configured, else the local media folder.
+func openMediaStore(ctx context.Context, cfg config.Config) (media.Store, error) {
+	if cfg.MediaS3Endpoint == "" {
+		st, err := local.New(cfg.MediaDir())
+		if err != nil {
+			return nil, fmt.Errorf("打开媒体目录失败 (open media dir): %w", err)
+		}
+		return st, nil
+	}
+	st, err := s3store.New(ctx, s3store.Config{Endpoint: cfg.MediaS3Endpoint, AccessKey: cfg.MediaS3AccessKey,
+		SecretKey: cfg.MediaS3SecretKey, Bucket: cfg.MediaS3Bucket, UseSSL: cfg.MediaS3UseSSL})
+	if err != nil {
+		return nil, fmt.Errorf("无法连接 MinIO/S3 %s (open media store): %w", cfg.MediaS3Endpoint, err)
+	}
+	return st, nil
 }

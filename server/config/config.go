@@ -39,6 +39,11 @@ type Config struct {
 	MediaMaxAudio     int64         `yaml:"media_max_audio_bytes"`
 	MediaMaxPDF       int64         `yaml:"media_max_pdf_bytes"`
 	MediaUploadTTL    time.Duration `yaml:"media_upload_ttl"`
+	MediaS3Endpoint   string        `yaml:"media_s3_endpoint"`
+	MediaS3AccessKey  string        `yaml:"media_s3_access_key"`
+	MediaS3SecretKey  string        `yaml:"media_s3_secret_key"`
+	MediaS3Bucket     string        `yaml:"media_s3_bucket"`
+	MediaS3UseSSL     bool          `yaml:"media_s3_use_ssl"`
 }
 
 // Default returns the embedded defaults: everything local under ./data.
@@ -63,6 +68,7 @@ func Default() Config {
 		MediaMaxAudio:     100 << 20,
 		MediaMaxPDF:       50 << 20,
 		MediaUploadTTL:    30 * 24 * time.Hour,
+		MediaS3Bucket:     "yingji-media",
 	}
 }
 
@@ -95,6 +101,11 @@ func (c *Config) keys() []key {
 		{"media_max_audio_bytes", "YINGJI_MEDIA_MAX_AUDIO_BYTES", "media-max-audio-bytes", "音频大小上限（字节）", &c.MediaMaxAudio},
 		{"media_max_pdf_bytes", "YINGJI_MEDIA_MAX_PDF_BYTES", "media-max-pdf-bytes", "PDF 文件大小上限（字节）", &c.MediaMaxPDF},
 		{"media_upload_ttl", "YINGJI_MEDIA_UPLOAD_TTL", "media-upload-ttl", "未完成的上传保留时长，超时删除已收到的部分，如 720h", &c.MediaUploadTTL},
+		{"media_s3_endpoint", "YINGJI_MEDIA_S3_ENDPOINT", "media-s3-endpoint", "MinIO/S3 地址 host:port（空：媒体存本地目录）", &c.MediaS3Endpoint},
+		{"media_s3_access_key", "YINGJI_MEDIA_S3_ACCESS_KEY", "media-s3-access-key", "MinIO/S3 访问密钥 ID", &c.MediaS3AccessKey},
+		{"media_s3_secret_key", "YINGJI_MEDIA_S3_SECRET_KEY", "media-s3-secret-key", "MinIO/S3 访问密钥（建议用环境变量）", &c.MediaS3SecretKey},
+		{"media_s3_bucket", "YINGJI_MEDIA_S3_BUCKET", "media-s3-bucket", "MinIO/S3 存储桶（不存在时自动创建）", &c.MediaS3Bucket},
+		{"media_s3_use_ssl", "YINGJI_MEDIA_S3_USE_SSL", "media-s3-use-ssl", "连接 MinIO/S3 时使用 HTTPS", &c.MediaS3UseSSL},
 	}
 }
 
@@ -278,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSyncBytes < 64<<10 {
 		return bad("max_sync_bytes", "不能小于 65536", "must be at least 65536")
+	}
+	if c.MediaS3Endpoint != "" && (c.MediaS3AccessKey == "" || c.MediaS3SecretKey == "" || c.MediaS3Bucket == "") {
+		return bad("media_s3_endpoint", "设置了 MinIO/S3 地址时，访问密钥 ID、密钥和存储桶都不能为空", "access key, secret key and bucket are required with an endpoint")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "必须大于 0", "must be positive")

@@ -41,6 +41,8 @@ type Options struct {
 	PullLimit int
 	// Log receives diagnostics (default: discarded).
 	Log *slog.Logger
+	// MediaChunkSize is the size of one upload request of an attached file (default 1 MiB).
+	MediaChunkSize int
 }
 
 // Client is one device's replica. It is safe for concurrent use.
@@ -50,6 +52,9 @@ type Client struct {
 	log      *slog.Logger
 	clock    *syncproto.Clock
 	deviceID string
+	path     string // the replica file; its media folder is path + "-media"
+
+	mediaMu sync.Mutex // the files of the media folder: attach against upload end
 
 	syncMu sync.Mutex // one exchange with the server at a time
 	rndMu  sync.Mutex
@@ -66,6 +71,9 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 200
+	}
+	if opts.MediaChunkSize <= 0 {
+		opts.MediaChunkSize = 1 << 20
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{
@@ -89,7 +97,7 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindInternal, Code: "replica.open", Message: "无法打开本地数据库", Err: err}
 	}
-	c := &Client{db: db, opts: opts, log: log.With("component", "sdk"),
+	c := &Client{db: db, opts: opts, log: log.With("component", "sdk"), path: path,
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x59696e676a69))}
 	if err := c.initDevice(ctx); err != nil {
 		db.Close()

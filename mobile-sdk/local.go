@@ -85,104 +85,107 @@ func (c *Client) write(ctx context.Context, collection, id, op string, fields ma
 			return errorf(KindInvalid, CodeBadJSON, "字段“%s”的值不是合法的 JSON", name)
 		}
 	}
-	return c.inTx(ctx, func(tx *sql.Tx) error {
-		if dismiss != "" {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM rejected WHERE mutation_id = ?", dismiss); err != nil {
-				return err
-			}
-			if err := refresh(ctx, tx, collection, id); err != nil {
-				return err
-			}
-		}
-		r, err := loadRow(ctx, tx, collection, id)
-		if err != nil {
-			return err
-		}
-		spec, known, err := specFor(ctx, tx, collection, r.server.Fields, r.view.Fields, fields)
-		if err != nil {
-			return err
-		}
-		if known {
-			for name := range fields {
-				if _, ok := spec.Field(name); !ok {
-					return errorf(KindInvalid, CodeUnknownField, "“%s”没有字段“%s”", collection, name)
-				}
-			}
-		}
-		switch op {
-		case syncproto.OpCreate:
-			if r.found && r.view.Exists && !r.view.Deleted {
-				return errorf(KindInvalid, syncproto.CodeExists, "记录已存在")
-			}
-		default:
-			if !r.found || !r.view.Exists {
-				return errorf(KindNotFound, CodeNotFound, "记录不存在")
-			}
-			if r.view.Deleted {
-				return errorf(KindInvalid, syncproto.CodeDeleted, "该记录已被删除")
-			}
-		}
-		// The current local state with stamps: the server's, with the queued changes merged.
-		muts, err := queued(ctx, tx, collection, id)
-		if err != nil {
-			return err
-		}
-		cur := r.server
-		for _, q := range muts {
-			if next, _, rej := syncproto.Merge(spec, cur, q); rej == nil {
-				cur = next
-			}
-		}
-		if !cur.Exists && r.view.Exists {
-			cur = r.view // a refused create, shown for fixing
-		}
-		m := syncproto.Mutation{MutationID: uuid.Must(uuid.NewV7()).String(), Collection: collection, ID: id, Op: op,
-			BaseSeq: r.seq, Fields: fields, HLC: c.clock.Now().String()}
-		if op == syncproto.OpUpdate {
-			for name := range fields {
-				if f, _ := spec.Field(name); f.Rule == syncproto.Set {
-					if m.Base == nil {
-						m.Base = map[string]json.RawMessage{}
-					}
-					base := cur.Fields[name]
-					if len(base) == 0 || string(base) == "null" {
-						base = json.RawMessage("[]")
-					}
-					m.Base[name] = base
-				}
-			}
-		}
-		// A state change the user asks for must be a transition from the state he sees (the
-		// server would quietly keep a more advanced state; here it is his mistake).
-		if op == syncproto.OpUpdate && cur.Exists {
-			for name, v := range fields {
-				f, _ := spec.Field(name)
-				if f.Rule != syncproto.State || f.Machine == nil {
-					continue
-				}
-				var from, to string
-				json.Unmarshal(cur.Fields[name], &from)
-				json.Unmarshal(v, &to)
-				if from != "" && f.Machine.Rank(to) >= 0 && !f.Machine.Allowed(from, to) {
-					return errorf(KindInvalid, syncproto.CodeBadTransition, "状态不能从“%s”变为“%s”", from, to)
-				}
-			}
-		}
-		if _, _, rej := syncproto.Merge(spec, cur, m); rej != nil {
-			kind := KindInvalid
-			if rej.Code == syncproto.CodeNotFound {
-				kind = KindNotFound
-			}
-			return &Error{Kind: kind, Code: rej.Code, Message: rej.Message}
-		}
-		if err := enqueue(ctx, tx, m, c.now()); err != nil {
+	return c.inTx(ctx, func(tx *sql.Tx) error { return c.writeTx(ctx, tx, collection, id, op, fields, dismiss) })
+}
+
+// writeTx is write inside the caller's transaction (names already checked).
+func (c *Client) writeTx(ctx context.Context, tx *sql.Tx, collection, id, op string, fields map[string]json.RawMessage, dismiss string) error {
+	if dismiss != "" {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rejected WHERE mutation_id = ?", dismiss); err != nil {
 			return err
 		}
 		if err := refresh(ctx, tx, collection, id); err != nil {
 			return err
 		}
-		return c.saveClock(ctx, tx)
-	})
+	}
+	r, err := loadRow(ctx, tx, collection, id)
+	if err != nil {
+		return err
+	}
+	spec, known, err := specFor(ctx, tx, collection, r.server.Fields, r.view.Fields, fields)
+	if err != nil {
+		return err
+	}
+	if known {
+		for name := range fields {
+			if _, ok := spec.Field(name); !ok {
+				return errorf(KindInvalid, CodeUnknownField, "“%s”没有字段“%s”", collection, name)
+			}
+		}
+	}
+	switch op {
+	case syncproto.OpCreate:
+		if r.found && r.view.Exists && !r.view.Deleted {
+			return errorf(KindInvalid, syncproto.CodeExists, "记录已存在")
+		}
+	default:
+		if !r.found || !r.view.Exists {
+			return errorf(KindNotFound, CodeNotFound, "记录不存在")
+		}
+		if r.view.Deleted {
+			return errorf(KindInvalid, syncproto.CodeDeleted, "该记录已被删除")
+		}
+	}
+	// The current local state with stamps: the server's, with the queued changes merged.
+	muts, err := queued(ctx, tx, collection, id)
+	if err != nil {
+		return err
+	}
+	cur := r.server
+	for _, q := range muts {
+		if next, _, rej := syncproto.Merge(spec, cur, q); rej == nil {
+			cur = next
+		}
+	}
+	if !cur.Exists && r.view.Exists {
+		cur = r.view // a refused create, shown for fixing
+	}
+	m := syncproto.Mutation{MutationID: uuid.Must(uuid.NewV7()).String(), Collection: collection, ID: id, Op: op,
+		BaseSeq: r.seq, Fields: fields, HLC: c.clock.Now().String()}
+	if op == syncproto.OpUpdate {
+		for name := range fields {
+			if f, _ := spec.Field(name); f.Rule == syncproto.Set {
+				if m.Base == nil {
+					m.Base = map[string]json.RawMessage{}
+				}
+				base := cur.Fields[name]
+				if len(base) == 0 || string(base) == "null" {
+					base = json.RawMessage("[]")
+				}
+				m.Base[name] = base
+			}
+		}
+	}
+	// A state change the user asks for must be a transition from the state he sees (the
+	// server would quietly keep a more advanced state; here it is his mistake).
+	if op == syncproto.OpUpdate && cur.Exists {
+		for name, v := range fields {
+			f, _ := spec.Field(name)
+			if f.Rule != syncproto.State || f.Machine == nil {
+				continue
+			}
+			var from, to string
+			json.Unmarshal(cur.Fields[name], &from)
+			json.Unmarshal(v, &to)
+			if from != "" && f.Machine.Rank(to) >= 0 && !f.Machine.Allowed(from, to) {
+				return errorf(KindInvalid, syncproto.CodeBadTransition, "状态不能从“%s”变为“%s”", from, to)
+			}
+		}
+	}
+	if _, _, rej := syncproto.Merge(spec, cur, m); rej != nil {
+		kind := KindInvalid
+		if rej.Code == syncproto.CodeNotFound {
+			kind = KindNotFound
+		}
+		return &Error{Kind: kind, Code: rej.Code, Message: rej.Message}
+	}
+	if err := enqueue(ctx, tx, m, c.now()); err != nil {
+		return err
+	}
+	if err := refresh(ctx, tx, collection, id); err != nil {
+		return err
+	}
+	return c.saveClock(ctx, tx)
 }
 
 func enqueue(ctx context.Context, q querier, m syncproto.Mutation, now time.Time) error {
@@ -426,7 +429,8 @@ type Status struct {
 	LastSync       *string         `json:"last_sync"`
 	Pending        int             `json:"pending"`
 	Rejected       int             `json:"rejected"`
-	MediaPending   int             `json:"media_pending"`
+	MediaPending   int             `json:"media_pending"` // attached files waiting to be uploaded
+	MediaFailed    int             `json:"media_failed"`  // attached files the server refused (see Media)
 	Scopes         []ScopeStatus   `json:"scopes"`
 	SessionEnded   string          `json:"session_ended,omitempty"` // code of the last session's end
 	SessionMessage string          `json:"session_message,omitempty"`
@@ -460,6 +464,10 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 		return st, err
 	}
 	if err := c.db.QueryRowContext(ctx, "SELECT count(*) FROM rejected").Scan(&st.Rejected); err != nil {
+		return st, err
+	}
+	if err := c.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE state IN ('queued', 'uploading')),
+		count(*) FILTER (WHERE state = 'failed') FROM media_queue`).Scan(&st.MediaPending, &st.MediaFailed); err != nil {
 		return st, err
 	}
 	rows, err := c.db.QueryContext(ctx, "SELECT scope, checkpoint, count, verified, synced_at FROM scopes ORDER BY scope")

@@ -55,8 +55,8 @@ func (m *Client) Login(server, username, password string) (string, error) {
 // Logout forgets the session; the replica and the outbox stay.
 func (m *Client) Logout() error { return wrap(m.c.Logout(context.Background())) }
 
-// Sync pushes the outbox and pulls every scope; it returns the counters as JSON
-// {"pushed","applied","merged","rejected","pulled","media_uploaded"}.
+// Sync pushes the outbox, uploads the queued files and pulls every scope; it returns the
+// counters as JSON {"pushed","applied","merged","rejected","pulled","media_uploaded"}.
 func (m *Client) Sync() (string, error) {
 	st, err := m.c.Sync(context.Background())
 	if err != nil {
@@ -164,6 +164,41 @@ func (m *Client) Status() (string, error) {
 		return "", wrap(err)
 	}
 	return toJSON(st)
+}
+
+// Attach adds a file (a photo just taken, ...) to a record's set field, such as a hazard's
+// photos: the file is copied into the replica (the original may be deleted), its SHA-256 is
+// added to the field as an offline change and its upload is queued for the next Sync. It
+// returns {"sha256","size"} as JSON.
+func (m *Client) Attach(collection, id, field, filePath string) (string, error) {
+	a, err := m.c.Attach(context.Background(), collection, id, field, filePath)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(a)
+}
+
+// Media returns the upload queue as a JSON array of {"sha256","size","content_type",
+// "filename","state" (queued, uploading, done, failed),"uploaded","error_code","error_message",
+// "attempts","created_at","updated_at","records"}.
+func (m *Client) Media() (string, error) {
+	l, err := m.c.Media(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(l)
+}
+
+// RetryMedia queues a file the server refused again.
+func (m *Client) RetryMedia(sha256 string) error {
+	return wrap(m.c.RetryMedia(context.Background(), sha256))
+}
+
+// Thumbnail returns the local path of a JPEG thumbnail (width 320 or 1280) of an uploaded
+// photo, downloading it on first use.
+func (m *Client) Thumbnail(sha256 string, width int64) (string, error) {
+	p, err := m.c.Thumbnail(context.Background(), sha256, int(width))
+	return p, wrap(err)
 }
 
 // Collections returns the collection specs from the last sync as a JSON array.

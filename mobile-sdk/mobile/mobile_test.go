@@ -2,6 +2,7 @@ package mobile_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,4 +59,40 @@ func TestFacade(t *testing.T) {
 		}
 	}
 	c.StopLive()
+}
+
+func TestFacadeAttach(t *testing.T) {
+	dir := t.TempDir()
+	c, err := mobile.Open(filepath.Join(dir, "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.Create("hazards", `{"title":"现场拍照"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "p.jpg")
+	os.WriteFile(file, []byte("not really a photo"), 0o600)
+	out, err := c.Attach("hazards", id, "photos", file)
+	var a struct {
+		SHA256 string `json:"sha256"`
+		Size   int64  `json:"size"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &a) != nil || len(a.SHA256) != 64 || a.Size != 18 {
+		t.Fatalf("attach = %s, %v", out, err)
+	}
+	list, err := c.Media()
+	if err != nil || !strings.Contains(list, `"state":"queued"`) || !strings.Contains(list, id) {
+		t.Fatalf("media = %s, %v", list, err)
+	}
+	if _, err := c.Attach("hazards", id, "photos", filepath.Join(dir, "nope.jpg")); mobile.ErrorClass(err) != 2 {
+		t.Fatalf("attach of a missing file: %v", err)
+	}
+	if _, err := c.Thumbnail(a.SHA256, 320); mobile.ErrorClass(err) != 5 {
+		t.Fatalf("thumbnail before login: %v", err)
+	}
+	if err := c.RetryMedia(a.SHA256); mobile.ErrorClass(err) != 4 {
+		t.Fatalf("retry of a queued file: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
@@ -31,7 +32,9 @@ func init() {
 		"create":   {flags: []string{"json"}, min: 1, max: 1, run: cmdCreate},
 		"update":   {flags: []string{"json"}, min: 2, max: 2, run: cmdUpdate},
 		"delete":   {min: 2, max: 2, run: cmdDelete},
-		"attach":   {min: 4, max: 4, noDB: true, run: cmdAttach},
+		"attach":   {min: 4, max: 4, run: cmdAttach},
+		"media":    {run: cmdMedia},
+		"thumb":    {flags: []string{"width"}, min: 1, max: 1, run: cmdThumb},
 		"pending":  {run: cmdPending},
 		"rejected": {run: cmdRejected},
 		"retry":    {flags: []string{"json"}, min: 1, max: 1, run: cmdRetry},
@@ -73,8 +76,8 @@ func cmdSync(ctx context.Context, a *app, p parsed) error {
 		return err
 	}
 	return a.emit(st, func(w io.Writer) {
-		fmt.Fprintf(w, "同步完成：提交 %d 条修改（成功 %d，合并 %d，被拒绝 %d），拉取 %d 条记录。\n",
-			st.Pushed, st.Applied, st.Merged, st.Rejected, st.Pulled)
+		fmt.Fprintf(w, "同步完成：提交 %d 条修改（成功 %d，合并 %d，被拒绝 %d），上传 %d 个附件，拉取 %d 条记录。\n",
+			st.Pushed, st.Applied, st.Merged, st.Rejected, st.MediaUploaded, st.Pulled)
 		if st.Repaired > 0 {
 			fmt.Fprintf(w, "校验发现 %d 个范围的数据不一致，已重新下载。\n", st.Repaired)
 		}
@@ -210,8 +213,54 @@ func cmdDelete(ctx context.Context, a *app, p parsed) error {
 }
 
 func cmdAttach(ctx context.Context, a *app, p parsed) error {
-	return &sdk.Error{Kind: sdk.KindInvalid, Code: "media.not_supported",
-		Message: "附件上传尚未支持（将随媒体功能提供），未做任何修改"}
+	at, err := a.client.Attach(ctx, p.pos[0], p.pos[1], p.pos[2], p.pos[3])
+	if err != nil {
+		return err
+	}
+	return a.emit(at, func(w io.Writer) {
+		fmt.Fprintf(w, "已添加附件（保存在本机，同步时上传）：%s（%d 字节）\n", at.SHA256, at.Size)
+	})
+}
+
+var mediaLabels = map[string]string{sdk.MediaQueued: "待上传", sdk.MediaUploading: "上传中", sdk.MediaDone: "已上传", sdk.MediaFailed: "上传失败"}
+
+func cmdMedia(ctx context.Context, a *app, p parsed) error {
+	list, err := a.client.Media(ctx)
+	if err != nil {
+		return err
+	}
+	return a.emit(list, func(w io.Writer) {
+		if len(list) == 0 {
+			fmt.Fprintln(w, "（没有附件）")
+			return
+		}
+		rows := make([][]string, 0, len(list))
+		for _, m := range list {
+			var recs []string
+			for _, r := range m.Records {
+				recs = append(recs, r.Collection+" "+r.ID)
+			}
+			rows = append(rows, []string{m.SHA256[:12], m.Filename, fmt.Sprintf("%d/%d", m.Uploaded, m.Size), mediaLabels[m.State],
+				strings.Join(recs, "，"), m.ErrorMessage})
+		}
+		table(w, []string{"摘要", "文件名", "已上传/字节", "状态", "所属记录", "原因"}, rows)
+	})
+}
+
+func cmdThumb(ctx context.Context, a *app, p parsed) error {
+	width := 320
+	if v := p.get("width"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return usageError{"-width 应为 320 或 1280"}
+		}
+		width = n
+	}
+	path, err := a.client.Thumbnail(ctx, p.pos[0], width)
+	if err != nil {
+		return err
+	}
+	return a.emit(map[string]string{"path": path}, func(w io.Writer) { fmt.Fprintln(w, path) })
 }
 
 var opLabels = map[string]string{"create": "新建", "update": "修改", "delete": "删除"}
@@ -300,6 +349,9 @@ func cmdStatus(ctx context.Context, a *app, p parsed) error {
 		}
 		rows := [][]string{{"服务器", orDash(st.Server)}, {"用户", user}, {"设备编号", st.DeviceID}, {"上次同步", last},
 			{"待同步修改", fmt.Sprint(st.Pending)}, {"被拒绝修改", fmt.Sprint(st.Rejected)}, {"待上传附件", fmt.Sprint(st.MediaPending)}}
+		if st.MediaFailed > 0 {
+			rows = append(rows, []string{"上传失败附件", fmt.Sprintf("%d（运行 yingji-field media 查看原因）", st.MediaFailed)})
+		}
 		if st.SessionEnded != "" {
 			rows = append(rows, []string{"会话结束原因", st.SessionMessage + "（" + st.SessionEnded + "）"})
 		}

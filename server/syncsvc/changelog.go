@@ -2,6 +2,8 @@ package syncsvc
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ type prior struct {
 	deleted   bool
 	deletedAt string
 	stamps    map[string]string
+	digests   map[string]string
 }
 
 type ref struct {
@@ -37,6 +40,7 @@ type change struct {
 	deleted   bool
 	deletedAt string
 	stamps    map[string]string
+	digests   map[string]string
 }
 
 // batch gathers a transaction's changes — change-log rows, latest record states, checksum
@@ -95,13 +99,13 @@ func (b *batch) add(scope string, h uint64, n int64) {
 }
 
 // record adds one change of a record from state before to its new place (or tombstone).
-func (b *batch) record(r ref, before prior, place Place, deleted bool, deletedAt string, stamps map[string]string) (int64, error) {
+func (b *batch) record(r ref, before prior, place Place, deleted bool, deletedAt string, stamps, digests map[string]string) (int64, error) {
 	if b.seqNext >= b.seqEnd {
 		return 0, errors.New("sync: no change number reserved")
 	}
 	seq := b.seqNext
 	b.seqNext++
-	b.changes = append(b.changes, change{seq: seq, ref: r, place: place, old: before.place, deleted: deleted, deletedAt: deletedAt, stamps: stamps})
+	b.changes = append(b.changes, change{seq: seq, ref: r, place: place, old: before.place, deleted: deleted, deletedAt: deletedAt, stamps: stamps, digests: digests})
 	if before.exists && !before.deleted {
 		h := syncproto.RecordHash(r.coll, r.id, before.seq)
 		for _, sc := range before.place.Scopes() {
@@ -117,7 +121,7 @@ func (b *batch) record(r ref, before prior, place Place, deleted bool, deletedAt
 	for _, sc := range append(before.place.Scopes(), place.Scopes()...) {
 		b.pokes[sc] = seq
 	}
-	b.overlay[r] = prior{exists: true, seq: seq, place: place, deleted: deleted, deletedAt: deletedAt, stamps: stamps}
+	b.overlay[r] = prior{exists: true, seq: seq, place: place, deleted: deleted, deletedAt: deletedAt, stamps: stamps, digests: digests}
 	return seq, nil
 }
 
@@ -129,11 +133,10 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 		var logArgs, recArgs []any
 		var logRows, recRows []string
 		for _, c := range chunk {
-			st, _ := json.Marshal(c.stamps)
 			logRows = append(logRows, "("+Placeholders(len(logArgs)+1, 9)+")")
 			logArgs = append(logArgs, c.seq, c.ref.coll, c.ref.id, c.place.OrgPath, c.place.EnterpriseID, c.old.OrgPath, c.old.EnterpriseID, c.deleted, now)
-			recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 8)+")")
-			recArgs = append(recArgs, c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.deleted, c.deletedAt, string(st))
+			recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 9)+")")
+			recArgs = append(recArgs, recordArgs(c)...)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO sync_changes (seq, collection, record_id, org_path, enterprise_id,
 			old_org_path, old_enterprise_id, deleted, at) VALUES `+strings.Join(logRows, ", "), logArgs...); err != nil {
@@ -144,15 +147,15 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 		if dup := lastStates(chunk); dup != nil {
 			recRows, recArgs = nil, nil
 			for _, c := range dup {
-				st, _ := json.Marshal(c.stamps)
-				recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 8)+")")
-				recArgs = append(recArgs, c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.deleted, c.deletedAt, string(st))
+				recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 9)+")")
+				recArgs = append(recArgs, recordArgs(c)...)
 			}
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps)
+		if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps, digests)
 			VALUES `+strings.Join(recRows, ", ")+`
 			ON CONFLICT (collection, record_id) DO UPDATE SET seq = excluded.seq, org_path = excluded.org_path,
-			enterprise_id = excluded.enterprise_id, deleted = excluded.deleted, deleted_at = excluded.deleted_at, stamps = excluded.stamps`,
+			enterprise_id = excluded.enterprise_id, deleted = excluded.deleted, deleted_at = excluded.deleted_at,
+			stamps = excluded.stamps, digests = excluded.digests`,
 			recArgs...); err != nil {
 			return fmt.Errorf("sync: record state: %w", err)
 		}
@@ -192,6 +195,31 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 		q.AfterCommit(func() { s.notify(pokes) })
 	}
 	return nil
+}
+
+func recordArgs(c change) []any {
+	st, _ := json.Marshal(c.stamps)
+	dg, _ := json.Marshal(c.digests)
+	if c.digests == nil {
+		dg = []byte("{}")
+	}
+	return []any{c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.deleted, c.deletedAt, string(st), string(dg)}
+}
+
+// Digests returns a short digest of each field's value (canonical JSON), to tell later which
+// fields a write changed.
+func Digests(f Fields) map[string]string {
+	out := make(map[string]string, len(f))
+	for name, v := range f {
+		var x any
+		b := []byte(v)
+		if json.Unmarshal(v, &x) == nil {
+			b, _ = json.Marshal(x)
+		}
+		h := sha256.Sum256(b)
+		out[name] = hex.EncodeToString(h[:8])
+	}
+	return out
 }
 
 // lastStates returns the last change of each record when some record changed more than once
@@ -281,19 +309,23 @@ func (s *Service) changed(ctx context.Context, q sqldb.Querier, coll string, ids
 		for k, v := range before.stamps {
 			stamps[k] = v
 		}
+		var digests map[string]string
 		if exists {
 			if place, err = c.Place(ctx, q, id, f); err != nil {
 				return err
 			}
-			for name := range f {
-				if restamp || stamps[name] == "" {
+			// Only the fields the office really changed get the server's stamp; a field it
+			// did not touch keeps the stamp of whoever wrote it last.
+			digests = Digests(f)
+			for name, d := range digests {
+				if stamps[name] == "" || (restamp && before.digests[name] != d) {
 					stamps[name] = stamp
 				}
 			}
 		} else {
 			deletedAt = stamp
 		}
-		if _, err := b.record(ref{coll, id}, before, place, !exists, deletedAt, stamps); err != nil {
+		if _, err := b.record(ref{coll, id}, before, place, !exists, deletedAt, stamps, digests); err != nil {
 			return err
 		}
 	}

@@ -176,15 +176,15 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
 	err := sqldb.InChunks(ids, []any{coll}, func(args []any, in string) error {
-		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps FROM sync_records
+		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps, digests FROM sync_records
 			WHERE collection = $1 AND record_id IN (`+in+`)`, args...)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var id, stamps string
+			var id, stamps, digests string
 			var p prior
-			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.deleted, &p.deletedAt, &stamps); err != nil {
+			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.deleted, &p.deletedAt, &stamps, &digests); err != nil {
 				rows.Close()
 				return err
 			}
@@ -192,6 +192,7 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 			if json.Unmarshal([]byte(stamps), &p.stamps) != nil || p.stamps == nil {
 				p.stamps = map[string]string{}
 			}
+			json.Unmarshal([]byte(digests), &p.digests)
 			out[id] = p
 		}
 		rows.Close()

@@ -311,7 +311,11 @@ func (p *pushCtx) apply(ctx context.Context, m syncproto.Mutation) (syncproto.Re
 		}
 		return res, nil, err
 	}
-	seq, err := p.b.record(r, before, place, next.Deleted, next.DeletedAt, next.Stamps)
+	var digests map[string]string
+	if !next.Deleted {
+		digests = Digests(next.Fields)
+	}
+	seq, err := p.b.record(r, before, place, next.Deleted, next.DeletedAt, next.Stamps, digests)
 	if err != nil {
 		return res, nil, err
 	}

@@ -87,6 +87,7 @@ func New(cfg Config, d Deps) *Server {
 	s.orgRoutes()
 	s.importRoutes()
 	s.syncRoutes()
+	s.patrolRoutes()
 	return s
 }
 

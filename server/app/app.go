@@ -27,7 +27,9 @@ import (
 	"github.com/yingji/yingji/server/hazard"
 	"github.com/yingji/yingji/server/mediasvc"
 	"github.com/yingji/yingji/server/org"
+	"github.com/yingji/yingji/server/patrol"
 	"github.com/yingji/yingji/server/postgres"
+	"github.com/yingji/yingji/server/risk"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
 	"github.com/yingji/yingji/server/store"
@@ -48,6 +50,7 @@ type Main struct {
 	Audit    *audit.Service
 	Sync     *syncsvc.Service
 	Media    *mediasvc.Service
+	Risk     *risk.Service
 	Registry *prometheus.Registry
 
 	// MediaStore keeps the media objects; when nil, Open uses the local folder MediaDir.
@@ -120,6 +123,8 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Sync.Register(hazard.NewCollection())
 	m.Sync.Register(hazard.NewActions())
+	m.Sync.Register(st.RiskCollection())
+	m.Sync.Register(patrol.NewCollection(m.Sync))
 	st.Changes = m.Sync
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -147,7 +152,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("启动媒体服务失败 (start media service): %w", err)
 	}
+	m.Risk = risk.NewService(st, m.Audit)
+	if err := m.Risk.Open(ctx); err != nil {
+		return fmt.Errorf("载入风险点二维码签名密钥失败 (load risk QR key): %w", err)
+	}
 	if m.Now != nil {
+		m.Risk.Now = m.Now
 		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now, m.Media.Now = m.Now, m.Now, m.Now, m.Now, m.Now
 	}
 	if pg, ok := db.(*postgres.DB); ok {
@@ -166,6 +176,9 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxSyncBytes: m.Config.MaxSyncBytes, Version: Version},
 		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Sync: m.Sync, Registry: m.Registry, Log: m.Log})
 	if err := m.API.MountMedia(m.Media); err != nil {
+		return err
+	}
+	if err := m.API.MountRisk(m.Risk); err != nil {
 		return err
 	}
 

@@ -329,7 +329,10 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 		if _, err := tx.Exec(ctx, `UPDATE hazards SET org_path = $2 WHERE enterprise_id = $1 AND org_path <> $2`, e.ID, e.OrgPath); err != nil {
 			return err
 		}
-		return s.movedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID)
+		if err := s.movedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID); err != nil {
+			return err
+		}
+		return s.riskPointsMoved(ctx, tx, e.ID, e.OrgPath)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update enterprise %s: %w", e.ID, err)
@@ -342,6 +345,9 @@ func (s *Store) DeleteEnterprise(ctx context.Context, id string) error {
 		rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE enterprise_id = $1`, id)
 		contacts, err := sqldb.CollectRows(rows, err, scanID)
 		if err != nil {
+			return err
+		}
+		if err := s.deleteRiskPointsOf(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := mustAffect(tx.Exec(ctx, `DELETE FROM enterprises WHERE id = $1`, id)); err != nil {

@@ -98,19 +98,21 @@ const (
 	PermUserRead        = "user:read"
 	PermUserWrite       = "user:write"
 	PermAuditRead       = "audit:read"
+	PermRiskRead        = "risk:read"  // risk points (风险点)
+	PermRiskWrite       = "risk:write" // the service also checks the enterprise is in scope
 )
 
 var rolePerms = map[Role][]string{
-	RoleCityAdmin:           {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead},
-	RoleDistrictAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead},
-	RoleTownshipAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead},
-	RoleDutyOfficer:         {PermOrgRead, PermEnterpriseRead, PermUserRead},
-	RoleGridWorker:          {PermOrgRead, PermEnterpriseRead},
-	RoleSafetyOfficer:       {PermOrgRead, PermEnterpriseRead, PermContactWrite},
-	RoleEnterprisePrincipal: {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermUserRead},
-	RoleRescueMember:        {PermOrgRead, PermEnterpriseRead},
-	RoleExpert:              {PermOrgRead, PermEnterpriseRead},
-	RoleAuditor:             {PermOrgRead, PermEnterpriseRead, PermUserRead, PermAuditRead},
+	RoleCityAdmin:           {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite},
+	RoleDistrictAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite},
+	RoleTownshipAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite},
+	RoleDutyOfficer:         {PermOrgRead, PermEnterpriseRead, PermUserRead, PermRiskRead},
+	RoleGridWorker:          {PermOrgRead, PermEnterpriseRead, PermRiskRead},
+	RoleSafetyOfficer:       {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermRiskRead, PermRiskWrite},
+	RoleEnterprisePrincipal: {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermUserRead, PermRiskRead, PermRiskWrite},
+	RoleRescueMember:        {PermOrgRead, PermEnterpriseRead, PermRiskRead},
+	RoleExpert:              {PermOrgRead, PermEnterpriseRead, PermRiskRead},
+	RoleAuditor:             {PermOrgRead, PermEnterpriseRead, PermUserRead, PermAuditRead, PermRiskRead},
 }
 
 // Permissions returns the role's permission codes.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,14 +44,21 @@ func riskPoint(t *testing.T, s *apptest.Server) (id, ent string) {
 		VALUES ($1, $2, $3, $4, '液化烃储罐区', 'red', '{"lat":30.2231,"lng":120.3512}', $5, $6, $6)`, id, ent, path, "FX-"+id[:8], measures, now); err != nil {
 		t.Fatal(err)
 	}
+	var qr struct{ Token string }
+	want(t, s.Do(t, "GET", "/api/v1/risk-points/"+id+"/qr", s.Login(t, "admin"), nil), http.StatusOK, &qr)
+	qrTokens.Store(id, qr.Token)
 	return id, ent
 }
 
 func raw(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 
+// qrTokens holds the token each test risk point's label carries (see riskPoint).
+var qrTokens sync.Map
+
 func patrolFields(rp string, lat, lng float64, start, fin time.Time) map[string]json.RawMessage {
+	tok, _ := qrTokens.Load(rp)
 	return map[string]json.RawMessage{
-		"risk_point_id": raw(rp), "qr_token": raw("YJ1.token"), "started_at": raw(start.Format(time.RFC3339)),
+		"risk_point_id": raw(rp), "qr_token": raw(tok), "started_at": raw(start.Format(time.RFC3339)),
 		"finished_at": raw(fin.Format(time.RFC3339)), "location": raw(map[string]float64{"lat": lat, "lng": lng}),
 		"items": raw([]map[string]any{
 			{"measure_id": "m1", "controlled": false, "note": "报警器无响应", "photos": []string{fmt.Sprintf("%064x", 1)}},
@@ -213,4 +221,48 @@ func TestChecklistCalendar(t *testing.T) {
 		wantError(t, s.Do(t, "DELETE", "/api/v1/checklists/"+cl.ID, grid, nil), http.StatusForbidden, "auth.out_of_scope")
 		want(t, s.Do(t, "DELETE", "/api/v1/checklists/"+cl.ID, admin, nil), http.StatusNoContent, nil)
 	})
+}
+
+// TestPatrolQRCodeChecked: a patrol whose scanned code is forged, or was revoked by a re-issue,
+// is kept but flagged; a forged code costs the enterprise credit with the reason.
+func TestPatrolQRCodeChecked(t *testing.T) {
+	s := apptest.Start(t)
+	rp, ent := riskPoint(t, s)
+	tok := s.LoginAs(t, "grid01", apptest.Password, "mobile", "phone-q")
+	clock := syncproto.NewClock("phone-q", nil)
+	fin := time.Now().Add(-time.Minute)
+	send := func(qr string) string {
+		f := patrolFields(rp, 30.2232, 120.3513, fin.Add(-3*time.Minute), fin)
+		f["qr_token"] = raw(qr)
+		id := yingji.NewID()
+		if r := push(t, s, tok, syncproto.Mutation{MutationID: yingji.NewID(), Collection: "patrols", ID: id, Op: "create",
+			HLC: clock.Now().String(), Fields: f}); r[0].Status != "applied" {
+			t.Fatalf("push %+v", r)
+		}
+		var flags string
+		if err := s.DB.QueryRow(context.Background(), `SELECT flags FROM patrols WHERE id = $1`, id).Scan(&flags); err != nil {
+			t.Fatal(err)
+		}
+		return flags
+	}
+	good, _ := qrTokens.Load(rp)
+	if f := send(good.(string)); f != "[]" {
+		t.Fatalf("genuine code flagged %s", f)
+	}
+	forged := good.(string)[:len(good.(string))-4] + "AAAA"
+	if f := send(forged); f != `["qr_forged"]` {
+		t.Fatalf("forged code: flags %s", f)
+	}
+	admin := s.Login(t, "admin")
+	if r := s.Do(t, "POST", "/api/v1/risk-points/"+rp+"/qr/reissue", admin, nil); r.Status >= 300 {
+		t.Fatalf("reissue %d %s", r.Status, r.Body)
+	}
+	if f := send(good.(string)); f != `["qr_stale"]` {
+		t.Fatalf("revoked code: flags %s", f)
+	}
+	sup := map[string]any{}
+	want(t, s.Do(t, "GET", "/api/v1/enterprises/"+ent+"/supervision", admin, nil), http.StatusOK, &sup)
+	if sup["credit_score"] != float64(95) {
+		t.Fatalf("supervision %v, want 95 after one forged code", sup)
+	}
 }

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +125,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Sync.Register(hazard.NewCollection())
 	m.Sync.Register(hazard.NewActions())
 	m.Sync.Register(st.RiskCollection())
-	m.Sync.Register(patrol.NewCollection(m.Sync))
+	patrols := patrol.NewCollection(m.Sync)
+	patrols.QRKey = func() ed25519.PublicKey { pub, _ := m.Risk.PublicKey(); return pub }
+	m.Sync.Register(patrols)
 	st.Changes = m.Sync
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -2,6 +2,7 @@ package patrol
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/yingji/yingji/server/mediasvc"
+	"github.com/yingji/yingji/server/risk/qrtoken"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
@@ -23,6 +25,10 @@ import (
 const (
 	FlagFar     = "far_from_point"
 	FlagTooFast = "too_fast"
+	// FlagForgedQR: the scanned code is not one the server signed for this risk point.
+	FlagForgedQR = "qr_forged"
+	// FlagStaleQR: the code was revoked by a later re-issue (an old label still on the wall).
+	FlagStaleQR = "qr_stale"
 )
 
 var spec = &syncproto.CollectionSpec{
@@ -74,6 +80,7 @@ type RiskPoint struct {
 	ID, EnterpriseID, OrgPath, Code, Name string
 	Location                              *Location
 	Measures                              []Measure
+	QRVersion                             int
 }
 
 // LoadRiskPoint reads a risk point; yingji.ErrNotFound when absent.
@@ -81,8 +88,8 @@ func LoadRiskPoint(ctx context.Context, q sqldb.Querier, id string) (*RiskPoint,
 	return syncsvc.Cached(ctx, "risk_point:"+id, func() (*RiskPoint, error) {
 		rp := &RiskPoint{ID: id}
 		var loc, ms string
-		err := q.QueryRow(ctx, `SELECT enterprise_id, org_path, code, name, location, measures FROM risk_points WHERE id = $1`, id).
-			Scan(&rp.EnterpriseID, &rp.OrgPath, &rp.Code, &rp.Name, &loc, &ms)
+		err := q.QueryRow(ctx, `SELECT enterprise_id, org_path, code, name, location, measures, qr_version FROM risk_points WHERE id = $1`, id).
+			Scan(&rp.EnterpriseID, &rp.OrgPath, &rp.Code, &rp.Name, &loc, &ms, &rp.QRVersion)
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +110,8 @@ type Collection struct {
 	MinPerItem time.Duration
 	// Penalty is the credit score lost per flag (default 5).
 	Penalty int
+	// QRKey returns the public key risk point QR codes are signed with (nil: codes unchecked).
+	QRKey func() ed25519.PublicKey
 }
 
 // NewCollection returns the patrols collection; sync records the hazards a patrol raises.
@@ -251,6 +260,16 @@ func (c *Collection) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Act
 	}
 	if fin.Sub(start) < time.Duration(len(items))*c.MinPerItem {
 		flags = append(flags, FlagTooFast)
+	}
+	if tok := syncsvc.Str(f, "qr_token"); tok != "" && c.QRKey != nil {
+		// A patrol is evidence: a bad code is flagged for review, never a reason to lose it.
+		switch _, err := qrtoken.Verify(c.QRKey(), tok, rp.ID, rp.QRVersion); {
+		case err == nil:
+		case errors.Is(err, qrtoken.ErrStale):
+			flags = append(flags, FlagStaleQR)
+		default:
+			flags = append(flags, FlagForgedQR)
+		}
 	}
 	f["distance_m"] = syncsvc.JSON(dist)
 	f["flags"] = syncsvc.JSON(flags)

@@ -87,6 +87,8 @@ func (c *Collection) penalize(ctx context.Context, q sqldb.Querier, id string, r
 			var d float64
 			json.Unmarshal(f["distance_m"], &d)
 			r.Text = fmt.Sprintf("风险点“%s”的巡查位置距风险点约 %.0f 米（超过 %.0f 米），疑似弄虚作假，信用分扣 %d 分", rp.Name, d, c.FarMeters, c.Penalty)
+		case FlagForgedQR:
+			r.Text = fmt.Sprintf("风险点“%s”的巡查所扫二维码不是该风险点的有效二维码，疑似弄虚作假，信用分扣 %d 分", rp.Name, c.Penalty)
 		case FlagTooFast:
 			start, _ := time.Parse(time.RFC3339, syncsvc.Str(f, "started_at"))
 			fin, _ := time.Parse(time.RFC3339, syncsvc.Str(f, "finished_at"))

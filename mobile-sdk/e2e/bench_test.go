@@ -127,7 +127,7 @@ func BenchmarkOfflineQueue1000(b *testing.B) {
 					ids[j] = d.create(d.ent, fmt.Sprintf("离线隐患 %d-%d", i, j), "")
 				}
 				for _, id := range ids {
-					d.update(id, map[string]any{"description": "补充说明", "status": "assigned"})
+					d.update(id, map[string]any{"description": "补充说明", "status": "rectifying"})
 				}
 				b.StartTimer()
 				start := time.Now()

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -18,12 +19,18 @@ import (
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
 	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/hazard"
+	"github.com/yingji/yingji/server/yingji"
 	"github.com/yingji/yingji/syncproto"
 )
 
 // convUsers all hold the enterprise of safety01: two of its staff, the grid worker of its grid
 // and the admin of its township.
 var convUsers = []string{"safety01", "principal01", "grid01", "township01"}
+
+// convRoles are their roles: each only attempts the status moves his role may take.
+var convRoles = map[string]yingji.Role{"safety01": yingji.RoleSafetyOfficer, "principal01": yingji.RoleEnterprisePrincipal,
+	"grid01": yingji.RoleGridWorker, "township01": yingji.RoleTownshipAdmin}
 
 const (
 	convHazards = 6
@@ -214,11 +221,25 @@ func (c *conv) edit(k int) {
 	case r < 78:
 		kv = map[string]any{"title": c.text(d.user + "·标题"), "photos": append(slices.Clone(h.Photos), c.photo())}
 	default:
-		next := hazardMachine.Transitions[h.Status]
+		// Only the moves the user's role may take, with what each step needs.
+		var next []string
+		for _, to := range hazardMachine.Transitions[h.Status] {
+			if hazard.MayTake(convRoles[d.user], hazard.StepOf(h.Status, to), "") == nil {
+				next = append(next, to)
+			}
+		}
 		if len(next) == 0 {
 			kv = map[string]any{"description": c.text(d.user + "·描述")}
 		} else {
-			kv = map[string]any{"status": next[c.rnd.IntN(len(next))]}
+			to := next[c.rnd.IntN(len(next))]
+			kv = map[string]any{"status": to}
+			switch to {
+			case "assigned":
+				kv["deadline"] = "2030-01-31T18:00:00+08:00"
+				kv["rectifier_id"] = c.text("rectifier")
+			case "submitted":
+				kv["photos"] = append(slices.Clone(h.Photos), c.photo())
+			}
 		}
 	}
 	d.update(id, kv)
@@ -314,7 +335,11 @@ func (c *conv) answered(k int, sent []syncproto.Mutation) {
 		w.epoch = c.epoch
 		if r, ok := refused[m.MutationID]; ok {
 			w.rejected = r.Code
-			if r.Code != syncproto.CodeBadTransition || !chinese.MatchString(r.Message) {
+			// A status that moved on concurrently may be refused: as a bad transition, or as
+			// a step the role may not take or lacking what it needs (e.g. a start of
+			// rectifying that meets a submitted hazard is a send-back).
+			if !slices.Contains([]string{syncproto.CodeBadTransition, syncproto.CodeForbidden, syncproto.CodeMissingField}, r.Code) ||
+				m.Fields["status"] == nil || !chinese.MatchString(r.Message) {
 				c.t.Fatalf("%s: change %v refused with %s %q; only a status that moved on concurrently may be", d.user, m.Fields, r.Code, r.Message)
 			}
 		} else {
@@ -322,6 +347,11 @@ func (c *conv) answered(k int, sent []syncproto.Mutation) {
 		}
 		if c.exact {
 			next, _, mrej := syncproto.Merge(c.spec, c.model[m.ID], m)
+			if mrej == nil {
+				if mrej = workflowRejection(convRoles[d.user], c.model[m.ID], m, next); mrej != nil {
+					next = c.model[m.ID]
+				}
+			}
 			switch {
 			case mrej != nil && w.acked:
 				c.t.Fatalf("%s: server took %v, the rules refuse it: %v", d.user, m.Fields, mrej)
@@ -561,4 +591,32 @@ func (d *device) photoFor(rnd *rand.Rand) string {
 	binary.LittleEndian.PutUint64(b[:], rnd.Uint64())
 	h := sha256.Sum256(b[:])
 	return hex.EncodeToString(h[:])
+}
+
+// workflowRejection is the server's workflow check of a change the rules take: the role of
+// each step (hazard.MayTake), then what the step needs in the record after it
+// (hazard.Requires).
+func workflowRejection(role yingji.Role, cur syncproto.RecordState, m syncproto.Mutation, next syncproto.RecordState) *syncproto.Rejection {
+	var prev map[string]json.RawMessage
+	if cur.Exists {
+		prev = cur.Fields
+	}
+	var to, nextStatus, level string
+	json.Unmarshal(m.Fields["status"], &to)
+	json.Unmarshal(next.Fields["status"], &nextStatus)
+	json.Unmarshal(prev["level"], &level)
+	var rej *syncproto.Rejection
+	if _, moves := m.Fields["status"]; moves || prev == nil {
+		for _, step := range hazard.Transition(prev, to) {
+			if err := hazard.MayTake(role, step, level); err != nil && errors.As(err, &rej) {
+				return rej
+			}
+		}
+	}
+	for _, step := range hazard.Transition(prev, nextStatus) {
+		if err := hazard.Requires(step, next.Fields); err != nil && errors.As(err, &rej) {
+			return rej
+		}
+	}
+	return nil
 }

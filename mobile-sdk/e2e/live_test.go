@@ -74,7 +74,7 @@ func TestE2ELive(t *testing.T) {
 	}
 	t.Logf("new hazard on B after %s", time.Since(start))
 
-	a.update(id, map[string]any{"status": "assigned", "description": "已指派给设备科"})
+	a.update(id, map[string]any{"status": "rectifying", "description": "已安排设备科整改"})
 	start = time.Now()
 	a.sync()
 	want := a.get(id)

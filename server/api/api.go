@@ -88,6 +88,8 @@ func New(cfg Config, d Deps) *Server {
 	s.importRoutes()
 	s.syncRoutes()
 	s.patrolRoutes()
+	s.hazardRoutes()
+	s.statsRoutes()
 	return s
 }
 

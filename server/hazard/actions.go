@@ -74,8 +74,12 @@ func (c *Actions) Authorize(ctx context.Context, q sqldb.Querier, a *yingji.Acto
 	if !a.CanReadEnterprise(ent, path) {
 		return syncsvc.Rejected(syncproto.CodeForbidden, "该隐患不在您的管辖范围内")
 	}
-	return nil
+	// An action that records a step is taken by those who may take the step.
+	return MayTake(a.Role, actionSteps[syncsvc.Str(f, "kind")], "")
 }
+
+var actionSteps = map[string]string{"assign": StepAssign, "rectify": StepRectify, "submit": StepSubmit,
+	"accept": StepAccept, "reject": StepSendBack}
 
 func (c *Actions) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Actor, f syncsvc.Fields, created bool) error {
 	if created {

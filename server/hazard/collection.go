@@ -140,7 +140,42 @@ func (c *Collection) Authorize(ctx context.Context, q sqldb.Querier, a *yingji.A
 	if _, ok := m.Fields["enterprise_id"]; ok {
 		var id string
 		json.Unmarshal(m.Fields["enterprise_id"], &id)
-		return check(id)
+		if err := check(id); err != nil {
+			return err
+		}
+	}
+	return authorizeSteps(a, m, cur)
+}
+
+// authorizeSteps checks the role of each workflow step the change takes. A major level,
+// before or in the change, counts.
+func authorizeSteps(a *yingji.Actor, m syncproto.Mutation, cur syncsvc.Fields) error {
+	if m.Op == syncproto.OpDelete {
+		return nil
+	}
+	_, moves := m.Fields["status"]
+	if cur != nil && !moves {
+		return nil
+	}
+	level := syncsvc.Str(cur, "level")
+	if l := syncsvc.Str(m.Fields, "level"); l == "major" {
+		level = l
+	}
+	for _, step := range Transition(cur, syncsvc.Str(m.Fields, "status")) {
+		if err := MayTake(a.Role, step, level); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckChange checks that the hazard after the change holds what its step needs (see
+// Requires).
+func (c *Collection) CheckChange(_ context.Context, _ sqldb.Querier, _ *yingji.Actor, prev, next syncsvc.Fields) error {
+	for _, step := range Transition(prev, syncsvc.Str(next, "status")) {
+		if err := Requires(step, next); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -44,6 +44,13 @@ type Collection interface {
 	Save(ctx context.Context, q sqldb.Querier, id string, f Fields, created, deleted bool) error
 }
 
+// ChangeChecker is implemented by collections that check a change as a whole once merged and
+// prepared: prev is the record before (nil for a new one), next after. A refusal is returned
+// like Authorize's.
+type ChangeChecker interface {
+	CheckChange(ctx context.Context, q sqldb.Querier, a *yingji.Actor, prev, next Fields) error
+}
+
 // Scopes returns the scopes a record at p belongs to: "org:ID" for each unit on its path and
 // "ent:ID" for its enterprise.
 func (p Place) Scopes() []string {

@@ -295,6 +295,11 @@ func (p *pushCtx) apply(ctx context.Context, m syncproto.Mutation) (syncproto.Re
 		if err := c.Prepare(ctx, p.tx, p.a, next.Fields, created); err != nil {
 			return res, asRejection(err), nil
 		}
+		if ch, ok := c.(ChangeChecker); ok {
+			if err := ch.CheckChange(ctx, p.tx, p.a, curForAuth, next.Fields); err != nil {
+				return res, asRejection(err), nil
+			}
+		}
 		for name := range next.Fields {
 			if next.Stamps[name] == "" {
 				next.Stamps[name] = m.HLC

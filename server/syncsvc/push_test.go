@@ -206,10 +206,17 @@ func testTitleLWW(t *testing.T, e *env) {
 }
 
 func testStatus(t *testing.T, e *env) {
-	safety, principal := e.client(t, "safety01"), e.client(t, "principal01")
+	safety, principal, township := e.client(t, "safety01"), e.client(t, "principal01"), e.client(t, "township01")
 	scope := "ent:" + e.entID(entA)
 	id, _ := safety.createHazard(t, e.entID(entA), "罐区防火堤裂缝")
 	status := func(s string) map[string]any { return map[string]any{"status": s} }
+	submit := func(n int) map[string]any { // with the after-photos taken so far
+		var ps []string
+		for i := 1; i <= n; i++ {
+			ps = append(ps, photo(i))
+		}
+		return map[string]any{"status": "submitted", "photos": ps}
+	}
 
 	wantResult(t, safety.pushOne(t, safety.update("hazards", id, status("accepted"))), syncproto.StatusRejected, syncproto.CodeBadTransition)
 	wantResult(t, safety.pushOne(t, safety.update("hazards", id, status("finished"))), syncproto.StatusRejected, syncproto.CodeBadValue)
@@ -217,16 +224,16 @@ func testStatus(t *testing.T, e *env) {
 	// principal01, offline, assigns the hazard; meanwhile safety01 moves it to rectifying and on.
 	offline := principal.update("hazards", id, status("assigned"))
 	wantResult(t, safety.pushOne(t, safety.update("hazards", id, status("rectifying"))), syncproto.StatusApplied, "")
-	wantResult(t, safety.pushOne(t, safety.update("hazards", id, status("submitted"))), syncproto.StatusApplied, "")
+	wantResult(t, safety.pushOne(t, safety.update("hazards", id, submit(1))), syncproto.StatusApplied, "")
 	res := principal.pushOne(t, offline)
 	wantResult(t, res, syncproto.StatusMerged, "")
 	if res.Record == nil || str(*res.Record, "status") != "submitted" {
 		t.Fatalf("a stale state moved the record back: %+v", res.Record)
 	}
 	// Sent back for rework, then accepted.
-	wantResult(t, principal.pushOne(t, principal.update("hazards", id, status("rectifying"))), syncproto.StatusApplied, "")
-	wantResult(t, safety.pushOne(t, safety.update("hazards", id, status("submitted"))), syncproto.StatusApplied, "")
-	wantResult(t, principal.pushOne(t, principal.update("hazards", id, status("accepted"))), syncproto.StatusApplied, "")
+	wantResult(t, township.pushOne(t, township.update("hazards", id, status("rectifying"))), syncproto.StatusApplied, "")
+	wantResult(t, safety.pushOne(t, safety.update("hazards", id, submit(2))), syncproto.StatusApplied, "")
+	wantResult(t, township.pushOne(t, township.update("hazards", id, status("accepted"))), syncproto.StatusApplied, "")
 	// A device still at rectifying sends it again: the record has moved past it and stays.
 	res = safety.pushOne(t, safety.update("hazards", id, status("rectifying")))
 	wantResult(t, res, syncproto.StatusMerged, "")

@@ -1,0 +1,371 @@
+package hazard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/syncsvc"
+	"github.com/yingji/yingji/server/yingji"
+)
+
+// Hazard is a hazard as the portal shows it.
+type Hazard struct {
+	ID             string          `json:"id"`
+	EnterpriseID   string          `json:"enterprise_id"`
+	EnterpriseName string          `json:"enterprise_name"`
+	OrgPath        string          `json:"org_path"`
+	Title          string          `json:"title"`
+	Description    string          `json:"description"`
+	Level          string          `json:"level"`
+	Status         string          `json:"status"`
+	Photos         []string        `json:"photos"`
+	ReportedBy     string          `json:"reported_by"`
+	ReportedAt     string          `json:"reported_at"`
+	Deadline       string          `json:"deadline"`
+	RectifierID    string          `json:"rectifier_id"`
+	Location       json.RawMessage `json:"location"`
+}
+
+// Filter selects hazards; TownshipPath is the org path of a township (or any unit).
+type Filter struct {
+	EnterpriseID, Status, Level, TownshipPath, Q string
+}
+
+const cols = `h.id, h.enterprise_id, COALESCE(e.name, ''), h.org_path, h.title, h.description, h.level, h.status, h.photos,
+	h.reported_by, h.reported_at, h.deadline, h.rectifier_id, h.location`
+
+func scanHazard(r sqldb.Rows) (Hazard, error) {
+	var h Hazard
+	var photos, loc string
+	err := r.Scan(&h.ID, &h.EnterpriseID, &h.EnterpriseName, &h.OrgPath, &h.Title, &h.Description, &h.Level, &h.Status, &photos,
+		&h.ReportedBy, &h.ReportedAt, &h.Deadline, &h.RectifierID, &loc)
+	json.Unmarshal([]byte(photos), &h.Photos)
+	if h.Photos == nil {
+		h.Photos = []string{}
+	}
+	h.Location = json.RawMessage(loc)
+	if loc == "" {
+		h.Location = json.RawMessage("null")
+	}
+	return h, err
+}
+
+// List returns a page of the hazards in the actor's scope, newest report first.
+func List(ctx context.Context, db sqldb.Querier, a *yingji.Actor, f Filter, p yingji.ListParams) (yingji.Page[Hazard], error) {
+	page := yingji.Page[Hazard]{Items: []Hazard{}}
+	var w sqldb.Where
+	sc := a.ReadScope()
+	if sc.EnterpriseID != "" || sc.OrgPrefix == "" {
+		w.Add("h.enterprise_id = ?", sc.EnterpriseID)
+	} else {
+		w.Prefix("h.org_path", sc.OrgPrefix)
+	}
+	if f.EnterpriseID != "" {
+		w.Add("h.enterprise_id = ?", f.EnterpriseID)
+	}
+	if f.Status != "" {
+		w.Add("h.status = ?", f.Status)
+	}
+	if f.Level != "" {
+		w.Add("h.level = ?", f.Level)
+	}
+	w.Prefix("h.org_path", f.TownshipPath)
+	if f.Q != "" {
+		w.Add(`(h.title LIKE ? ESCAPE '\' OR h.description LIKE ? ESCAPE '\')`, sqldb.Like(f.Q), sqldb.Like(f.Q))
+	}
+	order, err := p.OrderBy(map[string]string{"reported_at": "h.reported_at", "deadline": "h.deadline", "status": "h.status",
+		"level": "h.level", "title": "h.title", "updated_at": "h.updated_at"}, "h.reported_at DESC, h.id DESC")
+	if err != nil {
+		return page, err
+	}
+	order = qualifyID(order)
+	if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM hazards h"+w.SQL(), w.Args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	rows, err := db.Query(ctx, "SELECT "+cols+" FROM hazards h LEFT JOIN enterprises e ON e.id = h.enterprise_id"+w.SQL()+
+		" ORDER BY "+order+" LIMIT "+w.Next(p.PageSize)+" OFFSET "+w.Next(p.Offset()), w.Args...)
+	items, err := sqldb.CollectRows(rows, err, scanHazard)
+	if err != nil {
+		return page, err
+	}
+	page.Items = items
+	return page, nil
+}
+
+// qualifyID prefixes the id tie-breaker of an ORDER BY with the hazards' alias.
+func qualifyID(order string) string {
+	for _, dir := range []string{"ASC", "DESC"} {
+		if s := ", id " + dir; len(order) > len(s) && order[len(order)-len(s):] == s {
+			return order[:len(order)-len(s)] + ", h.id " + dir
+		}
+	}
+	return order
+}
+
+// Get returns a hazard in the actor's scope.
+func Get(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string) (Hazard, error) {
+	rows, err := db.Query(ctx, "SELECT "+cols+" FROM hazards h LEFT JOIN enterprises e ON e.id = h.enterprise_id WHERE h.id = $1", id)
+	items, err := sqldb.CollectRows(rows, err, scanHazard)
+	if err != nil {
+		return Hazard{}, err
+	}
+	if len(items) == 0 {
+		return Hazard{}, yingji.Errorf(yingji.ENOTFOUND, "hazard.not_found", "隐患不存在")
+	}
+	if !a.CanReadEnterprise(items[0].EnterpriseID, items[0].OrgPath) {
+		return Hazard{}, yingji.Forbidden("隐患")
+	}
+	return items[0], nil
+}
+
+// StatusChange is a move of a hazard's status.
+type StatusChange struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Step     string `json:"step"`
+	StepName string `json:"step_name"`
+}
+
+// ActionInfo is a hazard_actions row on the timeline.
+type ActionInfo struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Text     string `json:"text"`
+	Assignee string `json:"assignee"`
+	At       string `json:"at"` // the device's time
+}
+
+// Event is one entry of a hazard's timeline.
+type Event struct {
+	At       time.Time `json:"at"`
+	UserID   string    `json:"user_id"`
+	UserName string    `json:"user_name"`
+	// Kind: created, updated (by sync), action (a hazard_actions row), edit (in the office).
+	Kind   string `json:"kind"`
+	Source string `json:"source"` // sync, office
+	// DeviceID is the phone the change came from.
+	DeviceID    string                     `json:"device_id,omitempty"`
+	Status      *StatusChange              `json:"status,omitempty"`
+	Changes     map[string]json.RawMessage `json:"changes,omitempty"`
+	PhotosAdded []string                   `json:"photos_added,omitempty"`
+	Action      *ActionInfo                `json:"action,omitempty"`
+	Summary     string                     `json:"summary"`
+
+	seq int64
+}
+
+var fieldNames = map[string]string{"title": "标题", "description": "描述", "level": "等级", "deadline": "整改期限",
+	"rectifier_id": "整改责任人", "location": "位置", "enterprise_id": "所属企业"}
+
+var statusNames = map[string]string{"reported": "已上报", "assigned": "已交办", "rectifying": "整改中", "submitted": "待验收", "accepted": "已验收"}
+
+var actionNames = map[string]string{"comment": "评论", "assign": "交办", "rectify": "整改", "submit": "提交验收", "accept": "验收", "reject": "退回"}
+
+// Timeline returns the events of a hazard in order: its changes by sync and in the office
+// from the audit log, replayed to tell status moves, field changes and photos added, and
+// its actions.
+func Timeline(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string) ([]Event, error) {
+	h, err := Get(ctx, db, a, id)
+	if err != nil {
+		return nil, err
+	}
+	var events []Event
+	rows, err := db.Query(ctx, `SELECT at, user_id, username, action, detail FROM audit_log
+		WHERE object_type = 'hazards' AND object_id = $1 AND result = 'ok' ORDER BY at, id`, id)
+	type entry struct {
+		at                     time.Time
+		user, username, action string
+		detail                 string
+	}
+	entries, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (entry, error) {
+		var e entry
+		err := r.Scan(&e.at, &e.user, &e.username, &e.action, &e.detail)
+		return e, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var replay []Event
+	for _, e := range entries {
+		var d struct {
+			DeviceID string                     `json:"device_id"`
+			Seq      int64                      `json:"seq"`
+			Fields   map[string]json.RawMessage `json:"fields"`
+		}
+		json.Unmarshal([]byte(e.detail), &d)
+		ev := Event{At: e.at, UserID: e.user, UserName: e.username, DeviceID: d.DeviceID, seq: d.Seq, Changes: d.Fields}
+		switch e.action {
+		case "sync.create":
+			ev.Kind, ev.Source = "created", "sync"
+		case "sync.update":
+			ev.Kind, ev.Source = "updated", "sync"
+		default:
+			ev.Kind, ev.Source = "edit", "office"
+		}
+		replay = append(replay, ev)
+	}
+	// Entries of one push share a time: the change-log number orders them.
+	sort.SliceStable(replay, func(i, j int) bool {
+		if !replay[i].At.Equal(replay[j].At) {
+			return replay[i].At.Before(replay[j].At)
+		}
+		return replay[i].seq < replay[j].seq
+	})
+	created := false
+	state := map[string]json.RawMessage{}
+	photos := map[string]bool{}
+	for _, ev := range replay {
+		fields := ev.Changes
+		ev.Changes = map[string]json.RawMessage{}
+		if ev.Kind == "created" {
+			if created {
+				ev.Kind = "updated" // a replayed create merges like an update
+			} else {
+				created = true
+				ev.Status = &StatusChange{To: Machine.Initial, Step: StepReport, StepName: StepName(StepReport)}
+				state["status"] = syncsvc.JSON(Machine.Initial)
+			}
+		}
+		names := make([]string, 0, len(fields))
+		for k := range fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			v := fields[k]
+			switch k {
+			case "status":
+				from, to := syncsvc.Str(state, "status"), syncsvc.Str(fields, "status")
+				if from == "" {
+					from = Machine.Initial
+				}
+				if ev.Kind == "created" {
+					ev.Status.To = to
+					state["status"] = v
+				} else if step := StepOf(from, to); step != "" {
+					ev.Status = &StatusChange{From: from, To: to, Step: step, StepName: StepName(step)}
+					state["status"] = v
+				}
+			case "photos":
+				var ps []string
+				json.Unmarshal(v, &ps)
+				for _, p := range ps {
+					if !photos[p] {
+						photos[p] = true
+						ev.PhotosAdded = append(ev.PhotosAdded, p)
+					}
+				}
+			default:
+				if old, ok := state[k]; !ok || string(old) != string(v) {
+					ev.Changes[k] = v
+					state[k] = v
+				}
+			}
+		}
+		if ev.Kind != "created" && ev.Status == nil && len(ev.Changes) == 0 && len(ev.PhotosAdded) == 0 {
+			continue // nothing changed (a stale state or value)
+		}
+		if len(ev.Changes) == 0 {
+			ev.Changes = nil
+		}
+		events = append(events, ev)
+	}
+	if !created {
+		// Raised by a patrol or loaded without sync: the report itself.
+		at, _ := time.Parse(time.RFC3339, h.ReportedAt)
+		events = append([]Event{{At: at, UserID: h.ReportedBy, Kind: "created", Source: "sync",
+			Status: &StatusChange{To: Machine.Initial, Step: StepReport, StepName: StepName(StepReport)}}}, events...)
+	}
+
+	rows, err = db.Query(ctx, `SELECT id, kind, text, assignee, by_user, at, created_at FROM hazard_actions WHERE hazard_id = $1 ORDER BY created_at, id`, id)
+	actions, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (Event, error) {
+		var ev Event
+		ai := &ActionInfo{}
+		err := r.Scan(&ai.ID, &ai.Kind, &ai.Text, &ai.Assignee, &ev.UserID, &ai.At, &ev.At)
+		ev.Kind, ev.Source, ev.Action = "action", "sync", ai
+		return ev, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	events = append(events, actions...)
+	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
+
+	names := map[string]string{}
+	for i := range events {
+		ev := &events[i]
+		if ev.UserID != "" {
+			if _, ok := names[ev.UserID]; !ok {
+				var n string
+				if err := db.QueryRow(ctx, `SELECT name FROM users WHERE id = $1`, ev.UserID).Scan(&n); err != nil && !errors.Is(err, yingji.ErrNotFound) {
+					return nil, err
+				}
+				names[ev.UserID] = n
+			}
+			ev.UserName = names[ev.UserID]
+		}
+		ev.Summary = summary(ev)
+	}
+	return events, nil
+}
+
+func summary(ev *Event) string {
+	var parts []string
+	switch ev.Kind {
+	case "created":
+		parts = append(parts, "上报隐患")
+		if ev.Status != nil && ev.Status.To != Machine.Initial {
+			parts = append(parts, "状态为“"+statusNames[ev.Status.To]+"”")
+		}
+	case "action":
+		s := actionNames[ev.Action.Kind]
+		if ev.Action.Text != "" {
+			s += "：" + ev.Action.Text
+		}
+		parts = append(parts, s)
+	default:
+		if ev.Status != nil {
+			parts = append(parts, ev.Status.StepName+"（"+statusNames[ev.Status.From]+" → "+statusNames[ev.Status.To]+"）")
+		}
+	}
+	if ev.Kind != "created" {
+		var changed []string
+		for k := range ev.Changes {
+			if n, ok := fieldNames[k]; ok {
+				changed = append(changed, n)
+			}
+		}
+		slices.Sort(changed)
+		if len(changed) > 0 {
+			s := "修改"
+			for i, c := range changed {
+				if i > 0 {
+					s += "、"
+				}
+				s += c
+			}
+			parts = append(parts, s)
+		}
+	}
+	if n := len(ev.PhotosAdded); n > 0 {
+		parts = append(parts, "添加照片 "+itoa(n)+" 张")
+	}
+	out := ""
+	for i, p := range parts {
+		if i > 0 {
+			out += "；"
+		}
+		out += p
+	}
+	return out
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -43,6 +43,9 @@ type ChecklistPatch struct {
 
 func (s *Server) checklists() *patrol.Service {
 	svc := &patrol.Service{DB: s.DB}
+	if s.Sync != nil {
+		svc.Changes = s.Sync
+	}
 	if s.Audit != nil {
 		svc.Audit, svc.Now = s.Audit, s.Audit.Now
 	}

@@ -266,3 +266,48 @@ func TestPatrolQRCodeChecked(t *testing.T) {
 		t.Fatalf("supervision %v, want 95 after one forged code", sup)
 	}
 }
+
+// TestChecklistsReachPhones: checklists made in the office reach the phones of the enterprise's
+// scope through sync, read-only; a later edit and a delete follow.
+func TestChecklistsReachPhones(t *testing.T) {
+	s := apptest.Start(t)
+	rp, ent := riskPoint(t, s)
+	admin := s.Login(t, "admin")
+	var cl patrol.Checklist
+	want(t, s.Do(t, "POST", "/api/v1/checklists", admin, map[string]any{"enterprise_id": ent, "name": "储罐区每日巡查",
+		"frequency": "daily", "risk_point_ids": []string{rp}}), http.StatusCreated, &cl)
+	phone := s.LoginAs(t, "grid01", apptest.Password, "mobile", "phone-cl")
+	find := func() (syncproto.Record, bool) {
+		var pull syncproto.PullResponse
+		want(t, s.Do(t, "POST", "/api/v1/sync/pull", phone, syncproto.PullRequest{Protocol: syncproto.Protocol}), http.StatusOK, &pull)
+		var got syncproto.Record
+		found := false
+		for _, sc := range pull.Scopes {
+			for _, r := range sc.Records {
+				if r.Collection == "checklists" && r.ID == cl.ID {
+					got, found = r, true
+				}
+			}
+		}
+		return got, found
+	}
+	r, ok := find()
+	if !ok || string(r.Fields["name"]) != `"储罐区每日巡查"` || string(r.Fields["frequency"]) != `"daily"` {
+		t.Fatalf("checklist on the phone: %v %+v", ok, r)
+	}
+	want(t, s.Do(t, "PATCH", "/api/v1/checklists/"+cl.ID, admin, map[string]any{"name": "储罐区每班巡查"}), http.StatusOK, nil)
+	if r, _ := find(); string(r.Fields["name"]) != `"储罐区每班巡查"` {
+		t.Fatalf("edit did not reach the phone: %s", r.Fields["name"])
+	}
+	res := push(t, s, phone, syncproto.Mutation{MutationID: yingji.NewID(), Collection: "checklists", ID: cl.ID, Op: "update",
+		HLC: syncproto.NewClock("phone-cl", nil).Now().String(), Fields: map[string]json.RawMessage{"name": raw("手机改名")}})
+	if res[0].Status != "rejected" {
+		t.Fatalf("a phone edited a checklist: %+v", res[0])
+	}
+	if r := s.Do(t, "DELETE", "/api/v1/checklists/"+cl.ID, admin, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete %d %s", r.Status, r.Body)
+	}
+	if _, ok := find(); ok {
+		t.Fatal("a deleted checklist is still on a fresh phone")
+	}
+}

@@ -128,6 +128,7 @@ func (m *Main) Open(ctx context.Context) error {
 	patrols := patrol.NewCollection(m.Sync)
 	patrols.QRKey = func() ed25519.PublicKey { pub, _ := m.Risk.PublicKey(); return pub }
 	m.Sync.Register(patrols)
+	m.Sync.Register(patrol.NewChecklists())
 	st.Changes = m.Sync
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

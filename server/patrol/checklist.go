@@ -43,6 +43,11 @@ type Service struct {
 	DB    sqldb.DB
 	Audit yingji.Auditor
 	Now   func() time.Time
+	// Changes records writes in the sync change log (the sync service); nil records nothing.
+	Changes interface {
+		Lock(ctx context.Context, q sqldb.Querier) error
+		Changed(ctx context.Context, q sqldb.Querier, collection string, ids ...string) error
+	}
 }
 
 const cols = `id, enterprise_id, org_path, name, frequency, shifts, risk_point_ids, measure_ids, assignee, active, created_at, updated_at`
@@ -176,8 +181,27 @@ func (s *Service) validate(ctx context.Context, q sqldb.Querier, c *Checklist) e
 	return nil
 }
 
+// changed records a checklist write in the sync change log, so phones get it; the change log's
+// lock is taken first, in the same order as every other writer of synced tables.
+func (s *Service) lock(ctx context.Context, q sqldb.Querier) error {
+	if s.Changes == nil {
+		return nil
+	}
+	return s.Changes.Lock(ctx, q)
+}
+
+func (s *Service) changed(ctx context.Context, q sqldb.Querier, id string) error {
+	if s.Changes == nil {
+		return nil
+	}
+	return s.Changes.Changed(ctx, q, "checklists", id)
+}
+
 func (s *Service) write(ctx context.Context, a *yingji.Actor, action string, c Checklist, created bool) (Checklist, error) {
 	err := s.DB.InTx(ctx, func(q sqldb.Querier) error {
+		if err := s.lock(ctx, q); err != nil {
+			return err
+		}
 		if err := s.validate(ctx, q, &c); err != nil {
 			return err
 		}
@@ -190,14 +214,18 @@ func (s *Service) write(ctx context.Context, a *yingji.Actor, action string, c C
 		c.UpdatedAt = s.now()
 		if created {
 			c.CreatedAt = c.UpdatedAt
-			_, err := q.Exec(ctx, `INSERT INTO checklists (`+cols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-				c.ID, c.EnterpriseID, c.OrgPath, c.Name, c.Frequency, string(sh), string(rps), string(ms), c.Assignee, c.Active, c.CreatedAt, c.UpdatedAt)
+			if _, err := q.Exec(ctx, `INSERT INTO checklists (`+cols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				c.ID, c.EnterpriseID, c.OrgPath, c.Name, c.Frequency, string(sh), string(rps), string(ms), c.Assignee, c.Active, c.CreatedAt, c.UpdatedAt); err != nil {
+				return err
+			}
+			return s.changed(ctx, q, c.ID)
+		}
+		if _, err := q.Exec(ctx, `UPDATE checklists SET enterprise_id = $2, org_path = $3, name = $4, frequency = $5, shifts = $6,
+			risk_point_ids = $7, measure_ids = $8, assignee = $9, active = $10, updated_at = $11 WHERE id = $1`,
+			c.ID, c.EnterpriseID, c.OrgPath, c.Name, c.Frequency, string(sh), string(rps), string(ms), c.Assignee, c.Active, c.UpdatedAt); err != nil {
 			return err
 		}
-		_, err := q.Exec(ctx, `UPDATE checklists SET enterprise_id = $2, org_path = $3, name = $4, frequency = $5, shifts = $6,
-			risk_point_ids = $7, measure_ids = $8, assignee = $9, active = $10, updated_at = $11 WHERE id = $1`,
-			c.ID, c.EnterpriseID, c.OrgPath, c.Name, c.Frequency, string(sh), string(rps), string(ms), c.Assignee, c.Active, c.UpdatedAt)
-		return err
+		return s.changed(ctx, q, c.ID)
 	})
 	if err != nil {
 		if yingji.ErrorKind(err) == yingji.EFORBIDDEN {
@@ -246,7 +274,16 @@ func (s *Service) Delete(ctx context.Context, a *yingji.Actor, id string) error 
 		s.audit(ctx, a, "checklist.delete", id, "denied", nil)
 		return yingji.Forbidden("巡查清单")
 	}
-	if _, err := s.DB.Exec(ctx, `DELETE FROM checklists WHERE id = $1`, id); err != nil {
+	err = s.DB.InTx(ctx, func(q sqldb.Querier) error {
+		if err := s.lock(ctx, q); err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx, `DELETE FROM checklists WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return s.changed(ctx, q, id)
+	})
+	if err != nil {
 		return err
 	}
 	s.audit(ctx, a, "checklist.delete", id, "ok", cur)

@@ -26,6 +26,7 @@ import (
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/hazard"
+	"github.com/yingji/yingji/server/jobs"
 	"github.com/yingji/yingji/server/mediasvc"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/patrol"
@@ -52,6 +53,7 @@ type Main struct {
 	Sync     *syncsvc.Service
 	Media    *mediasvc.Service
 	Risk     *risk.Service
+	Jobs     *jobs.Runner
 	Registry *prometheus.Registry
 
 	// MediaStore keeps the media objects; when nil, Open uses the local folder MediaDir.
@@ -176,6 +178,11 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
+	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit}
+	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
+		return err
+	}
+
 	m.API = api.New(api.Config{MaxBodyBytes: m.Config.MaxBodyBytes, MaxImportBytes: m.Config.MaxImportBytes,
 		MaxSyncBytes: m.Config.MaxSyncBytes, Version: Version},
 		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Sync: m.Sync, Registry: m.Registry, Log: m.Log})
@@ -185,6 +192,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.API.MountRisk(m.Risk); err != nil {
 		return err
 	}
+	m.API.MountReminders()
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -222,13 +230,25 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-// Close releases the database (and the listener if Run never started).
+// Close stops the jobs, releases the database (and the listener if Run never started).
 func (m *Main) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 	}
 	if m.srv == nil && m.ln != nil {
 		m.ln.Close()
+	}
+	if m.Jobs != nil {
+		d := m.Config.ShutdownTimeout
+		if d <= 0 {
+			d = 10 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		if err := m.Jobs.Stop(ctx); err != nil {
+			m.Log.Warn("停止后台任务出错 (stop jobs)", "err", err)
+		}
+		cancel()
+		m.Jobs = nil
 	}
 	if m.DB != nil {
 		err := m.DB.Close()

@@ -73,6 +73,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func (db *DB) WriteDB() *sql.DB { return db.write }
 func (db *DB) ReadDB() *sql.DB  { return db.read }
 
+// Path is the database file.
+func (db *DB) Path() string { return db.path }
+
 func (db *DB) Engine() string { return sqldb.SQLite }
 
 func (db *DB) Ping(ctx context.Context) error {

@@ -1,0 +1,64 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/yingji"
+)
+
+// TestRemindersForRectifier: a hazard due within a day reminds its rectifier once, and he
+// reads the reminder through the API; nobody else sees it.
+func TestRemindersForRectifier(t *testing.T) {
+	s := apptest.Start(t)
+	ctx := context.Background()
+	safety := s.Login(t, "safety01")
+	var me struct {
+		ID           string `json:"id"`
+		EnterpriseID string `json:"enterprise_id"`
+	}
+	want(t, s.Do(t, "GET", "/api/v1/auth/me", safety, nil), http.StatusOK, &me)
+	var path string
+	if err := s.DB.QueryRow(ctx, `SELECT org_path FROM enterprises WHERE id = $1`, me.EnterpriseID).Scan(&path); err != nil {
+		t.Fatal(err)
+	}
+	id := yingji.NewID()
+	now := time.Now().UTC()
+	if _, err := s.DB.Exec(ctx, `INSERT INTO hazards (id, enterprise_id, org_path, title, status, deadline, rectifier_id, created_at, updated_at)
+		VALUES ($1, $2, $3, '消防通道堵塞', 'assigned', $4, $5, $6, $6)`, id, me.EnterpriseID, path, now.Add(2*time.Hour).Format(time.RFC3339), me.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.Jobs.RunReminders(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var page struct {
+		Items []struct {
+			Kind     string `json:"kind"`
+			ObjectID string `json:"object_id"`
+			Message  string `json:"message"`
+		}
+		Total int
+	}
+	want(t, s.Do(t, "GET", "/api/v1/reminders", safety, nil), http.StatusOK, &page)
+	if page.Total != 1 || page.Items[0].ObjectID != id || !chineseText(page.Items[0].Message) {
+		t.Fatalf("reminders of the rectifier: %+v", page)
+	}
+	want(t, s.Do(t, "GET", "/api/v1/reminders", s.Login(t, "grid01"), nil), http.StatusOK, &page)
+	if page.Total != 0 {
+		t.Fatalf("another user sees %d reminders", page.Total)
+	}
+}
+
+func chineseText(s string) bool {
+	for _, r := range s {
+		if r >= 0x4e00 && r <= 0x9fff {
+			return true
+		}
+	}
+	return false
+}

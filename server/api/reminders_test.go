@@ -62,3 +62,45 @@ func chineseText(s string) bool {
 	}
 	return false
 }
+
+// TestChecklistReminderBeforePeriodEnds: two hours before a daily checklist's day ends with a
+// risk point unpatrolled, the assignee is reminded once.
+func TestChecklistReminderBeforePeriodEnds(t *testing.T) {
+	bj := time.FixedZone("CST", 8*3600)
+	y, m, d := time.Now().In(bj).Date()
+	late := time.Date(y, m, d, 22, 30, 0, 0, bj) // 90 minutes before the day's period ends
+	s := apptest.Start(t, apptest.WithClock(func() time.Time { return late }))
+	ctx := context.Background()
+	rp, ent := riskPoint(t, s)
+	admin := s.Login(t, "admin")
+	var grid struct {
+		ID string `json:"id"`
+	}
+	grid01 := s.Login(t, "grid01")
+	want(t, s.Do(t, "GET", "/api/v1/auth/me", grid01, nil), http.StatusOK, &grid)
+	want(t, s.Do(t, "POST", "/api/v1/checklists", admin, map[string]any{"enterprise_id": ent, "name": "储罐区每日巡查",
+		"frequency": "daily", "risk_point_ids": []string{rp}, "assignee": grid.ID}), http.StatusCreated, nil)
+	for range 2 {
+		if _, err := s.Jobs.RunReminders(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var page struct {
+		Items []struct {
+			Kind       string `json:"kind"`
+			ObjectType string `json:"object_type"`
+			Message    string `json:"message"`
+		}
+		Total int
+	}
+	want(t, s.Do(t, "GET", "/api/v1/reminders", grid01, nil), http.StatusOK, &page)
+	n := 0
+	for _, it := range page.Items {
+		if it.ObjectType == "checklist" && it.Kind == "before_deadline" && chineseText(it.Message) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("checklist reminders before the period ends: %d in %+v", n, page.Items)
+	}
+}

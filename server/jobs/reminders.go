@@ -37,6 +37,9 @@ type Reminder struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
+// ChecklistBefore is how long before a checklist period ends its assignee is reminded.
+const ChecklistBefore = 2 * time.Hour
+
 // RunReminders writes the reminders due now; each is written (and audited) once. It returns
 // how many it wrote.
 func (r *Runner) RunReminders(ctx context.Context) (int, error) {
@@ -85,6 +88,31 @@ func (r *Runner) RunReminders(ctx context.Context) (int, error) {
 		}
 	}
 	ps := &patrol.Service{DB: r.DB, Now: func() time.Time { return now }}
+	// Before a checklist period ends unpatrolled, remind its assignee.
+	lists, err := ps.List(ctx, yingji.System, "", true)
+	if err != nil {
+		return n, fmt.Errorf("jobs: checklists: %w", err)
+	}
+	for _, c := range lists {
+		if c.Assignee == "" {
+			continue
+		}
+		periods, err := ps.Calendar(ctx, c, now, now)
+		if err != nil {
+			return n, fmt.Errorf("jobs: checklist calendar: %w", err)
+		}
+		for _, p := range periods {
+			if p.Status != "due" || !p.End.After(now) || p.End.Sub(now) > ChecklistBefore {
+				continue
+			}
+			msg := fmt.Sprintf("巡查清单“%s”须在 %s 前完成巡查，还有 %d 个风险点未巡查", c.Name, p.End.In(beijing).Format("2006-01-02 15:04"), len(p.Missing))
+			ok, err := r.write(ctx, KindBeforeDeadline, "checklist", c.ID, c.Assignee, msg, p.End, now)
+			if err != nil {
+				return n, err
+			}
+			n += ok
+		}
+	}
 	overdue, err := ps.Overdue(ctx, yingji.System, now.Add(-checklistLookback))
 	if err != nil {
 		return n, fmt.Errorf("jobs: overdue checklists: %w", err)

@@ -62,9 +62,12 @@ func QRPNG(token string, size int) ([]byte, error) {
 	return qrcode.Encode(token, qrcode.Medium, size)
 }
 
-// cjkFontPaths are where Debian and common systems keep a font with Chinese glyphs
-// (fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming).
+// cjkFontPaths are where Debian and common systems keep a font with Chinese glyphs. The
+// collections (.ttc) of fonts-noto-cjk, fonts-wqy-* and fonts-arphic-* do not parse with
+// x/image's sfnt here ("invalid table offset"); the single TrueType font of Debian's
+// fonts-droid-fallback does, so it comes first.
 var cjkFontPaths = []string{
+	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 	"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
 	"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
 	"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -104,8 +107,51 @@ func LoadLabelFonts() (*LabelFonts, error) {
 }
 
 func (lf *LabelFonts) face(size float64) (font.Face, error) {
-	return opentype.NewFace(lf.font, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+	opt := &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull}
+	f, err := opentype.NewFace(lf.font, opt)
+	if err != nil || !lf.CJK {
+		return f, err
+	}
+	// CJK fonts such as Droid Sans Fallback have no Latin letters or digits: those come from
+	// Go Bold, glyph by glyph.
+	latin, err := opentype.Parse(gobold.TTF)
+	if err != nil {
+		return nil, err
+	}
+	lface, err := opentype.NewFace(latin, opt)
+	if err != nil {
+		return nil, err
+	}
+	return fallbackFace{f, lface}, nil
 }
+
+// fallbackFace draws each rune with the first face that has a glyph for it.
+type fallbackFace []font.Face
+
+func (ff fallbackFace) pick(r rune) font.Face {
+	for _, f := range ff {
+		if _, ok := f.GlyphAdvance(r); ok {
+			return f
+		}
+	}
+	return ff[0]
+}
+
+func (ff fallbackFace) Close() error { return nil }
+
+func (ff fallbackFace) Glyph(dot fixed.Point26_6, r rune) (image.Rectangle, image.Image, image.Point, fixed.Int26_6, bool) {
+	return ff.pick(r).Glyph(dot, r)
+}
+
+func (ff fallbackFace) GlyphBounds(r rune) (fixed.Rectangle26_6, fixed.Int26_6, bool) {
+	return ff.pick(r).GlyphBounds(r)
+}
+
+func (ff fallbackFace) GlyphAdvance(r rune) (fixed.Int26_6, bool) { return ff.pick(r).GlyphAdvance(r) }
+
+func (ff fallbackFace) Kern(r0, r1 rune) fixed.Int26_6 { return 0 }
+
+func (ff fallbackFace) Metrics() font.Metrics { return ff[0].Metrics() }
 
 // ascii keeps what Go Bold can draw.
 func (lf *LabelFonts) text(s string) string {

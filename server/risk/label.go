@@ -63,9 +63,9 @@ func QRPNG(token string, size int) ([]byte, error) {
 }
 
 // cjkFontPaths are where Debian and common systems keep a font with Chinese glyphs. The
-// collections (.ttc) of fonts-noto-cjk, fonts-wqy-* and fonts-arphic-* do not parse with
-// x/image's sfnt here ("invalid table offset"); the single TrueType font of Debian's
-// fonts-droid-fallback does, so it comes first.
+// collections (.ttc) of fonts-wqy-microhei, fonts-wqy-zenhei and fonts-arphic-uming did not
+// parse with x/image's sfnt ("invalid table offset"; fonts-noto-cjk untried); the single
+// TrueType font of Debian's fonts-droid-fallback does, so it comes first.
 var cjkFontPaths = []string{
 	"/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 	"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",

@@ -88,24 +88,6 @@ func contactNotFound(err error) error {
 }
 func teamNotFound(err error) error { return notFound(err, "team.not_found", "救援队伍不存在") }
 
-// atIndex marks a coded error with the index of the batch item it is about.
-func atIndex(i int, err error) error {
-	var e *yingji.Error
-	if !errors.As(err, &e) {
-		return fmt.Errorf("item %d: %w", i, err)
-	}
-	c := *e
-	data := map[string]any{"index": i}
-	if m, ok := e.Data.(map[string]any); ok {
-		for k, v := range m {
-			data[k] = v
-		}
-	}
-	c.Data = data
-	c.Message = fmt.Sprintf("第 %d 条：%s", i+1, e.Message)
-	return &c
-}
-
 // canReadUnit: everyone reads the units in his subtree and those above him.
 func canReadUnit(a *yingji.Actor, path string) bool { return a.InSubtree(path) || a.IsAncestorOf(path) }
 
@@ -333,7 +315,7 @@ func (s *Service) ImportUnits(ctx context.Context, a *yingji.Actor, units []Unit
 		if u.ID == "" {
 			u.ID = yingji.NewID()
 		} else if _, dup := byID[u.ID]; dup || !yingji.ValidID(u.ID) {
-			return atIndex(i, yingji.Invalid("org.bad_id", "id", "单位编号“%s”无效或重复", u.ID))
+			return yingji.AtIndex(i, yingji.Invalid("org.bad_id", "id", "单位编号“%s”无效或重复", u.ID))
 		}
 		var parent *Unit
 		if p, ok := byID[u.ParentID]; ok {
@@ -341,15 +323,15 @@ func (s *Service) ImportUnits(ctx context.Context, a *yingji.Actor, units []Unit
 		} else {
 			var err error
 			if parent, err = s.parentOf(ctx, u.ParentID); err != nil {
-				return atIndex(i, err)
+				return yingji.AtIndex(i, err)
 			}
 		}
 		u.Path = ChildPath(parentPath(parent), u.ID)
 		if !canWriteUnit(a, u.Path, false) {
-			return s.deny(ctx, a, action, ObjectUnit, u.ParentID, atIndex(i, yingji.Forbidden("单位")))
+			return s.deny(ctx, a, action, ObjectUnit, u.ParentID, yingji.AtIndex(i, yingji.Forbidden("单位")))
 		}
 		if err := u.Validate(parent); err != nil {
-			return atIndex(i, err)
+			return yingji.AtIndex(i, err)
 		}
 		u.CreatedAt, u.UpdatedAt = now, now
 		batch[i] = u
@@ -361,7 +343,7 @@ func (s *Service) ImportUnits(ctx context.Context, a *yingji.Actor, units []Unit
 	if err := s.Store.CreateUnits(ctx, batch); err != nil {
 		var be *BatchError
 		if errors.As(err, &be) && errors.Is(err, yingji.ErrDuplicate) {
-			return atIndex(be.Index, dupUnitCode(batch[be.Index]))
+			return yingji.AtIndex(be.Index, dupUnitCode(batch[be.Index]))
 		}
 		return err
 	}
@@ -572,21 +554,21 @@ func (s *Service) ImportEnterprises(ctx context.Context, a *yingji.Actor, es []E
 		if e.ID == "" {
 			e.ID = yingji.NewID()
 		} else if !yingji.ValidID(e.ID) {
-			return atIndex(i, yingji.Invalid("enterprise.bad_id", "id", "企业编号“%s”无效", e.ID))
+			return yingji.AtIndex(i, yingji.Invalid("enterprise.bad_id", "id", "企业编号“%s”无效", e.ID))
 		}
 		if err := e.Validate(); err != nil {
-			return atIndex(i, err)
+			return yingji.AtIndex(i, err)
 		}
 		if j, dup := seen[e.CreditCode]; dup {
-			return atIndex(i, yingji.Errorf(yingji.ECONFLICT, "enterprise.duplicate_credit_code",
+			return yingji.AtIndex(i, yingji.Errorf(yingji.ECONFLICT, "enterprise.duplicate_credit_code",
 				"统一社会信用代码“%s”与第 %d 条重复", e.CreditCode, j+1))
 		}
 		seen[e.CreditCode] = i
 		if err := place(ctx, get, &e); err != nil {
-			return atIndex(i, err)
+			return yingji.AtIndex(i, err)
 		}
 		if !canWriteEnterprise(a, e.OrgPath) {
-			return s.deny(ctx, a, action, ObjectEnterprise, e.ID, atIndex(i, yingji.Forbidden("企业")))
+			return s.deny(ctx, a, action, ObjectEnterprise, e.ID, yingji.AtIndex(i, yingji.Forbidden("企业")))
 		}
 		e.CreatedAt, e.UpdatedAt = now, now
 		batch[i] = e
@@ -597,7 +579,7 @@ func (s *Service) ImportEnterprises(ctx context.Context, a *yingji.Actor, es []E
 	if err := s.Store.CreateEnterprises(ctx, batch); err != nil {
 		var be *BatchError
 		if errors.As(err, &be) && errors.Is(err, yingji.ErrDuplicate) {
-			return atIndex(be.Index, dupCreditCode(batch[be.Index].CreditCode))
+			return yingji.AtIndex(be.Index, dupCreditCode(batch[be.Index].CreditCode))
 		}
 		return err
 	}

@@ -193,13 +193,13 @@ func (s *Service) Import(ctx context.Context, a *yingji.Actor, ps []RiskPoint) e
 	}
 	for i := range ps {
 		if err := s.prepare(ctx, a, action, &ps[i]); err != nil {
-			return atIndex(i, err)
+			return yingji.AtIndex(i, err)
 		}
 	}
 	if err := s.Store.CreateRiskPoints(ctx, ps); err != nil {
 		var be *org.BatchError
 		if errors.As(err, &be) && errors.Is(err, yingji.ErrDuplicate) {
-			return atIndex(be.Index, dupCode(ps[be.Index].Code))
+			return yingji.AtIndex(be.Index, dupCode(ps[be.Index].Code))
 		}
 		return err
 	}
@@ -207,23 +207,6 @@ func (s *Service) Import(ctx context.Context, a *yingji.Actor, ps []RiskPoint) e
 		s.ok(ctx, a, action, p.ID, map[string]any{"after": p.fields()})
 	}
 	return nil
-}
-
-func atIndex(i int, err error) error {
-	var e *yingji.Error
-	if !errors.As(err, &e) {
-		return fmt.Errorf("item %d: %w", i, err)
-	}
-	c := *e
-	data := map[string]any{"index": i}
-	if m, ok := e.Data.(map[string]any); ok {
-		for k, v := range m {
-			data[k] = v
-		}
-	}
-	c.Data = data
-	c.Message = fmt.Sprintf("第 %d 条：%s", i+1, e.Message)
-	return &c
 }
 
 // Update replaces a point's fields; its enterprise, id and qr_version do not change (the

@@ -86,3 +86,22 @@ func Invalid(code, field, format string, args ...any) *Error {
 	msg := fmt.Sprintf(format, args...)
 	return &Error{Kind: EINVALID, Code: code, Message: msg, Data: map[string]any{"field": field}}
 }
+
+// AtIndex marks a coded error with the index of the batch item it is about: the message
+// starts with "第 N 条：" and Data gains "index". Other errors are wrapped with the index.
+func AtIndex(i int, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return fmt.Errorf("item %d: %w", i, err)
+	}
+	c := *e
+	data := map[string]any{"index": i}
+	if m, ok := e.Data.(map[string]any); ok {
+		for k, v := range m {
+			data[k] = v
+		}
+	}
+	c.Data = data
+	c.Message = fmt.Sprintf("第 %d 条：%s", i+1, e.Message)
+	return &c
+}

@@ -114,6 +114,14 @@ func (c *Client) liveOnce(ctx context.Context, server, token string, emit func(L
 		return &Error{Kind: KindUnreachable, Code: CodeUnreachable, Message: "实时连接失败", Err: err}
 	}
 	defer conn.CloseNow()
+	// The server's first message comes once it has subscribed this connection to its scopes:
+	// only after it can no change slip between the catch-up sync below and the first poke.
+	hctx, hcancel := context.WithTimeout(ctx, 10*time.Second)
+	_, first, err := conn.Read(hctx)
+	hcancel()
+	if err != nil {
+		return &Error{Kind: KindUnreachable, Code: CodeUnreachable, Message: "实时连接失败", Err: err}
+	}
 	connected()
 	emit(LiveEvent{Type: LiveConnected})
 
@@ -161,11 +169,16 @@ func (c *Client) liveOnce(ctx context.Context, server, token string, emit func(L
 	poke() // catch up on connect
 
 	var readErr error
+	pending := first // "hello", or (from an older server) a first poke to handle like any other
 	for {
-		_, data, err := conn.Read(cctx)
-		if err != nil {
-			readErr = err
-			break
+		data := pending
+		pending = nil
+		if data == nil {
+			var err error
+			if _, data, err = conn.Read(cctx); err != nil {
+				readErr = err
+				break
+			}
 		}
 		var p syncproto.Poke
 		if json.Unmarshal(data, &p) != nil {

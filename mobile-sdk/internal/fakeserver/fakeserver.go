@@ -464,6 +464,10 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	ctx := c.CloseRead(r.Context())
+	// Like the real server: "hello" once the connection is subscribed.
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err != nil {
+		return
+	}
 	for {
 		select {
 		case <-ctx.Done():

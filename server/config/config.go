@@ -44,6 +44,31 @@ type Config struct {
 	MediaS3SecretKey  string        `yaml:"media_s3_secret_key"`
 	MediaS3Bucket     string        `yaml:"media_s3_bucket"`
 	MediaS3UseSSL     bool          `yaml:"media_s3_use_ssl"`
+
+	MQTTListen          string        `yaml:"mqtt_listen"`
+	MQTTBrokerURL       string        `yaml:"mqtt_broker_url"`
+	MQTTUsername        string        `yaml:"mqtt_username"`
+	MQTTPassword        string        `yaml:"mqtt_password"`
+	MQTTClientID        string        `yaml:"mqtt_client_id"`
+	MQTTShareGroup      string        `yaml:"mqtt_share_group"`
+	MonitorRetention    time.Duration `yaml:"monitor_retention"`
+	MonitorMaxFuture    time.Duration `yaml:"monitor_max_future"`
+	MonitorMaxPast      time.Duration `yaml:"monitor_max_past"`
+	AlertAckTimeout     time.Duration `yaml:"alert_ack_timeout"`
+	AlertDisposeTimeout time.Duration `yaml:"alert_dispose_timeout"`
+	AlertCountyTimeout  time.Duration `yaml:"alert_county_timeout"`
+	FCMProjectID        string        `yaml:"fcm_project_id"`
+	FCMCredentialsFile  string        `yaml:"fcm_credentials_file"`
+	FCMEndpoint         string        `yaml:"fcm_endpoint"`
+	SMSURL              string        `yaml:"sms_url"`
+	SMSAccessKey        string        `yaml:"sms_access_key"`
+	SMSSecret           string        `yaml:"sms_secret"`
+	SMSSignName         string        `yaml:"sms_sign_name"`
+	SMSAlertTemplate    string        `yaml:"sms_alert_template"`
+	ZZDDomain           string        `yaml:"zzd_domain"`
+	ZZDAppKey           string        `yaml:"zzd_app_key"`
+	ZZDAppSecret        string        `yaml:"zzd_app_secret"`
+	ZZDTenantID         string        `yaml:"zzd_tenant_id"`
 }
 
 // Default returns the embedded defaults: everything local under ./data.
@@ -69,6 +94,15 @@ func Default() Config {
 		MediaMaxPDF:       50 << 20,
 		MediaUploadTTL:    30 * 24 * time.Hour,
 		MediaS3Bucket:     "yingji-media",
+
+		MQTTListen:          "127.0.0.1:1884",
+		MQTTShareGroup:      "yingji",
+		MonitorRetention:    90 * 24 * time.Hour,
+		MonitorMaxFuture:    5 * time.Minute,
+		MonitorMaxPast:      7 * 24 * time.Hour,
+		AlertAckTimeout:     15 * time.Minute,
+		AlertDisposeTimeout: 30 * time.Minute,
+		AlertCountyTimeout:  2 * time.Hour,
 	}
 }
 
@@ -106,6 +140,30 @@ func (c *Config) keys() []key {
 		{"media_s3_secret_key", "YINGJI_MEDIA_S3_SECRET_KEY", "media-s3-secret-key", "MinIO/S3 访问密钥（建议用环境变量）", &c.MediaS3SecretKey},
 		{"media_s3_bucket", "YINGJI_MEDIA_S3_BUCKET", "media-s3-bucket", "MinIO/S3 存储桶（不存在时自动创建）", &c.MediaS3Bucket},
 		{"media_s3_use_ssl", "YINGJI_MEDIA_S3_USE_SSL", "media-s3-use-ssl", "连接 MinIO/S3 时使用 HTTPS", &c.MediaS3UseSSL},
+		{"mqtt_listen", "YINGJI_MQTT_LISTEN", "mqtt-listen", "内置 MQTT 服务监听地址（空：不启动；设置 mqtt_broker_url 时不启动）", &c.MQTTListen},
+		{"mqtt_broker_url", "YINGJI_MQTT_BROKER_URL", "mqtt-broker-url", "外部 MQTT 服务地址，如 mqtt://127.0.0.1:1883（多实例部署时用共享订阅接收数据）", &c.MQTTBrokerURL},
+		{"mqtt_username", "YINGJI_MQTT_USERNAME", "mqtt-username", "连接外部 MQTT 服务的用户名", &c.MQTTUsername},
+		{"mqtt_password", "YINGJI_MQTT_PASSWORD", "mqtt-password", "连接外部 MQTT 服务的密码（建议用环境变量）", &c.MQTTPassword},
+		{"mqtt_client_id", "YINGJI_MQTT_CLIENT_ID", "mqtt-client-id", "连接外部 MQTT 服务的客户端 ID（每个实例不同；空：主机名加进程号）", &c.MQTTClientID},
+		{"mqtt_share_group", "YINGJI_MQTT_SHARE_GROUP", "mqtt-share-group", "外部 MQTT 共享订阅组名（同组实例每条数据只处理一次）", &c.MQTTShareGroup},
+		{"monitor_retention", "YINGJI_MONITOR_RETENTION", "monitor-retention", "监测原始数据保留时长（分钟、小时汇总另行保留），如 2160h", &c.MonitorRetention},
+		{"monitor_max_future", "YINGJI_MONITOR_MAX_FUTURE", "monitor-max-future", "监测数据时间最多可超前服务器时间多久，超过即拒收", &c.MonitorMaxFuture},
+		{"monitor_max_past", "YINGJI_MONITOR_MAX_PAST", "monitor-max-past", "监测数据时间最早可早于服务器时间多久（断点续传），超过即拒收", &c.MonitorMaxPast},
+		{"alert_ack_timeout", "YINGJI_ALERT_ACK_TIMEOUT", "alert-ack-timeout", "企业签收预警的时限，超时推送乡镇（街道）", &c.AlertAckTimeout},
+		{"alert_dispose_timeout", "YINGJI_ALERT_DISPOSE_TIMEOUT", "alert-dispose-timeout", "企业处置完毕的时限（自预警产生起），超时推送乡镇（街道）", &c.AlertDisposeTimeout},
+		{"alert_county_timeout", "YINGJI_ALERT_COUNTY_TIMEOUT", "alert-county-timeout", "预警仍未处置完毕时推送县（区）的时限（自预警产生起）", &c.AlertCountyTimeout},
+		{"fcm_project_id", "YINGJI_FCM_PROJECT_ID", "fcm-project-id", "FCM 推送的 Firebase 项目 ID（空：不用 FCM）", &c.FCMProjectID},
+		{"fcm_credentials_file", "YINGJI_FCM_CREDENTIALS_FILE", "fcm-credentials-file", "FCM 服务账号密钥文件（JSON）", &c.FCMCredentialsFile},
+		{"fcm_endpoint", "YINGJI_FCM_ENDPOINT", "fcm-endpoint", "FCM 接口地址（空：谷歌官方地址；测试或代理时设置）", &c.FCMEndpoint},
+		{"sms_url", "YINGJI_SMS_URL", "sms-url", "短信网关地址（空：不发短信）", &c.SMSURL},
+		{"sms_access_key", "YINGJI_SMS_ACCESS_KEY", "sms-access-key", "短信网关访问密钥 ID", &c.SMSAccessKey},
+		{"sms_secret", "YINGJI_SMS_SECRET", "sms-secret", "短信网关签名密钥（建议用环境变量）", &c.SMSSecret},
+		{"sms_sign_name", "YINGJI_SMS_SIGN_NAME", "sms-sign-name", "已备案的短信签名", &c.SMSSignName},
+		{"sms_alert_template", "YINGJI_SMS_ALERT_TEMPLATE", "sms-alert-template", "预警短信模板 ID（参数 enterprise、title、level、time）", &c.SMSAlertTemplate},
+		{"zzd_domain", "YINGJI_ZZD_DOMAIN", "zzd-domain", "浙政钉开放平台地址，如 https://openplatform-pro.ding.zj.gov.cn（空：不用浙政钉）", &c.ZZDDomain},
+		{"zzd_app_key", "YINGJI_ZZD_APP_KEY", "zzd-app-key", "浙政钉应用 AppKey", &c.ZZDAppKey},
+		{"zzd_app_secret", "YINGJI_ZZD_APP_SECRET", "zzd-app-secret", "浙政钉应用 AppSecret（建议用环境变量）", &c.ZZDAppSecret},
+		{"zzd_tenant_id", "YINGJI_ZZD_TENANT_ID", "zzd-tenant-id", "浙政钉租户 ID", &c.ZZDTenantID},
 	}
 }
 
@@ -295,6 +353,45 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "必须大于 0", "must be positive")
+	}
+	if c.MQTTListen != "" {
+		if _, port, err := net.SplitHostPort(c.MQTTListen); err != nil {
+			return bad("mqtt_listen", "应为空或“主机:端口”，如 127.0.0.1:1884", "want empty or host:port such as 127.0.0.1:1884")
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return bad("mqtt_listen", "端口应为 0–65535", "port must be 0-65535")
+		}
+	}
+	if u := c.MQTTBrokerURL; u != "" && !strings.HasPrefix(u, "mqtt://") && !strings.HasPrefix(u, "tcp://") && !strings.HasPrefix(u, "mqtts://") && !strings.HasPrefix(u, "ssl://") {
+		return bad("mqtt_broker_url", "应以 mqtt://、mqtts://、tcp:// 或 ssl:// 开头", "must start with mqtt://, mqtts://, tcp:// or ssl://")
+	}
+	if c.MQTTBrokerURL != "" && c.MQTTShareGroup == "" {
+		return bad("mqtt_share_group", "使用外部 MQTT 服务时不能为空", "required with mqtt_broker_url")
+	}
+	if c.MonitorRetention < 24*time.Hour {
+		return bad("monitor_retention", "不能短于 24 小时", "must be at least 24h")
+	}
+	if c.MonitorMaxFuture < 0 || c.MonitorMaxPast <= 0 {
+		return bad("monitor_max_past", "时长必须大于 0", "must be positive")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"alert_ack_timeout", c.AlertAckTimeout}, {"alert_dispose_timeout", c.AlertDisposeTimeout}, {"alert_county_timeout", c.AlertCountyTimeout}} {
+		if d.v < time.Second {
+			return bad(d.name, "不能短于 1 秒", "must be at least 1s")
+		}
+	}
+	if c.AlertDisposeTimeout < c.AlertAckTimeout || c.AlertCountyTimeout < c.AlertDisposeTimeout {
+		return bad("alert_county_timeout", "应满足 签收时限 ≤ 处置时限 ≤ 推送县（区）时限", "want ack ≤ dispose ≤ county timeout")
+	}
+	if c.FCMProjectID != "" && c.FCMCredentialsFile == "" && c.FCMEndpoint == "" {
+		return bad("fcm_credentials_file", "设置了 FCM 项目 ID 时不能为空", "required with fcm_project_id")
+	}
+	if c.SMSURL != "" && (c.SMSAccessKey == "" || c.SMSSecret == "" || c.SMSSignName == "" || c.SMSAlertTemplate == "") {
+		return bad("sms_url", "设置了短信网关时，访问密钥 ID、密钥、签名和预警模板都不能为空", "access key, secret, sign name and alert template are required with sms_url")
+	}
+	if c.ZZDDomain != "" && (c.ZZDAppKey == "" || c.ZZDAppSecret == "" || c.ZZDTenantID == "") {
+		return bad("zzd_domain", "设置了浙政钉地址时，AppKey、AppSecret 和租户 ID 都不能为空", "app key, app secret and tenant id are required with zzd_domain")
 	}
 	for _, m := range []struct {
 		name string

@@ -98,21 +98,26 @@ const (
 	PermUserRead        = "user:read"
 	PermUserWrite       = "user:write"
 	PermAuditRead       = "audit:read"
-	PermRiskRead        = "risk:read"  // risk points (风险点)
-	PermRiskWrite       = "risk:write" // the service also checks the enterprise is in scope
+	PermRiskRead        = "risk:read"     // risk points (风险点)
+	PermRiskWrite       = "risk:write"    // the service also checks the enterprise is in scope
+	PermMonitorRead     = "monitor:read"  // devices, points, readings (监测设备与数据)
+	PermMonitorWrite    = "monitor:write" // devices, points, thresholds; the enterprise must be in scope
+	PermAlertRead       = "alert:read"    // alerts, their timelines and deliveries (预警)
+	PermAlertHandle     = "alert:handle"  // acknowledge and dispose of alerts in scope
+	PermAlertConfig     = "alert:config"  // receivers and dispatch settings of units in scope
 )
 
 var rolePerms = map[Role][]string{
-	RoleCityAdmin:           {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite},
-	RoleDistrictAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite},
-	RoleTownshipAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite},
-	RoleDutyOfficer:         {PermOrgRead, PermEnterpriseRead, PermUserRead, PermRiskRead},
-	RoleGridWorker:          {PermOrgRead, PermEnterpriseRead, PermRiskRead},
-	RoleSafetyOfficer:       {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermRiskRead, PermRiskWrite},
-	RoleEnterprisePrincipal: {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermUserRead, PermRiskRead, PermRiskWrite},
-	RoleRescueMember:        {PermOrgRead, PermEnterpriseRead, PermRiskRead},
-	RoleExpert:              {PermOrgRead, PermEnterpriseRead, PermRiskRead},
-	RoleAuditor:             {PermOrgRead, PermEnterpriseRead, PermUserRead, PermAuditRead, PermRiskRead},
+	RoleCityAdmin:           {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite, PermMonitorRead, PermMonitorWrite, PermAlertRead, PermAlertHandle, PermAlertConfig},
+	RoleDistrictAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite, PermMonitorRead, PermMonitorWrite, PermAlertRead, PermAlertHandle, PermAlertConfig},
+	RoleTownshipAdmin:       {PermOrgRead, PermOrgWrite, PermEnterpriseRead, PermEnterpriseWrite, PermContactWrite, PermUserRead, PermUserWrite, PermAuditRead, PermRiskRead, PermRiskWrite, PermMonitorRead, PermMonitorWrite, PermAlertRead, PermAlertHandle, PermAlertConfig},
+	RoleDutyOfficer:         {PermOrgRead, PermEnterpriseRead, PermUserRead, PermRiskRead, PermMonitorRead, PermAlertRead, PermAlertHandle},
+	RoleGridWorker:          {PermOrgRead, PermEnterpriseRead, PermRiskRead, PermMonitorRead, PermAlertRead},
+	RoleSafetyOfficer:       {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermRiskRead, PermRiskWrite, PermMonitorRead, PermMonitorWrite, PermAlertRead, PermAlertHandle},
+	RoleEnterprisePrincipal: {PermOrgRead, PermEnterpriseRead, PermContactWrite, PermUserRead, PermRiskRead, PermRiskWrite, PermMonitorRead, PermMonitorWrite, PermAlertRead, PermAlertHandle, PermAlertConfig},
+	RoleRescueMember:        {PermOrgRead, PermEnterpriseRead, PermRiskRead, PermAlertRead},
+	RoleExpert:              {PermOrgRead, PermEnterpriseRead, PermRiskRead, PermMonitorRead, PermAlertRead},
+	RoleAuditor:             {PermOrgRead, PermEnterpriseRead, PermUserRead, PermAuditRead, PermRiskRead, PermMonitorRead, PermAlertRead},
 }
 
 // Permissions returns the role's permission codes.

@@ -74,6 +74,7 @@ type Quality struct {
 	JumpFraction       float64       // a change of more than this fraction of the range in one sample
 	FluctuationCount   int           // this many direction reversals ...
 	FluctuationWindow  time.Duration // ... within this window
+	FluctuationDelta   float64       // a move counts for fluctuation only when |Δ| ≥ this (0: any change)
 }
 
 // Point is a monitoring point as the engine needs it.

@@ -62,6 +62,8 @@ var tagDescriptions = map[string]string{
 	"auth":  "登录、会话与本人密码",
 	"users": "用户与角色管理",
 	"audit": "审计日志",
+	"监测设备":  "监测设备与监测点：设备接入（MQTT、HTTP 批量上报）、阈值规则、实时与历史数据、在线状态、数据质量",
+	"预警":    "预警：列表、时间线、通知记录、处置、接收人配置、统计",
 }
 
 // errorResponses are the standard error responses, by status: component name and description.

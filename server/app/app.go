@@ -22,12 +22,16 @@ import (
 	"github.com/yingji/yingji/media/local"
 	"github.com/yingji/yingji/media/s3store"
 	"github.com/yingji/yingji/server/account"
+	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/api"
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/hazard"
 	"github.com/yingji/yingji/server/jobs"
 	"github.com/yingji/yingji/server/mediasvc"
+	"github.com/yingji/yingji/server/monitor"
+	"github.com/yingji/yingji/server/monitor/mqtt"
+	"github.com/yingji/yingji/server/notify"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/patrol"
 	"github.com/yingji/yingji/server/postgres"
@@ -54,7 +58,16 @@ type Main struct {
 	Media    *mediasvc.Service
 	Risk     *risk.Service
 	Jobs     *jobs.Runner
+	Monitor  *monitor.Service
+	Alerts   *alert.Service
 	Registry *prometheus.Registry
+
+	// Channels are the outside notification channels; when nil, Open builds them from the
+	// configuration (tests set them to clients of local stand-ins).
+	Channels map[string]notify.Channel
+
+	// MQTTAddr is the embedded MQTT broker's address once Open returns ("" when not running).
+	MQTTAddr string
 
 	// MediaStore keeps the media objects; when nil, Open uses the local folder MediaDir.
 	MediaStore media.Store
@@ -69,6 +82,9 @@ type Main struct {
 	srv    *http.Server
 	cancel context.CancelFunc // stops background work (the PostgreSQL listener)
 	store  *store.Store
+
+	mqttBroker *mqtt.Broker
+	mqttSub    *mqtt.Subscriber
 }
 
 // NewLogger returns the logger the configuration asks for.
@@ -132,12 +148,22 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Sync.Register(patrols)
 	m.Sync.Register(patrol.NewChecklists())
 	st.Changes = m.Sync
+	if m.Channels == nil {
+		if m.Channels, err = openChannels(ctx, m.Config); err != nil {
+			return err
+		}
+	}
+	m.Alerts = alert.New(db, m.Sync, nil, m.Log, alertConfig(m.Config), m.Channels)
+	for _, c := range m.Alerts.Collections() {
+		m.Sync.Register(c)
+	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerDBMetrics(m.Registry, db)
 
 	m.Audit = audit.NewService(st, m.Log)
 	m.Sync.Audit = m.Audit
+	m.Alerts.Audit = m.Audit
 	m.Org = org.NewService(st, m.Audit)
 	m.Accounts = account.NewService(st, m.Org, m.Audit, account.Config{
 		Policy:           account.Policy{MinLength: m.Config.PasswordMinLength},
@@ -165,6 +191,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Now != nil {
 		m.Risk.Now = m.Now
 		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now, m.Media.Now = m.Now, m.Now, m.Now, m.Now, m.Now
+		m.Alerts.Now = m.Now
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		if err := m.listen(ctx, pg); err != nil {
@@ -178,8 +205,24 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
-	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit}
+	// Alert timers fire within a poll of their deadline (see alert's punctual insert).
+	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
+		Register: m.Alerts.Workers, Periodic: m.Alerts.PeriodicJobs()}
 	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
+		return err
+	}
+	m.Alerts.Jobs = m.Jobs
+
+	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
+	if m.Now != nil {
+		m.Monitor.Now = m.Now
+	}
+	m.Monitor.SetAlertSink(m.Alerts)
+	m.Registry.MustRegister(m.Monitor.Collectors()...)
+	if err := m.Monitor.Start(ctx); err != nil {
+		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)
+	}
+	if err := m.startMQTT(ctx); err != nil {
 		return err
 	}
 
@@ -193,6 +236,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.API.MountReminders()
+	m.API.MountMonitor(m.Monitor)
+	m.API.MountAlerts(m.Alerts)
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
@@ -238,16 +283,20 @@ func (m *Main) Close() error {
 	if m.srv == nil && m.ln != nil {
 		m.ln.Close()
 	}
+	d := m.Config.ShutdownTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := m.stopMonitoring(ctx); err != nil {
+		m.Log.Warn("停止监测服务出错 (stop monitoring)", "err", err)
+	}
+	m.Monitor = nil
 	if m.Jobs != nil {
-		d := m.Config.ShutdownTimeout
-		if d <= 0 {
-			d = 10 * time.Second
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), d)
 		if err := m.Jobs.Stop(ctx); err != nil {
 			m.Log.Warn("停止后台任务出错 (stop jobs)", "err", err)
 		}
-		cancel()
 		m.Jobs = nil
 	}
 	if m.DB != nil {

@@ -23,7 +23,7 @@ func TestPostgresSchemaGate(t *testing.T) {
 	url := pgtest.SchemaURL(schema)
 	open := func() error {
 		cfg := config.Default()
-		cfg.HTTPAddr, cfg.DataDir, cfg.DatabaseURL, cfg.Demo = "127.0.0.1:0", t.TempDir(), url, false
+		cfg.HTTPAddr, cfg.DataDir, cfg.DatabaseURL, cfg.Demo, cfg.MQTTListen = "127.0.0.1:0", t.TempDir(), url, false, "127.0.0.1:0"
 		m := &app.Main{Config: cfg}
 		defer m.Close()
 		return m.Open(ctx)

@@ -17,7 +17,7 @@ import (
 // connections are refused, and the database is closed.
 func TestGracefulShutdown(t *testing.T) {
 	cfg := config.Default()
-	cfg.HTTPAddr, cfg.DataDir, cfg.DemoPassword = "127.0.0.1:0", t.TempDir(), apptest.Password
+	cfg.HTTPAddr, cfg.DataDir, cfg.DemoPassword, cfg.MQTTListen = "127.0.0.1:0", t.TempDir(), apptest.Password, "127.0.0.1:0"
 	m := &app.Main{Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

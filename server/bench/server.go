@@ -36,7 +36,7 @@ func start(engine, pgURL string) (*app.Main, func(), error) {
 		}
 	}
 	cfg := config.Default()
-	cfg.HTTPAddr, cfg.DataDir, cfg.DemoPassword = "127.0.0.1:0", dir, password
+	cfg.HTTPAddr, cfg.DataDir, cfg.DemoPassword, cfg.MQTTListen = "127.0.0.1:0", dir, password, "127.0.0.1:0"
 	if engine == "postgres" {
 		schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
 		conn, err := pgx.Connect(ctx, pgURL)

@@ -38,7 +38,7 @@ func wsMemory(n int) (string, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "YINGJI_DATA_DIR="+filepath.Join(dir, "data"), "YINGJI_HTTP_ADDR="+addr, "YINGJI_DEMO_PASSWORD="+password)
+	cmd.Env = append(os.Environ(), "YINGJI_DATA_DIR="+filepath.Join(dir, "data"), "YINGJI_HTTP_ADDR="+addr, "YINGJI_DEMO_PASSWORD="+password, "YINGJI_MQTT_LISTEN=127.0.0.1:0")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		return "", err

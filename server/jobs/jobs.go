@@ -37,8 +37,11 @@ type Options struct {
 	// FetchPollInterval is how often river looks for jobs when it is not told (SQLite); river's
 	// default when zero.
 	FetchPollInterval time.Duration
-	// Register adds more workers (tests).
+	// Register adds more workers (the alert service's, tests').
 	Register func(*river.Workers)
+	// Periodic adds more periodic jobs (the alert service's sweep); river runs them on the
+	// leader only.
+	Periodic []*river.PeriodicJob
 }
 
 // client is what the runner uses of a river client of either engine.
@@ -104,6 +107,7 @@ func Start(ctx context.Context, db sqldb.DB, opt Options) (*Runner, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return ReminderArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true})}
 	}
+	cfg.PeriodicJobs = append(cfg.PeriodicJobs, opt.Periodic...)
 	var err error
 	switch d := db.(type) {
 	case *sqlite.DB:

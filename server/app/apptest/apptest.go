@@ -44,6 +44,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	st := Setup{Config: config.Default()}
 	st.Config.HTTPAddr = "127.0.0.1:0"
+	st.Config.MQTTListen = "127.0.0.1:0"
 	st.Config.DataDir = tb.TempDir()
 	st.Config.DemoPassword = Password
 	for _, o := range opts {

@@ -1,0 +1,387 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/yingji/yingji/server/sqldb"
+)
+
+// The bulk writer: accepted readings wait in one bounded buffer; every FlushInterval, or as
+// soon as FlushRows are waiting, the writer stores them in one transaction together with the
+// minute and hour rollups they change, merged per (point, bucket) in memory first. PostgreSQL
+// gets the readings through COPY and the rollups through one INSERT … SELECT FROM unnest(…) ON
+// CONFLICT; SQLite gets multi-row INSERTs. A failed flush is retried with the next one (the
+// buffer keeps growing up to Config.QueueRows, then Deliver waits and finally drops).
+
+// maxFlushRows × FlushRows is the most rows one transaction stores, so a backlog drains in
+// steps that each make room for waiting producers.
+const maxFlushRows = 4
+
+type writer struct {
+	s *Service
+
+	mu    sync.Mutex
+	buf   []row
+	spare []row
+	space chan struct{} // closed when the buffer was taken
+	kick  chan struct{}
+
+	flushMu sync.Mutex // one flush at a time (the loop, Flush, Close)
+	retry   []row      // rows of a failed flush, guarded by flushMu
+}
+
+func newWriter(s *Service) *writer {
+	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1)}
+}
+
+func (w *writer) pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.buf)
+}
+
+// add queues rows; it returns a reject reason when they were dropped.
+func (w *writer) add(ctx context.Context, rows []row) string {
+	cfg := &w.s.cfg
+	var deadline *time.Timer
+	for {
+		w.mu.Lock()
+		if len(w.buf)+len(rows) <= cfg.QueueRows || len(w.buf) == 0 {
+			w.buf = append(w.buf, rows...)
+			n := len(w.buf)
+			w.mu.Unlock()
+			if n >= cfg.FlushRows {
+				select {
+				case w.kick <- struct{}{}:
+				default:
+				}
+			}
+			if deadline != nil {
+				deadline.Stop()
+			}
+			return ""
+		}
+		space := w.space
+		w.mu.Unlock()
+		if deadline == nil {
+			deadline = time.NewTimer(cfg.EnqueueWait)
+		}
+		select {
+		case <-space:
+		case <-deadline.C:
+			w.s.metrics.dropped.Add(float64(len(rows)))
+			return RejectOverloaded
+		case <-ctx.Done():
+			deadline.Stop()
+			w.s.metrics.dropped.Add(float64(len(rows)))
+			return RejectOverloaded
+		}
+	}
+}
+
+// take removes up to max rows from the front of the buffer and wakes writers waiting for room.
+func (w *writer) take(max int) []row {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var rows []row
+	if len(w.buf) <= max {
+		rows = w.buf
+		w.buf = w.spare[:0]
+		w.spare = nil
+	} else {
+		rows = append(w.spare[:0], w.buf[:max]...)
+		w.spare = nil
+		w.buf = w.buf[:copy(w.buf, w.buf[max:])]
+	}
+	close(w.space)
+	w.space = make(chan struct{})
+	return rows
+}
+
+// give returns a buffer for reuse.
+func (w *writer) give(rows []row) {
+	if cap(rows) > 4*w.s.cfg.FlushRows {
+		return
+	}
+	w.mu.Lock()
+	if w.spare == nil {
+		w.spare = rows[:0]
+	}
+	w.mu.Unlock()
+}
+
+// run flushes until ctx ends, then flushes what is left.
+func (w *writer) run(ctx context.Context) {
+	t := time.NewTicker(w.s.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := w.flushAll(fctx); err != nil {
+				w.s.log.Error("monitor: final flush failed", "err", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+		case <-w.kick:
+		}
+		if err := w.flushOnce(ctx); err != nil {
+			w.s.log.Error("monitor: store readings", "err", err)
+		} else if w.pending() >= w.s.cfg.FlushRows {
+			select { // more waiting: flush again at once
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// flushOnce stores the waiting rows (and those of a failed flush before).
+func (w *writer) flushOnce(ctx context.Context) error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	rows := w.take(maxFlushRows * w.s.cfg.FlushRows)
+	if len(w.retry) > 0 {
+		rows = append(w.retry, rows...)
+		w.retry = nil
+	}
+	if len(rows) == 0 {
+		w.give(rows)
+		return nil
+	}
+	start := time.Now()
+	if err := w.store(ctx, rows); err != nil {
+		if len(rows) > w.s.cfg.QueueRows { // keep the newest rows that fit
+			drop := len(rows) - w.s.cfg.QueueRows
+			w.s.metrics.dropped.Add(float64(drop))
+			rows = rows[drop:]
+		}
+		w.retry = slices.Clone(rows)
+		return err
+	}
+	w.s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
+	w.s.metrics.stored.Add(float64(len(rows)))
+	w.give(rows)
+	return nil
+}
+
+// flushAll stores everything waiting, in FlushRows chunks.
+func (w *writer) flushAll(ctx context.Context) error {
+	for range 1000 { // bounded: under load new rows keep arriving
+		if err := w.flushOnce(ctx); err != nil {
+			return err
+		}
+		w.flushMu.Lock()
+		left := len(w.retry)
+		w.flushMu.Unlock()
+		if w.pending() == 0 && left == 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// rollup is the aggregate of a point's readings in one bucket.
+type rollup struct {
+	point  string
+	res    string // "minute" | "hour"
+	bucket int64  // unix ms of the bucket's start
+	n      int64
+	sum    float64
+	min    float64
+	max    float64
+	last   float64
+	lastTS int64
+}
+
+type rollupKey struct {
+	point  string
+	hour   bool
+	bucket int64
+}
+
+// rollups merges rows per (point, minute) and (point, hour), sorted by key so concurrent
+// writers lock rows in the same order.
+func rollups(rows []row) []rollup {
+	m := make(map[rollupKey]*rollup, len(rows)/4+1)
+	add := func(k rollupKey, r *row) {
+		a := m[k]
+		if a == nil {
+			res := "minute"
+			if k.hour {
+				res = "hour"
+			}
+			m[k] = &rollup{point: r.point, res: res, bucket: k.bucket, n: 1, sum: r.value, min: r.value, max: r.value, last: r.value, lastTS: r.ts}
+			return
+		}
+		a.n++
+		a.sum += r.value
+		a.min, a.max = min(a.min, r.value), max(a.max, r.value)
+		if r.ts >= a.lastTS {
+			a.last, a.lastTS = r.value, r.ts
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		add(rollupKey{r.point, false, floorDiv(r.ts, 60_000) * 60_000}, r)
+		add(rollupKey{r.point, true, floorDiv(r.ts, 3_600_000) * 3_600_000}, r)
+	}
+	out := make([]rollup, 0, len(m))
+	for _, a := range m {
+		out = append(out, *a)
+	}
+	slices.SortFunc(out, func(a, b rollup) int {
+		if c := strings.Compare(a.point, b.point); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.res, b.res); c != 0 {
+			return c
+		}
+		return int(a.bucket - b.bucket)
+	})
+	return out
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+type pooler interface{ Pool() *pgxpool.Pool }
+
+// store writes rows and their rollups in one transaction.
+func (w *writer) store(ctx context.Context, rows []row) error {
+	rs := rollups(rows)
+	if p, ok := w.s.db.(pooler); ok && w.s.db.Engine() == sqldb.Postgres {
+		return storePG(ctx, p.Pool(), rows, rs)
+	}
+	return storeSQL(ctx, w.s.db, rows, rs)
+}
+
+const pgRollupUpsert = `INSERT INTO reading_rollups (point_id, resolution, bucket, n, sum, min, max, last, last_ts)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::bigint[])
+	ON CONFLICT (point_id, resolution, bucket) DO UPDATE SET
+		n = reading_rollups.n + excluded.n, sum = reading_rollups.sum + excluded.sum,
+		min = LEAST(reading_rollups.min, excluded.min), max = GREATEST(reading_rollups.max, excluded.max),
+		last = CASE WHEN excluded.last_ts >= reading_rollups.last_ts THEN excluded.last ELSE reading_rollups.last END,
+		last_ts = GREATEST(reading_rollups.last_ts, excluded.last_ts)`
+
+func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, rs []rollup) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		vals := make([]any, 3*len(rows))
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"point_id", "ts", "value"},
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				v := vals[3*i : 3*i+3 : 3*i+3]
+				v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
+				return v, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy readings: %w", err)
+		}
+		n := len(rs)
+		pts, res := make([]string, n), make([]string, n)
+		bks, ns, lts := make([]int64, n), make([]int64, n), make([]int64, n)
+		sums, mins, maxs, lasts := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		for i, r := range rs {
+			pts[i], res[i], bks[i], ns[i], sums[i], mins[i], maxs[i], lasts[i], lts[i] = r.point, r.res, r.bucket, r.n, r.sum, r.min, r.max, r.last, r.lastTS
+		}
+		if _, err := tx.Exec(ctx, pgRollupUpsert, pts, res, bks, ns, sums, mins, maxs, lasts, lts); err != nil {
+			return fmt.Errorf("upsert rollups: %w", err)
+		}
+		return nil
+	})
+}
+
+// SQLite: at most 999 parameters per statement in old builds; chunks stay under it.
+const (
+	sqlReadingChunk = 300
+	sqlRollupChunk  = 100
+)
+
+var (
+	readingInserts sync.Map // chunk size → statement
+	rollupUpserts  sync.Map
+)
+
+func readingInsert(n int) string {
+	if q, ok := readingInserts.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO readings (point_id, ts, value) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
+	}
+	readingInserts.Store(n, b.String())
+	return b.String()
+}
+
+func rollupUpsert(n int) string {
+	if q, ok := rollupUpserts.Load(n); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO reading_rollups (point_id, resolution, bucket, n, sum, min, max, last, last_ts) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range 9 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", 9*i+j+1)
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(` ON CONFLICT (point_id, resolution, bucket) DO UPDATE SET
+		n = reading_rollups.n + excluded.n, sum = reading_rollups.sum + excluded.sum,
+		min = min(reading_rollups.min, excluded.min), max = max(reading_rollups.max, excluded.max),
+		last = CASE WHEN excluded.last_ts >= reading_rollups.last_ts THEN excluded.last ELSE reading_rollups.last END,
+		last_ts = max(reading_rollups.last_ts, excluded.last_ts)`)
+	rollupUpserts.Store(n, b.String())
+	return b.String()
+}
+
+func storeSQL(ctx context.Context, db sqldb.DB, rows []row, rs []rollup) error {
+	return db.InTx(ctx, func(tx sqldb.Querier) error {
+		args := make([]any, 0, 9*sqlRollupChunk)
+		for start := 0; start < len(rows); start += sqlReadingChunk {
+			chunk := rows[start:min(start+sqlReadingChunk, len(rows))]
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, r.point, r.ts, r.value)
+			}
+			if _, err := tx.Exec(ctx, readingInsert(len(chunk)), args...); err != nil {
+				return fmt.Errorf("insert readings: %w", err)
+			}
+		}
+		for start := 0; start < len(rs); start += sqlRollupChunk {
+			chunk := rs[start:min(start+sqlRollupChunk, len(rs))]
+			args = args[:0]
+			for _, r := range chunk {
+				args = append(args, r.point, r.res, r.bucket, r.n, r.sum, r.min, r.max, r.last, r.lastTS)
+			}
+			if _, err := tx.Exec(ctx, rollupUpsert(len(chunk)), args...); err != nil {
+				return fmt.Errorf("upsert rollups: %w", err)
+			}
+		}
+		return nil
+	})
+}

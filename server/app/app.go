@@ -85,6 +85,7 @@ type Main struct {
 
 	mqttBroker *mqtt.Broker
 	mqttSub    *mqtt.Subscriber
+	demoLoaded bool // the demo city was loaded by this start: add its monitoring too
 }
 
 // NewLogger returns the logger the configuration asks for.
@@ -222,6 +223,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.Monitor.Start(ctx); err != nil {
 		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)
 	}
+	if m.demoLoaded {
+		if err := m.loadDemoMonitoring(ctx); err != nil {
+			return fmt.Errorf("载入演示监测设备失败 (load demo devices): %w", err)
+		}
+	}
 	if err := m.startMQTT(ctx); err != nil {
 		return err
 	}
@@ -254,7 +260,7 @@ func (m *Main) Open(ctx context.Context) error {
 func (m *Main) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- m.srv.Serve(m.ln) }()
-	m.Log.Info("应急平台已启动 Yingji serving at "+m.URL, "url", m.URL, "engine", m.DB.Engine(), "version", Version)
+	m.Log.Info("应急平台已启动 Yingji serving at "+m.URL, "url", m.URL, "engine", m.DB.Engine(), "mqtt", m.MQTTAddr, "version", Version)
 	select {
 	case err := <-errc:
 		m.Close()

@@ -17,6 +17,7 @@ func (m *Main) loadDemo(ctx context.Context) error {
 	if err != nil || !empty {
 		return err
 	}
+	m.demoLoaded = true
 	pw := m.Config.DemoPassword
 	generated := pw == ""
 	if generated {

@@ -40,6 +40,7 @@ import (
 	"github.com/yingji/yingji/server/sqlite"
 	"github.com/yingji/yingji/server/store"
 	"github.com/yingji/yingji/server/syncsvc"
+	"github.com/yingji/yingji/server/web"
 )
 
 // Version is set at build time with -ldflags "-X github.com/yingji/yingji/server/app.Version=...".
@@ -244,6 +245,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MountReminders()
 	m.API.MountMonitor(m.Monitor)
 	m.API.MountAlerts(m.Alerts)
+	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {

@@ -1,0 +1,55 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { useSession } from '@/stores/session'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Page title (Chinese), shown in the tab and the header. */
+    title?: string
+    /** Permission code the page needs; the menu hides it and the router refuses it without. */
+    perm?: string
+    /** Reachable without a session. */
+    public?: boolean
+  }
+}
+
+/** The pages of the side menu, in order. */
+export const menu = [
+  { path: '/', title: '首页', perm: undefined },
+  { path: '/org-units', title: '组织机构', perm: 'org:read' },
+  { path: '/enterprises', title: '企业管理', perm: 'enterprise:read' },
+  { path: '/users', title: '用户管理', perm: 'user:read' },
+  { path: '/audit', title: '审计日志', perm: 'audit:read' },
+] as const
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('@/views/auth/LoginView.vue'), meta: { title: '登录', public: true } },
+  {
+    path: '/',
+    component: () => import('@/layout/MainLayout.vue'),
+    children: [
+      { path: '', name: 'home', component: () => import('@/views/home/HomeView.vue'), meta: { title: '首页' } },
+      { path: 'password', name: 'password', component: () => import('@/views/auth/ChangePasswordView.vue'), meta: { title: '修改密码' } },
+      { path: 'org-units', name: 'org-units', component: () => import('@/views/org/OrgUnitsView.vue'), meta: { title: '组织机构', perm: 'org:read' } },
+      { path: 'enterprises', name: 'enterprises', component: () => import('@/views/enterprises/EnterprisesView.vue'), meta: { title: '企业管理', perm: 'enterprise:read' } },
+      { path: 'users', name: 'users', component: () => import('@/views/users/UsersView.vue'), meta: { title: '用户管理', perm: 'user:read' } },
+      { path: 'audit', name: 'audit', component: () => import('@/views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
+      { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
+      { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+router.beforeEach((to) => {
+  const session = useSession()
+  if (to.meta.public) return session.loggedIn && to.name === 'login' ? { name: 'home' } : true
+  if (!session.loggedIn) return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
+  if (session.user?.must_change_password && to.name !== 'password') return { name: 'password' }
+  if (to.meta.perm && !session.can(to.meta.perm)) return { name: 'forbidden' }
+  return true
+})
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} - 应急管理综合平台` : '应急管理综合平台'
+})

@@ -31,6 +31,9 @@ type Config struct {
 	MaxImportBytes int64
 	MaxSyncBytes   int64
 	Version        string
+	// MapTileURL is the portal map's tile URL template ({z}/{x}/{y}, key included); empty:
+	// the portal draws its bundled outline of the city only.
+	MapTileURL string
 }
 
 // Deps are the services the API calls.

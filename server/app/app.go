@@ -234,7 +234,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	m.API = api.New(api.Config{MaxBodyBytes: m.Config.MaxBodyBytes, MaxImportBytes: m.Config.MaxImportBytes,
-		MaxSyncBytes: m.Config.MaxSyncBytes, Version: Version},
+		MaxSyncBytes: m.Config.MaxSyncBytes, Version: Version, MapTileURL: m.Config.MapTileURL},
 		api.Deps{DB: db, Accounts: m.Accounts, Org: m.Org, Audit: m.Audit, Sync: m.Sync, Registry: m.Registry, Log: m.Log})
 	if err := m.API.MountMedia(m.Media); err != nil {
 		return err

@@ -69,6 +69,7 @@ type Config struct {
 	ZZDAppKey           string        `yaml:"zzd_app_key"`
 	ZZDAppSecret        string        `yaml:"zzd_app_secret"`
 	ZZDTenantID         string        `yaml:"zzd_tenant_id"`
+	MapTileURL          string        `yaml:"map_tile_url"`
 }
 
 // Default returns the embedded defaults: everything local under ./data.
@@ -164,6 +165,7 @@ func (c *Config) keys() []key {
 		{"zzd_app_key", "YINGJI_ZZD_APP_KEY", "zzd-app-key", "浙政钉应用 AppKey", &c.ZZDAppKey},
 		{"zzd_app_secret", "YINGJI_ZZD_APP_SECRET", "zzd-app-secret", "浙政钉应用 AppSecret（建议用环境变量）", &c.ZZDAppSecret},
 		{"zzd_tenant_id", "YINGJI_ZZD_TENANT_ID", "zzd-tenant-id", "浙政钉租户 ID", &c.ZZDTenantID},
+		{"map_tile_url", "YINGJI_MAP_TILE_URL", "map-tile-url", "门户地图瓦片地址模板（WGS84，含 {z}/{x}/{y} 与密钥，如天地图）；空：只显示内置的城市轮廓", &c.MapTileURL},
 	}
 }
 

@@ -1,5 +1,7 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { useSession } from '@/stores/session'
+import { monitoringMenu, monitoringRoutes } from './monitoring'
+import { preventionMenu, preventionRoutes } from './prevention'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -13,13 +15,15 @@ declare module 'vue-router' {
 }
 
 /** The pages of the side menu, in order. */
-export const menu = [
+export const menu: readonly { path: string; title: string; perm?: string }[] = [
   { path: '/', title: '首页', perm: undefined },
+  ...preventionMenu,
+  ...monitoringMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read' },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read' },
   { path: '/users', title: '用户管理', perm: 'user:read' },
   { path: '/audit', title: '审计日志', perm: 'audit:read' },
-] as const
+]
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/views/auth/LoginView.vue'), meta: { title: '登录', public: true } },
@@ -33,6 +37,8 @@ const routes: RouteRecordRaw[] = [
       { path: 'enterprises', name: 'enterprises', component: () => import('@/views/enterprises/EnterprisesView.vue'), meta: { title: '企业管理', perm: 'enterprise:read' } },
       { path: 'users', name: 'users', component: () => import('@/views/users/UsersView.vue'), meta: { title: '用户管理', perm: 'user:read' } },
       { path: 'audit', name: 'audit', component: () => import('@/views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
+      ...preventionRoutes,
+      ...monitoringRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

@@ -220,6 +220,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Monitor.Now = m.Now
 	}
 	m.Monitor.SetAlertSink(m.Alerts)
+	if pg, ok := db.(*postgres.DB); ok {
+		m.listenMonitor(ctx, pg)
+	}
 	m.Registry.MustRegister(m.Monitor.Collectors()...)
 	if err := m.Monitor.Start(ctx); err != nil {
 		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)

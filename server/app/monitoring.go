@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/monitor"
 	"github.com/yingji/yingji/server/monitor/mqtt"
 	"github.com/yingji/yingji/server/notify"
+	"github.com/yingji/yingji/server/postgres"
 )
 
 // Monitoring and warning: the notification channels, the alert service, the monitor service
@@ -107,4 +109,41 @@ func (m *Main) stopMonitoring(ctx context.Context) error {
 		err = errors.Join(err, m.Monitor.Close(ctx))
 	}
 	return err
+}
+
+// monitorChannel tells the other instances sharing one PostgreSQL that devices or points
+// changed, so they reload their device table at once instead of at the next periodic reload.
+const monitorChannel = "yingji_monitor_changed"
+
+func (m *Main) listenMonitor(ctx context.Context, pg *postgres.DB) {
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	prev := m.cancel
+	m.cancel = func() {
+		cancel()
+		if prev != nil {
+			prev()
+		}
+	}
+	log := m.Log.With("component", "monitor_notify")
+	ready := make(chan struct{})
+	mon := m.Monitor
+	go pg.Listen(lctx, monitorChannel, log, ready, func(string) {
+		rctx, cancel := context.WithTimeout(lctx, 10*time.Second)
+		defer cancel()
+		if err := mon.Reload(rctx); err != nil {
+			log.Warn("reload after another instance's change", "err", err)
+		}
+	})
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		log.Warn("listener not ready after 10s; devices changed elsewhere take effect at the periodic reload")
+	}
+	mon.OnChange = func() {
+		nctx, cancel := context.WithTimeout(lctx, 5*time.Second)
+		defer cancel()
+		if err := pg.Notify(nctx, monitorChannel, ""); err != nil {
+			log.Warn("notify failed; other instances reload periodically", "err", err)
+		}
+	}
 }

@@ -246,4 +246,7 @@ func (s *Service) changed(ctx context.Context) {
 	if err := s.reloadTable(context.WithoutCancel(ctx), true); err != nil {
 		s.log.Error("monitor: reload after change", "err", err)
 	}
+	if s.OnChange != nil {
+		s.OnChange()
+	}
 }

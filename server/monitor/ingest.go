@@ -235,6 +235,10 @@ func errText(err error) string {
 // device finds an enabled device by code.
 func (s *Service) device(code string) (*devEntry, string) {
 	d := s.table.Load().byCode[code]
+	if d == nil {
+		s.reloadOnMiss()
+		d = s.table.Load().byCode[code]
+	}
 	switch {
 	case d == nil:
 		return nil, RejectUnknownDevice
@@ -242,6 +246,28 @@ func (s *Service) device(code string) (*devEntry, string) {
 		return nil, RejectDeviceDisabled
 	}
 	return d, ""
+}
+
+// missReloadEvery bounds the reloads an unknown device or point causes.
+const missReloadEvery = 100 * time.Millisecond
+
+// reloadOnMiss reloads the device table when a message names a device or point this instance
+// does not know (it may have been created through another instance a moment ago), at most
+// every missReloadEvery; a message arriving meanwhile waits for a reload in progress. Callers
+// look the device up again afterwards.
+func (s *Service) reloadOnMiss() {
+	now := time.Now().UnixNano()
+	last := s.missAt.Load()
+	if now-last < int64(missReloadEvery) || !s.missAt.CompareAndSwap(last, now) {
+		s.reload.Lock() // wait for a reload in progress, if any
+		s.reload.Unlock()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.reloadTable(ctx, false); err != nil {
+		s.log.Warn("monitor: reload for an unknown device", "err", err)
+	}
 }
 
 // ingest validates, evaluates and queues one message's readings; res, when set, collects the
@@ -272,6 +298,13 @@ func (s *Service) ingest(ctx context.Context, dev *devEntry, m *inMessage, now t
 	for i := range m.Readings {
 		r := &m.Readings[i]
 		rt := dev.points[r.Point]
+		if rt == nil {
+			s.reloadOnMiss()
+			if nd := s.table.Load().byCode[code]; nd != nil {
+				dev = nd
+				rt = dev.points[r.Point]
+			}
+		}
 		if rt == nil {
 			fail(i, r.Point, RejectUnknownPoint)
 			continue

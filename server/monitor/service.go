@@ -32,6 +32,10 @@ type AlertSink interface {
 type Service struct {
 	// Now is the clock (tests replace it before Start).
 	Now func() time.Time
+	// OnChange, when set, is called after a device or point was written through this
+	// instance, so other instances can reload at once (the server sends a PostgreSQL NOTIFY
+	// whose listeners call Reload).
+	OnChange func()
 
 	db    sqldb.DB
 	audit yingji.Auditor
@@ -39,6 +43,7 @@ type Service struct {
 	cfg   Config
 
 	sink    atomic.Pointer[sinkBox]
+	missAt  atomic.Int64 // unix ns of the last reload caused by an unknown device or point
 	table   atomic.Pointer[table]
 	reload  sync.Mutex // serialises table rebuilds
 	tracker *rules.Tracker

@@ -41,8 +41,10 @@ func NewSchema(tb testing.TB) string {
 	}
 	defer conn.Close(ctx)
 	name := fmt.Sprintf("t_%d_%d_%s", os.Getpid(), seq.Add(1), sanitize(tb.Name()))
-	if len(name) > 60 {
-		name = name[:60]
+	// River names its NOTIFY channels "<schema>.river_leadership" and PostgreSQL allows 63
+	// bytes: keep schema names to 40.
+	if len(name) > 40 {
+		name = name[:40]
 	}
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
 		tb.Fatalf("create schema: %v", err)

@@ -136,8 +136,12 @@ func (s *Service) apply(ctx context.Context, tx sqldb.Querier, events []rules.Ev
 			order = append(order, id)
 			continue
 		}
-		// The open alert goes on: a higher level raises it, the peak stays.
-		sets := []string{"value = $2", "last_at = $3", "updated_at = $4"}
+		// The open alert goes on: a higher level raises it, the peak stays. Events can arrive
+		// out of order (readings of one point handled by two instances): the earliest time
+		// starts the alert, the latest gives its value.
+		sets := []string{"value = CASE WHEN last_at <= $3 THEN $2 ELSE value END",
+			"started_at = CASE WHEN started_at > $3 THEN $3 ELSE started_at END",
+			"last_at = CASE WHEN last_at < $3 THEN $3 ELSE last_at END", "updated_at = $4"}
 		args := []any{cur.id, num(e.Value), now, s.Now().UTC()}
 		if level > cur.level {
 			args = append(args, strconv.Itoa(level), e.LevelName, num(e.Threshold), e.Message)

@@ -2,6 +2,7 @@ package alert_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,14 @@ func TestApply(t *testing.T) {
 		a = e.openAlert(t, cause)
 		if a.ID != first || a.Level != 2 || a.LevelName != "二级" || a.Value != 86 || a.LastAt == a.StartedAt {
 			t.Fatalf("after rise and update: %+v", a)
+		}
+		// An event older than the alert (another instance's reading, late) moves its start
+		// earlier but does not replace the latest value.
+		e.apply(t, rules.Event{Action: rules.Raise, Kind: rules.KindThreshold, Cause: cause, DeviceID: "dv1", PointID: "p1", Level: 1, Value: 81,
+			At: at.Add(-time.Second)})
+		a = e.openAlert(t, cause)
+		if a.ID != first || a.Value != 86 || !strings.HasPrefix(a.StartedAt, at.Add(-time.Second).Format("2006-01-02T15:04:05")) {
+			t.Fatalf("after a late event: %+v", a)
 		}
 		// Clear: recovered, still open until handled.
 		e.apply(t, rules.Event{Action: rules.Clear, Kind: rules.KindThreshold, Cause: cause, DeviceID: "dv1", PointID: "p1", At: at.Add(3 * time.Minute)})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -730,4 +731,16 @@ func dropIfOrphan(ctx context.Context, q querier, coll, id string) error {
 		AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.collection = records.collection AND o.id = records.id)
 		AND NOT EXISTS (SELECT 1 FROM rejected r WHERE r.collection = records.collection AND r.id = records.id)`, coll, id)
 	return err
+}
+
+// SetPushToken registers this device's FCM token for the signed-in user, so alerts reach the
+// phone in the background (platform: "android" or "ios"). Call it after login and whenever
+// the push service gives a new token. It needs the network.
+func (c *Client) SetPushToken(ctx context.Context, token, platform string) error {
+	server, tok, err := c.session(ctx)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, server, tok, http.MethodPut, "/api/v1/push-tokens",
+		map[string]string{"device_id": c.deviceID, "token": token, "platform": platform}, nil)
 }

@@ -90,8 +90,9 @@ func runDoneWhen(t *testing.T, s *apptest.Server, st *standIns) {
 	proxy := apptest.NewCutProxy(t, s.URL)
 	officer := newPhone(t, proxy.URL, "safety01", sdk.Options{RetryBudget: 300 * time.Millisecond})
 	pushToken := "fcm-token-" + randHex(t, 12)
-	send(t, s, http.MethodPut, "/api/v1/push-tokens", s.Login(t, "safety01"), map[string]string{"device_id": officer.DeviceID(),
-		"token": pushToken, "platform": "android"}, http.StatusNoContent, nil)
+	if err := officer.SetPushToken(context.Background(), pushToken, "android"); err != nil {
+		t.Fatalf("register the FCM token: %v", err)
+	}
 	officer.sync(t)
 
 	// ---- the device publishes readings over MQTT; the last one crosses 80 ℃ ----

@@ -55,6 +55,12 @@ func (m *Client) Login(server, username, password string) (string, error) {
 // Logout forgets the session; the replica and the outbox stay.
 func (m *Client) Logout() error { return wrap(m.c.Logout(context.Background())) }
 
+// SetPushToken registers the device's FCM token for the signed-in user (platform "android"
+// or "ios"); call it after login and when the token changes.
+func (m *Client) SetPushToken(token, platform string) error {
+	return wrap(m.c.SetPushToken(context.Background(), token, platform))
+}
+
 // Sync pushes the outbox, uploads the queued files and pulls every scope; it returns the
 // counters as JSON {"pushed","applied","merged","rejected","pulled","media_uploaded"}.
 func (m *Client) Sync() (string, error) {

@@ -30,7 +30,7 @@ export async function startServer() {
   const data = join(work, 'data')
   mkdirSync(data)
   const env = { ...process.env, YINGJI_HTTP_ADDR: '127.0.0.1:0', YINGJI_DATA_DIR: data, YINGJI_DEMO_PASSWORD: PASSWORD,
-    YINGJI_MQTT_LISTEN: '' }
+    YINGJI_MQTT_LISTEN: 'off' }
   delete env.YINGJI_DATABASE_URL
   delete env.YINGJI_CONFIG
   const proc = spawn(bin, [], { env, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -141,7 +141,7 @@ func (c *Config) keys() []key {
 		{"media_s3_secret_key", "YINGJI_MEDIA_S3_SECRET_KEY", "media-s3-secret-key", "MinIO/S3 访问密钥（建议用环境变量）", &c.MediaS3SecretKey},
 		{"media_s3_bucket", "YINGJI_MEDIA_S3_BUCKET", "media-s3-bucket", "MinIO/S3 存储桶（不存在时自动创建）", &c.MediaS3Bucket},
 		{"media_s3_use_ssl", "YINGJI_MEDIA_S3_USE_SSL", "media-s3-use-ssl", "连接 MinIO/S3 时使用 HTTPS", &c.MediaS3UseSSL},
-		{"mqtt_listen", "YINGJI_MQTT_LISTEN", "mqtt-listen", "内置 MQTT 服务监听地址（空：不启动；设置 mqtt_broker_url 时不启动）", &c.MQTTListen},
+		{"mqtt_listen", "YINGJI_MQTT_LISTEN", "mqtt-listen", "内置 MQTT 服务监听地址（off：不启动；设置 mqtt_broker_url 时不启动）", &c.MQTTListen},
 		{"mqtt_broker_url", "YINGJI_MQTT_BROKER_URL", "mqtt-broker-url", "外部 MQTT 服务地址，如 mqtt://127.0.0.1:1883（多实例部署时用共享订阅接收数据）", &c.MQTTBrokerURL},
 		{"mqtt_username", "YINGJI_MQTT_USERNAME", "mqtt-username", "连接外部 MQTT 服务的用户名", &c.MQTTUsername},
 		{"mqtt_password", "YINGJI_MQTT_PASSWORD", "mqtt-password", "连接外部 MQTT 服务的密码（建议用环境变量）", &c.MQTTPassword},
@@ -235,7 +235,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if ferr != nil {
 		return c, ferr
 	}
-	return c, c.Validate()
+	err := c.Validate()
+	return c, err
 }
 
 // current is the setting's value as text.
@@ -356,9 +357,12 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown_timeout", "必须大于 0", "must be positive")
 	}
+	if c.MQTTListen == "off" || c.MQTTListen == "none" {
+		c.MQTTListen = ""
+	}
 	if c.MQTTListen != "" {
 		if _, port, err := net.SplitHostPort(c.MQTTListen); err != nil {
-			return bad("mqtt_listen", "应为空或“主机:端口”，如 127.0.0.1:1884", "want empty or host:port such as 127.0.0.1:1884")
+			return bad("mqtt_listen", "应为 off 或“主机:端口”，如 127.0.0.1:1884", "want off or host:port such as 127.0.0.1:1884")
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 			return bad("mqtt_listen", "端口应为 0–65535", "port must be 0-65535")
 		}

@@ -26,6 +26,18 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("paths: %s %s", c.SQLitePath(), c.MediaDir())
 		}
 	})
+	t.Run("OK_MQTTOff", func(t *testing.T) {
+		c, err := config.Load(nil, env(map[string]string{"YINGJI_MQTT_LISTEN": "off"}))
+		if err != nil || c.MQTTListen != "" {
+			t.Fatalf("mqtt_listen off: %q %v", c.MQTTListen, err)
+		}
+		if c, _ := config.Load(nil, env(nil)); c.MQTTListen != "127.0.0.1:1884" {
+			t.Fatalf("mqtt_listen default: %q", c.MQTTListen)
+		}
+		if _, err := config.Load(nil, env(map[string]string{"YINGJI_MQTT_LISTEN": "1884"})); err == nil || !strings.Contains(err.Error(), "mqtt_listen") {
+			t.Fatalf("bad mqtt_listen: %v", err)
+		}
+	})
 	t.Run("OK_FileThenEnvThenFlags", func(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "y.yaml")
 		os.WriteFile(f, []byte("http_addr: 127.0.0.1:9000\ndata_dir: /from/file\nlockout_duration: 30m\ndemo: false\nlog_format: json\n"), 0o600)

@@ -59,6 +59,12 @@ func TestAlertsREST(t *testing.T) {
 		t.Fatalf("safety officer's alerts %+v", page)
 	}
 	id := page.Items[0].ID
+	for _, sort := range []string{"started_at", "-level", "last_at", "-status"} {
+		want(t, s.Do(t, "GET", "/api/v1/alerts?sort="+sort, safety, nil), http.StatusOK, &page)
+		if page.Total != 1 {
+			t.Fatalf("sorted by %s: %+v", sort, page)
+		}
+	}
 	want(t, s.Do(t, "GET", "/api/v1/alerts", town1, nil), http.StatusOK, &page)
 	if page.Total != 1 {
 		t.Fatalf("township01 (the enterprise's township) sees %d", page.Total)

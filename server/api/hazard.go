@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,7 +19,8 @@ type (
 )
 
 var hazardQuery = append([]Param{
-	{"enterprise_id", "string", "所属企业"}, {"status", "string", "状态：reported、assigned、rectifying、submitted、accepted"},
+	{"enterprise_id", "string", "所属企业"}, {"status", "string", "状态：reported、assigned、rectifying、submitted、accepted；open 表示尚未验收"},
+	{"open", "boolean", "true：只列尚未验收（未闭环）的隐患"},
 	{"level", "string", "等级：general（一般隐患）、major（重大隐患）"}, {"township_id", "string", "所属乡镇（街道）或其他组织单位"},
 	{"q", "string", "标题或描述包含"},
 }, Paging...)
@@ -39,8 +41,18 @@ func (s *Server) listHazards(c echo.Context) error {
 	}
 	f := hazard.Filter{EnterpriseID: c.QueryParam("enterprise_id"), Status: c.QueryParam("status"),
 		Level: c.QueryParam("level"), Q: c.QueryParam("q")}
+	if f.Status == "open" {
+		f.Status, f.Open = "", true
+	}
+	if v := c.QueryParam("open"); v != "" {
+		open, err := strconv.ParseBool(v)
+		if err != nil {
+			return yingji.Invalid("request.bad_query", "open", "查询参数 open 应为 true 或 false")
+		}
+		f.Open = f.Open || open
+	}
 	if f.Status != "" && !slices.Contains(hazard.Machine.States, f.Status) {
-		return yingji.Invalid("request.bad_query", "status", "查询参数 status 应为 reported、assigned、rectifying、submitted 或 accepted")
+		return yingji.Invalid("request.bad_query", "status", "查询参数 status 应为 reported、assigned、rectifying、submitted、accepted 或 open")
 	}
 	if f.Level != "" && !slices.Contains(hazard.Levels, f.Level) {
 		return yingji.Invalid("request.bad_query", "level", "查询参数 level 应为 general 或 major")

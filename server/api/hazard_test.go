@@ -167,6 +167,15 @@ func TestHazardLoop(t *testing.T) {
 				t.Fatalf("filter status: %+v", it)
 			}
 		}
+		for _, q := range []string{"open=true", "status=open"} {
+			want(t, s.Do(t, "GET", "/api/v1/hazards?page_size=500&"+q, admin, nil), http.StatusOK, &page)
+			for _, it := range page.Items {
+				if it.Status == "accepted" {
+					t.Fatalf("%s lists an accepted hazard: %+v", q, it)
+				}
+			}
+		}
+		wantError(t, s.Do(t, "GET", "/api/v1/hazards?open=maybe", admin, nil), http.StatusBadRequest, "request.bad_query")
 		want(t, s.Do(t, "GET", "/api/v1/hazards", s.Login(t, "township02"), nil), http.StatusOK, &page)
 		for _, it := range page.Items {
 			if it.ID == id {

@@ -248,6 +248,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MountReminders()
 	m.API.MountMonitor(m.Monitor)
 	m.API.MountAlerts(m.Alerts)
+	m.API.MountDashboard(m.Monitor, m.Alerts)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

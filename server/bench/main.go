@@ -6,6 +6,8 @@
 //	go run ./server/bench -mode push -engines sqlite,postgres
 //	go run ./server/bench -mode poke -engines sqlite
 //	go run ./server/bench -mode ws -clients 2000
+//	go run ./server/bench -mode ingest -engines sqlite,postgres -duration 30s
+//	go run ./server/bench -mode tracker
 package main
 
 import (
@@ -17,7 +19,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "list", "list | push | poke | ws")
+	mode := flag.String("mode", "list", "list | push | poke | ws | ingest | tracker")
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	clients := flag.Int("clients", 100, "concurrent clients (list), WebSocket connections (ws)")
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per engine (list)")
@@ -25,6 +27,9 @@ func main() {
 	path := flag.String("path", "/api/v1/enterprises?page_size=20", "authenticated list endpoint (list)")
 	batches := flag.Int("batches", 50, "push batches of 100 changes (push)")
 	rounds := flag.Int("rounds", 300, "push → poke → pull rounds (poke)")
+	devices := flag.Int("devices", 1500, "MQTT gateways of 10 points publishing the load (ingest); tracked devices (tracker, default 100000)")
+	rate := flag.Float64("rate", 15000, "sustained readings/s (ingest)")
+	burst := flag.Duration("burst", 10*time.Second, "burst length at 3× the rate (ingest)")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -41,6 +46,22 @@ func main() {
 		fmt.Printf("| connections | server RSS before | RSS with connections | per connection | pokes delivered |\n|---|---|---|---|---|\n")
 		var row string
 		row, err = wsMemory(*clients)
+		fmt.Println(row)
+	case "ingest":
+		d := *duration
+		if !isSet("duration") {
+			d = 30 * time.Second
+		}
+		err = ingestMode(*engines, *pgURL, ingestOpts{devices: *devices, rate: *rate, duration: d, burstFactor: 3, burst: *burst,
+			probeEvery: 100 * time.Millisecond, pollEvery: 2 * time.Millisecond})
+	case "tracker":
+		n := *devices
+		if !isSet("devices") {
+			n = 100_000
+		}
+		fmt.Printf("| devices | heap (HeapAlloc after GC) | HeapInuse | per device | online | time to track | offline after timeout | time of Due |\n|---|---|---|---|---|---|---|---|\n")
+		var row string
+		row, err = trackerMemory(n)
 		fmt.Println(row)
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)

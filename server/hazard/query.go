@@ -34,6 +34,7 @@ type Hazard struct {
 // Filter selects hazards; TownshipPath is the org path of a township (or any unit).
 type Filter struct {
 	EnterpriseID, Status, Level, TownshipPath, Q string
+	Open                                         bool // not yet accepted (the loop is not closed)
 }
 
 const cols = `h.id, h.enterprise_id, COALESCE(e.name, ''), h.org_path, h.title, h.description, h.level, h.status, h.photos,
@@ -67,6 +68,9 @@ func List(ctx context.Context, db sqldb.Querier, a *yingji.Actor, f Filter, p yi
 	}
 	if f.EnterpriseID != "" {
 		w.Add("h.enterprise_id = ?", f.EnterpriseID)
+	}
+	if f.Open {
+		w.Add("h.status <> ?", "accepted")
 	}
 	if f.Status != "" {
 		w.Add("h.status = ?", f.Status)

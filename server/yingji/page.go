@@ -45,7 +45,13 @@ func (p ListParams) OrderBy(allowed map[string]string, def string) (string, erro
 	if !ok {
 		return "", Invalid("list.bad_sort", "sort", "不支持按“%s”排序", name)
 	}
-	return col + " " + dir + ", id " + dir, nil
+	// The id tie-breaker takes the column's table alias ("a.started_at" → "a.id"), so a
+	// query joining tables is not ambiguous.
+	id := "id"
+	if i := strings.LastIndex(col, "."); i > 0 && !strings.ContainsAny(col, " (") {
+		id = col[:i+1] + "id"
+	}
+	return col + " " + dir + ", " + id + " " + dir, nil
 }
 
 // Page is one page of a list, as the API answers it.

@@ -425,6 +425,23 @@ export interface paths {
         patch: operations["patchContactsById"];
         trace?: never;
     };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 首页统计（管辖范围内）：今日巡查完成情况、逾期巡查、未闭环隐患（按等级）、未处置预警（按级别和层级）、监测设备在线率，均附列表页链接 */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices": {
         parameters: {
             query?: never;
@@ -1078,6 +1095,23 @@ export interface paths {
         head?: never;
         /** 修改组织单位（代码、名称、排序） */
         patch: operations["patchOrgUnitsById"];
+        trace?: never;
+    };
+    "/api/v1/portal/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 门户设置：地图瓦片地址模板（WGS84）和管辖范围内企业所在区域的地图中心与范围 */
+        get: operations["getPortalSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/push-tokens": {
@@ -1863,6 +1897,52 @@ export interface components {
             phone?: string | null;
             title?: string | null;
         };
+        DashAlerts: {
+            by_level?: components["schemas"]["DashCount"][];
+            by_tier?: components["schemas"]["DashCount"][];
+            link?: string;
+            open?: number;
+            today_raised?: number;
+            unconfirmed?: number;
+        };
+        DashCount: {
+            count?: number;
+            key?: string;
+            label?: string;
+            link?: string;
+        };
+        DashDevices: {
+            link?: string;
+            offline?: number;
+            offline_link?: string;
+            online?: number;
+            online_link?: string;
+            /** Format: double */
+            online_rate?: number;
+            total?: number;
+        };
+        DashHazards: {
+            by_level?: components["schemas"]["DashCount"][];
+            link?: string;
+            open?: number;
+            overdue?: number;
+            overdue_link?: string;
+            pending_acceptance?: number;
+            pending_link?: string;
+        };
+        DashPatrol: {
+            link?: string;
+            overdue_link?: string;
+            overdue_periods?: number;
+            today?: components["schemas"]["Completion"];
+        };
+        Dashboard: {
+            alerts?: components["schemas"]["DashAlerts"];
+            date?: string;
+            devices?: components["schemas"]["DashDevices"];
+            hazards?: components["schemas"]["DashHazards"];
+            patrol?: components["schemas"]["DashPatrol"];
+        };
         Delivery: {
             address?: string;
             alert_id?: string;
@@ -2192,6 +2272,22 @@ export interface components {
             team_id?: string;
             username?: string;
         };
+        MapBounds: {
+            /** Format: double */
+            east?: number;
+            /** Format: double */
+            north?: number;
+            /** Format: double */
+            south?: number;
+            /** Format: double */
+            west?: number;
+        };
+        MapPoint: {
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
+        };
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
             id?: string;
@@ -2391,6 +2487,12 @@ export interface components {
         PointImportResult: {
             devices?: components["schemas"]["ImportedDevice"][];
             imported?: number;
+        };
+        PortalSettings: {
+            enterprises?: number;
+            map_bounds?: components["schemas"]["MapBounds"];
+            map_center?: components["schemas"]["MapPoint"];
+            map_tile_url?: string;
         };
         PullRequest: {
             checkpoints?: {
@@ -3853,6 +3955,31 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getDevices: {
         parameters: {
             query?: {
@@ -4442,8 +4569,10 @@ export interface operations {
             query?: {
                 /** @description 所属企业 */
                 enterprise_id?: string;
-                /** @description 状态：reported、assigned、rectifying、submitted、accepted */
+                /** @description 状态：reported、assigned、rectifying、submitted、accepted；open 表示尚未验收 */
                 status?: string;
+                /** @description true：只列尚未验收（未闭环）的隐患 */
+                open?: boolean;
                 /** @description 等级：general（一般隐患）、major（重大隐患） */
                 level?: string;
                 /** @description 所属乡镇（街道）或其他组织单位 */
@@ -5568,6 +5697,31 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPortalSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -17,6 +17,7 @@ declare module 'vue-router' {
 /** The pages of the side menu, in order. */
 export const menu: readonly { path: string; title: string; perm?: string }[] = [
   { path: '/', title: '首页', perm: undefined },
+  { path: '/map', title: '一张图', perm: undefined },
   ...preventionMenu,
   ...monitoringMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read' },
@@ -31,7 +32,8 @@ const routes: RouteRecordRaw[] = [
     path: '/',
     component: () => import('@/layout/MainLayout.vue'),
     children: [
-      { path: '', name: 'home', component: () => import('@/views/home/HomeView.vue'), meta: { title: '首页' } },
+      { path: '', name: 'home', component: () => import('@/views/dashboard/DashboardView.vue'), meta: { title: '首页' } },
+      { path: 'map', name: 'map', component: () => import('@/views/map/MapView.vue'), meta: { title: '一张图' } },
       { path: 'password', name: 'password', component: () => import('@/views/auth/ChangePasswordView.vue'), meta: { title: '修改密码' } },
       { path: 'org-units', name: 'org-units', component: () => import('@/views/org/OrgUnitsView.vue'), meta: { title: '组织机构', perm: 'org:read' } },
       { path: 'enterprises', name: 'enterprises', component: () => import('@/views/enterprises/EnterprisesView.vue'), meta: { title: '企业管理', perm: 'enterprise:read' } },

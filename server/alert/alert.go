@@ -14,6 +14,7 @@ package alert
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -191,9 +192,22 @@ type Service struct {
 	// Jobs enqueues dispatch, delivery and timer jobs; set it once the runner started (see
 	// Workers). Until then nothing is dispatched (the sweep catches up).
 	Jobs Inserter
+	// Async makes Apply hand the jobs of new alerts to a background goroutine instead of
+	// inserting them before it returns, so the monitor's event path is not held up by the job
+	// queue (on SQLite its inserts wait for the write lock behind bulk reading flushes). Close
+	// waits for that goroutine; a crash before it inserted is covered by the sweep.
+	Async bool
 
 	alerts  *Collection
 	actions *Actions
+
+	post struct {
+		sync.RWMutex
+		once   sync.Once
+		closed bool
+		work   chan dispatchWork
+		done   chan struct{}
+	}
 }
 
 // New returns the service. Register Collections with the sync service, pass Workers and
@@ -215,6 +229,27 @@ func New(db sqldb.DB, sync ChangeLog, audit yingji.Auditor, log *slog.Logger, cf
 	s.actions = NewActions()
 	s.actions.Now = func() time.Time { return s.Now() }
 	return s
+}
+
+// Close stops the background dispatch of an Async service after it inserted what it was
+// given (until ctx ends). Apply afterwards inserts its jobs itself.
+func (s *Service) Close(ctx context.Context) error {
+	s.post.Lock()
+	started := s.post.work != nil && !s.post.closed
+	s.post.closed = true
+	if started {
+		close(s.post.work)
+	}
+	s.post.Unlock()
+	if !started {
+		return nil
+	}
+	select {
+	case <-s.post.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Collections are the synced collections of alerts ("alerts", "alert_actions"): register them

@@ -59,9 +59,41 @@ func (s *Service) Apply(ctx context.Context, events []rules.Event) error {
 		return fmt.Errorf("alert: apply: %w", err)
 	}
 	for _, w := range work {
-		s.enqueue(ctx, w)
+		s.handOver(ctx, w)
 	}
 	return nil
+}
+
+// postQueue bounds the dispatch work waiting for the background goroutine; beyond it the
+// sweep dispatches (within Config.Sweep).
+const postQueue = 4096
+
+// handOver inserts the jobs of w, or with Async queues them for the background goroutine.
+func (s *Service) handOver(ctx context.Context, w dispatchWork) {
+	if !s.Async {
+		s.enqueue(ctx, w)
+		return
+	}
+	s.post.RLock()
+	defer s.post.RUnlock()
+	if s.post.closed {
+		s.enqueue(ctx, w)
+		return
+	}
+	s.post.once.Do(func() {
+		s.post.work, s.post.done = make(chan dispatchWork, postQueue), make(chan struct{})
+		go func(work <-chan dispatchWork, done chan<- struct{}) {
+			defer close(done)
+			for w := range work {
+				s.enqueue(context.Background(), w)
+			}
+		}(s.post.work, s.post.done)
+	})
+	select {
+	case s.post.work <- w:
+	default:
+		s.Log.Warn("alert: dispatch queue full; the sweep dispatches", "alert_id", w.alertID)
+	}
 }
 
 func (s *Service) apply(ctx context.Context, tx sqldb.Querier, events []rules.Event) ([]dispatchWork, error) {

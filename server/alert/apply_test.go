@@ -2,10 +2,13 @@ package alert_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/monitor/rules"
@@ -152,6 +155,48 @@ func TestTimeline(t *testing.T) {
 		// Another township sees nothing of it.
 		if _, err := e.svc.Timeline(ctx, e.users["u-town2"], id); yingji.ErrorKind(err) != yingji.EFORBIDDEN {
 			t.Fatalf("other township: %v", err)
+		}
+	})
+}
+
+// recorder is an Inserter that records what it is given.
+type recorder struct {
+	mu    sync.Mutex
+	kinds []string
+}
+
+func (r *recorder) Insert(_ context.Context, args river.JobArgs, _ *river.InsertOpts) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.kinds = append(r.kinds, args.Kind())
+	return int64(len(r.kinds)), nil
+}
+
+func (r *recorder) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.kinds...)
+}
+
+// TestApplyAsync: with Async, Apply returns before the jobs are inserted; Close waits for
+// them; after Close, Apply inserts them itself.
+func TestApplyAsync(t *testing.T) {
+	engines(t, func(t *testing.T, db sqldb.DB) {
+		e := newEnv(t, db, alert.Config{})
+		rec := &recorder{}
+		e.svc.Jobs, e.svc.Async = rec, true
+		at := time.Now().UTC()
+		e.apply(t, raise("threshold:p1:async", "dv1", "p1", 1, 85, at))
+		if err := e.svc.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		got := rec.list()
+		if !slices.Contains(got, alert.KindDispatch) || len(got) < 2 {
+			t.Fatalf("jobs after Close: %v", got)
+		}
+		e.apply(t, raise("threshold:p2:async", "dv2", "p2", 1, 85, at))
+		if n := len(rec.list()); n <= len(got) {
+			t.Fatalf("Apply after Close inserted nothing: %v", rec.list())
 		}
 	})
 }

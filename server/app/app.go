@@ -214,6 +214,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Alerts.Jobs = m.Jobs
+	m.Alerts.Async = true
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
 	if m.Now != nil {
@@ -305,6 +306,11 @@ func (m *Main) Close() error {
 		m.Log.Warn("停止监测服务出错 (stop monitoring)", "err", err)
 	}
 	m.Monitor = nil
+	if m.Alerts != nil {
+		if err := m.Alerts.Close(ctx); err != nil {
+			m.Log.Warn("停止预警派发出错 (stop alert dispatch)", "err", err)
+		}
+	}
 	if m.Jobs != nil {
 		if err := m.Jobs.Stop(ctx); err != nil {
 			m.Log.Warn("停止后台任务出错 (stop jobs)", "err", err)

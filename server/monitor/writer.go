@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,13 +16,15 @@ import (
 )
 
 // The bulk writer: accepted readings wait in one bounded buffer; every FlushInterval, or as
-// soon as FlushRows are waiting, the writer stores them in one transaction together with the
-// minute and hour rollups they change, merged per (point, bucket) in memory first. PostgreSQL
-// gets the readings through COPY and the rollups through one INSERT … SELECT FROM unnest(…) ON
-// CONFLICT; SQLite gets multi-row INSERTs. A failed flush is retried with the next one (the
-// buffer keeps growing up to Config.QueueRows, then Deliver waits and finally drops).
+// soon as FlushRows are waiting, the writer stores them: PostgreSQL by COPY in one transaction,
+// SQLite by multi-row INSERTs in transactions of at most sqlTxRows rows, so other writers of
+// the file (alerts, river's jobs) get the write lock between them. Raw readings are durable
+// when their transaction commits. Their minute and hour rollups are kept in memory and written
+// every rollupEvery (see rollup.go); readings too late for an open bucket have their rollups
+// upserted in the same transaction as the readings. A failed flush is retried with the next
+// one (the buffer keeps growing up to Config.QueueRows, then Deliver waits and finally drops).
 
-// maxFlushRows × FlushRows is the most rows one transaction stores, so a backlog drains in
+// maxFlushRows × FlushRows is the most rows one flush stores, so a backlog drains in
 // steps that each make room for waiting producers.
 const maxFlushRows = 4
 
@@ -34,12 +37,17 @@ type writer struct {
 	space chan struct{} // closed when the buffer was taken
 	kick  chan struct{}
 
-	flushMu sync.Mutex // one flush at a time (the loop, Flush, Close)
+	flushMu sync.Mutex // one flush or rollup write at a time (the loop, Flush, Close)
 	retry   []row      // rows of a failed flush, guarded by flushMu
+
+	roll rollupState // guarded by flushMu
+	// crashed makes the writer stop as a killed process would: no final flush, no rollup
+	// write, the lease left behind (tests of the crash recovery set it).
+	crashed atomic.Bool
 }
 
 func newWriter(s *Service) *writer {
-	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1)}
+	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1), roll: newRollupState()}
 }
 
 func (w *writer) pending() int {
@@ -118,19 +126,36 @@ func (w *writer) give(rows []row) {
 	w.mu.Unlock()
 }
 
-// run flushes until ctx ends, then flushes what is left.
+// run flushes until ctx ends, then flushes what is left and writes the rollups. Before the
+// first flush it claims this instance's rollup lease and repairs the rollups of instances that
+// stopped without writing theirs (rollup.go).
 func (w *writer) run(ctx context.Context) {
+	w.startRollups(ctx)
 	t := time.NewTicker(w.s.cfg.FlushInterval)
 	defer t.Stop()
+	r := time.NewTicker(w.roll.every)
+	defer r.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if w.crashed.Load() {
+				return
+			}
 			fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := w.flushAll(fctx); err != nil {
 				w.s.log.Error("monitor: final flush failed", "err", err)
+			} else if err := w.releaseLease(fctx); err != nil {
+				w.s.log.Error("monitor: release rollup lease", "err", err)
 			}
 			cancel()
 			return
+		case <-r.C:
+			if err := w.writeRollups(ctx); err != nil {
+				w.s.log.Error("monitor: write rollups", "err", err)
+			} else if err := w.repairDead(ctx, false); err != nil && ctx.Err() == nil {
+				w.s.log.Error("monitor: repair rollups", "err", err)
+			}
+			continue
 		case <-t.C:
 		case <-w.kick:
 		}
@@ -149,6 +174,10 @@ func (w *writer) run(ctx context.Context) {
 func (w *writer) flushOnce(ctx context.Context) error {
 	w.flushMu.Lock()
 	defer w.flushMu.Unlock()
+	if w.crashed.Load() {
+		return nil
+	}
+	w.startRollupsLocked(ctx)
 	rows := w.take(maxFlushRows * w.s.cfg.FlushRows)
 	if len(w.retry) > 0 {
 		rows = append(w.retry, rows...)
@@ -159,7 +188,10 @@ func (w *writer) flushOnce(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
-	if err := w.store(ctx, rows); err != nil {
+	n, err := w.store(ctx, rows)
+	w.s.metrics.stored.Add(float64(n))
+	if err != nil {
+		rows = rows[n:]
 		if len(rows) > w.s.cfg.QueueRows { // keep the newest rows that fit
 			drop := len(rows) - w.s.cfg.QueueRows
 			w.s.metrics.dropped.Add(float64(drop))
@@ -169,13 +201,12 @@ func (w *writer) flushOnce(ctx context.Context) error {
 		return err
 	}
 	w.s.metrics.flushSeconds.Observe(time.Since(start).Seconds())
-	w.s.metrics.stored.Add(float64(len(rows)))
 	w.give(rows)
 	return nil
 }
 
-// flushAll stores everything waiting, in FlushRows chunks.
-func (w *writer) flushAll(ctx context.Context) error {
+// flushRaw stores every waiting reading (their open rollups stay in memory).
+func (w *writer) flushRaw(ctx context.Context) error {
 	for range 1000 { // bounded: under load new rows keep arriving
 		if err := w.flushOnce(ctx); err != nil {
 			return err
@@ -190,84 +221,36 @@ func (w *writer) flushAll(ctx context.Context) error {
 	return nil
 }
 
-// rollup is the aggregate of a point's readings in one bucket.
-type rollup struct {
-	point  string
-	res    string // "minute" | "hour"
-	bucket int64  // unix ms of the bucket's start
-	n      int64
-	sum    float64
-	min    float64
-	max    float64
-	last   float64
-	lastTS int64
-}
-
-type rollupKey struct {
-	point  string
-	hour   bool
-	bucket int64
-}
-
-// rollups merges rows per (point, minute) and (point, hour), sorted by key so concurrent
-// writers lock rows in the same order.
-func rollups(rows []row) []rollup {
-	m := make(map[rollupKey]*rollup, len(rows)/4+1)
-	add := func(k rollupKey, r *row) {
-		a := m[k]
-		if a == nil {
-			res := "minute"
-			if k.hour {
-				res = "hour"
-			}
-			m[k] = &rollup{point: r.point, res: res, bucket: k.bucket, n: 1, sum: r.value, min: r.value, max: r.value, last: r.value, lastTS: r.ts}
-			return
-		}
-		a.n++
-		a.sum += r.value
-		a.min, a.max = min(a.min, r.value), max(a.max, r.value)
-		if r.ts >= a.lastTS {
-			a.last, a.lastTS = r.value, r.ts
-		}
+// flushAll stores everything waiting, in FlushRows chunks, then writes the rollups.
+func (w *writer) flushAll(ctx context.Context) error {
+	if err := w.flushRaw(ctx); err != nil {
+		return err
 	}
-	for i := range rows {
-		r := &rows[i]
-		add(rollupKey{r.point, false, floorDiv(r.ts, 60_000) * 60_000}, r)
-		add(rollupKey{r.point, true, floorDiv(r.ts, 3_600_000) * 3_600_000}, r)
-	}
-	out := make([]rollup, 0, len(m))
-	for _, a := range m {
-		out = append(out, *a)
-	}
-	slices.SortFunc(out, func(a, b rollup) int {
-		if c := strings.Compare(a.point, b.point); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.res, b.res); c != 0 {
-			return c
-		}
-		return int(a.bucket - b.bucket)
-	})
-	return out
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
+	return w.writeRollups(ctx)
 }
 
 type pooler interface{ Pool() *pgxpool.Pool }
 
-// store writes rows and their rollups in one transaction.
-func (w *writer) store(ctx context.Context, rows []row) error {
-	rs := rollups(rows)
+// store writes rows, with the rollups of those too late for an open bucket, and adds the
+// others' rollups to the in-memory accumulators. It returns how many rows are stored (on
+// SQLite a failure can come after some transactions committed).
+func (w *writer) store(ctx context.Context, rows []row) (int, error) {
+	cut := w.openAfter(w.s.Now().UnixMilli())
 	if p, ok := w.s.db.(pooler); ok && w.s.db.Engine() == sqldb.Postgres {
-		return storePG(ctx, p.Pool(), rows, rs)
+		if err := storePG(ctx, p.Pool(), rows, lateRollups(rows, cut)); err != nil {
+			return 0, err
+		}
+		w.accumulate(rows, cut)
+		return len(rows), nil
 	}
-	return storeSQL(ctx, w.s.db, rows, rs)
+	for start := 0; start < len(rows); start += sqlTxRows {
+		chunk := rows[start:min(start+sqlTxRows, len(rows))]
+		if err := storeSQL(ctx, w.s.db, chunk, lateRollups(chunk, cut)); err != nil {
+			return start, err
+		}
+		w.accumulate(chunk, cut)
+	}
+	return len(rows), nil
 }
 
 const pgRollupUpsert = `INSERT INTO reading_rollups (point_id, resolution, bucket, n, sum, min, max, last, last_ts)
@@ -290,6 +273,16 @@ func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, rs []rollup) e
 		if err != nil {
 			return fmt.Errorf("copy readings: %w", err)
 		}
+		if len(rs) == 0 {
+			return nil
+		}
+		return execPGRollups(ctx, tx, rs)
+	})
+}
+
+// execPGRollups merges rollups into reading_rollups with one statement.
+func execPGRollups(ctx context.Context, tx pgx.Tx, rs []rollup) error {
+	{
 		n := len(rs)
 		pts, res := make([]string, n), make([]string, n)
 		bks, ns, lts := make([]int64, n), make([]int64, n), make([]int64, n)
@@ -301,11 +294,14 @@ func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, rs []rollup) e
 			return fmt.Errorf("upsert rollups: %w", err)
 		}
 		return nil
-	})
+	}
 }
 
-// SQLite: at most 999 parameters per statement in old builds; chunks stay under it.
+// SQLite: at most 999 parameters per statement in old builds; chunks stay under it. One
+// transaction stores at most sqlTxRows readings or rollups, so the single write lock is held
+// for a few milliseconds at a time.
 const (
+	sqlTxRows       = 2000
 	sqlReadingChunk = 300
 	sqlRollupChunk  = 100
 )
@@ -361,7 +357,7 @@ func rollupUpsert(n int) string {
 
 func storeSQL(ctx context.Context, db sqldb.DB, rows []row, rs []rollup) error {
 	return db.InTx(ctx, func(tx sqldb.Querier) error {
-		args := make([]any, 0, 9*sqlRollupChunk)
+		args := make([]any, 0, 3*sqlReadingChunk)
 		for start := 0; start < len(rows); start += sqlReadingChunk {
 			chunk := rows[start:min(start+sqlReadingChunk, len(rows))]
 			args = args[:0]
@@ -372,16 +368,22 @@ func storeSQL(ctx context.Context, db sqldb.DB, rows []row, rs []rollup) error {
 				return fmt.Errorf("insert readings: %w", err)
 			}
 		}
-		for start := 0; start < len(rs); start += sqlRollupChunk {
-			chunk := rs[start:min(start+sqlRollupChunk, len(rs))]
-			args = args[:0]
-			for _, r := range chunk {
-				args = append(args, r.point, r.res, r.bucket, r.n, r.sum, r.min, r.max, r.last, r.lastTS)
-			}
-			if _, err := tx.Exec(ctx, rollupUpsert(len(chunk)), args...); err != nil {
-				return fmt.Errorf("upsert rollups: %w", err)
-			}
-		}
-		return nil
+		return execSQLRollups(ctx, tx, rs)
 	})
+}
+
+// execSQLRollups merges rollups into reading_rollups in statements of sqlRollupChunk rows.
+func execSQLRollups(ctx context.Context, tx sqldb.Querier, rs []rollup) error {
+	args := make([]any, 0, 9*sqlRollupChunk)
+	for start := 0; start < len(rs); start += sqlRollupChunk {
+		chunk := rs[start:min(start+sqlRollupChunk, len(rs))]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.point, r.res, r.bucket, r.n, r.sum, r.min, r.max, r.last, r.lastTS)
+		}
+		if _, err := tx.Exec(ctx, rollupUpsert(len(chunk)), args...); err != nil {
+			return fmt.Errorf("upsert rollups: %w", err)
+		}
+	}
+	return nil
 }

@@ -247,6 +247,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.API.MountReminders()
+	m.API.MountPatrols()
 	m.API.MountMonitor(m.Monitor)
 	m.API.MountAlerts(m.Alerts)
 	m.API.MountDashboard(m.Monitor, m.Alerts)

@@ -1097,6 +1097,40 @@ export interface paths {
         patch: operations["patchOrgUnitsById"];
         trace?: never;
     };
+    "/api/v1/patrols": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 巡查记录列表（管辖范围内），含弄虚作假疑点及原因 */
+        get: operations["getPatrols"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/patrols/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 巡查记录详情：每项措施的检查结果、说明、照片及疑点 */
+        get: operations["getPatrolsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/portal/settings": {
         parameters: {
             query?: never;
@@ -2417,6 +2451,10 @@ export interface components {
             items?: components["schemas"]["OverduePeriod"][];
             total?: number;
         };
+        Page_PatrolRecord: {
+            items?: components["schemas"]["PatrolRecord"][];
+            total?: number;
+        };
         Page_Point: {
             items?: components["schemas"]["Point"][];
             total?: number;
@@ -2448,6 +2486,68 @@ export interface components {
         PasswordPolicy: {
             description?: string;
             min_length?: number;
+        };
+        PatrolDetail: {
+            checklist_id?: string;
+            checklist_name?: string;
+            /** Format: double */
+            distance_m?: number | null;
+            enterprise_id?: string;
+            enterprise_name?: string;
+            finished_at?: string;
+            flags?: components["schemas"]["PatrolFlag"][];
+            id?: string;
+            item_count?: number;
+            items?: components["schemas"]["PatrolItem"][];
+            location?: components["schemas"]["patrol.Location"];
+            org_path?: string;
+            patrolled_by?: string;
+            patroller_name?: string;
+            photo_count?: number;
+            received_at?: string;
+            risk_level?: string;
+            risk_point_code?: string;
+            risk_point_id?: string;
+            risk_point_name?: string;
+            started_at?: string;
+            uncontrolled?: number;
+        };
+        PatrolFlag: {
+            code?: string;
+            reason?: string;
+        };
+        PatrolItem: {
+            controlled?: boolean;
+            hazard_id?: string;
+            kind?: string;
+            measure_id?: string;
+            note?: string;
+            photos?: string[];
+            text?: string;
+        };
+        PatrolRecord: {
+            checklist_id?: string;
+            checklist_name?: string;
+            /** Format: double */
+            distance_m?: number | null;
+            enterprise_id?: string;
+            enterprise_name?: string;
+            finished_at?: string;
+            flags?: components["schemas"]["PatrolFlag"][];
+            id?: string;
+            item_count?: number;
+            location?: components["schemas"]["patrol.Location"];
+            org_path?: string;
+            patrolled_by?: string;
+            patroller_name?: string;
+            photo_count?: number;
+            received_at?: string;
+            risk_level?: string;
+            risk_point_code?: string;
+            risk_point_id?: string;
+            risk_point_name?: string;
+            started_at?: string;
+            uncontrolled?: number;
         };
         PatrolStats: {
             checklists?: components["schemas"]["ChecklistCompletion"][];
@@ -2883,6 +2983,12 @@ export interface components {
             at?: string;
             online?: boolean;
             reason?: string;
+        };
+        "patrol.Location": {
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
         };
     };
     responses: {
@@ -5697,6 +5803,78 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPatrols: {
+        parameters: {
+            query?: {
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 风险点 */
+                risk_point_id?: string;
+                /** @description 巡查清单 */
+                checklist_id?: string;
+                /** @description 巡查结束时间不早于（如 2026-11-28 或 2026-11-28T08:00:00+08:00） */
+                from?: string;
+                /** @description 巡查结束时间早于（日期表示当天零点，北京时间） */
+                to?: string;
+                /** @description true：只列有弄虚作假疑点的巡查；false：只列无疑点的巡查 */
+                flagged?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PatrolRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPatrolsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatrolDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

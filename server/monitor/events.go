@@ -158,6 +158,9 @@ func (s *Service) markSeen(d *devEntry, at time.Time) {
 }
 
 // flushSeen writes the devices' last_seen_at.
+// seenChunk is how many devices' last_seen_at one SQLite transaction writes.
+const seenChunk = 250
+
 func (s *Service) flushSeen(ctx context.Context) error {
 	s.seenMu.Lock()
 	m := s.seen
@@ -176,14 +179,21 @@ func (s *Service) flushSeen(ctx context.Context) error {
 		_, err = s.db.Exec(ctx, `UPDATE devices SET last_seen_at = v.at FROM unnest($1::text[], $2::timestamptz[]) AS v(id, at)
 			WHERE devices.id = v.id AND (devices.last_seen_at IS NULL OR devices.last_seen_at < v.at)`, ids, ats)
 	} else {
-		err = s.db.InTx(ctx, func(tx sqldb.Querier) error {
-			for id, at := range m {
-				if _, err := tx.Exec(ctx, `UPDATE devices SET last_seen_at = $2 WHERE id = $1`, id, at.UTC()); err != nil {
-					return err
+		// Transactions of seenChunk devices: the one SQLite writer is free in between.
+		ids := make([]string, 0, len(m))
+		for id := range m {
+			ids = append(ids, id)
+		}
+		for start := 0; start < len(ids) && err == nil; start += seenChunk {
+			err = s.db.InTx(ctx, func(tx sqldb.Querier) error {
+				for _, id := range ids[start:min(start+seenChunk, len(ids))] {
+					if _, err := tx.Exec(ctx, `UPDATE devices SET last_seen_at = $2 WHERE id = $1`, id, m[id].UTC()); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		})
+				return nil
+			})
+		}
 	}
 	if err != nil {
 		s.seenMu.Lock()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,8 +188,11 @@ func stateSig(st *rules.PointState) []byte {
 	return b
 }
 
-// saveStates writes the rule states that changed since they were last saved, in one
-// transaction.
+// stateChunk is how many rule states one statement saves.
+const stateChunk = 500
+
+// saveStates writes the rule states that changed since they were last saved, stateChunk to a
+// statement.
 func (s *Service) saveStates(ctx context.Context) error {
 	type saved struct {
 		rt       *pointRT
@@ -214,29 +218,31 @@ func (s *Service) saveStates(ctx context.Context) error {
 	if len(out) == 0 {
 		return nil
 	}
+	// Short multi-row transactions: the writer (the one SQLite write connection) is free
+	// between them, so an alert does not wait behind thousands of state rows.
 	at := s.now()
-	err := s.db.InTx(ctx, func(tx sqldb.Querier) error {
-		for _, o := range out {
-			if _, err := tx.Exec(ctx, `INSERT INTO rule_states (point_id, state, updated_at) VALUES ($1, $2, $3)
-				ON CONFLICT (point_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-				o.rt.id, string(o.doc), at); err != nil {
-				return err
-			}
+	for start := 0; start < len(out); start += stateChunk {
+		chunk := out[start:min(start+stateChunk, len(out))]
+		rows, args := make([]string, 0, len(chunk)), make([]any, 0, 3*len(chunk))
+		for _, o := range chunk {
+			rows = append(rows, "("+sqldb.Placeholders(len(args)+1, 3)+")")
+			args = append(args, o.rt.id, string(o.doc), at)
 		}
-		return nil
-	})
-	if err != nil {
-		for _, o := range out {
+		_, err := s.db.Exec(ctx, `INSERT INTO rule_states (point_id, state, updated_at) VALUES `+strings.Join(rows, ", ")+`
+			ON CONFLICT (point_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`, args...)
+		if err != nil {
+			for _, o := range out[start:] {
+				o.rt.mu.Lock()
+				o.rt.dirty = true
+				o.rt.mu.Unlock()
+			}
+			return fmt.Errorf("monitor: save rule states: %w", err)
+		}
+		for _, o := range chunk {
 			o.rt.mu.Lock()
-			o.rt.dirty = true
+			o.rt.savedSig = o.sig
 			o.rt.mu.Unlock()
 		}
-		return fmt.Errorf("monitor: save rule states: %w", err)
-	}
-	for _, o := range out {
-		o.rt.mu.Lock()
-		o.rt.savedSig = o.sig
-		o.rt.mu.Unlock()
 	}
 	s.metrics.statesSaved.Add(float64(len(out)))
 	return nil

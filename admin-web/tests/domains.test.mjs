@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
+import { fill } from './xlsx.mjs'
 import { PASSWORD, apiLogin, axeProblems, launch, openPage, shoot, startServer, submitLogin } from './harness.mjs'
 
 let server
@@ -180,6 +181,30 @@ describe('monitoring', () => {
     const closed = await call(admin, 'GET', `/api/v1/alerts/${alertId}`)
     assert.equal(closed.status, 'closed')
     assert.equal(closed.disposal_reason, '泄漏点已封堵，复测浓度 0 %LEL')
+    await done(page)
+  })
+
+  test('OK: an Excel import of points creates a device and shows its secret once', async () => {
+    const ent = await enterpriseByName('临港石化储运有限公司')
+    const template = Buffer.from(await (await fetch(base + '/api/v1/monitor-points/template.xlsx', { headers: { Authorization: `Bearer ${admin}` } })).arrayBuffer())
+    const file = join(tmpdir(), `points-${process.pid}.xlsx`)
+    const code = 'IMP-' + randomUUID().slice(0, 8)
+    writeFileSync(file, fill(template, [
+      { 设备编码: code, 设备名称: '导入网关', 企业统一社会信用代码: ent.credit_code, 设备类别: '危化品', 设备类型: '数据采集网关',
+        监测点编码: 'TI-9', 监测点名称: '9号储罐温度', 监测类型: '温度', 单位: '℃', 量程下限: 0, 量程上限: 200 },
+    ]))
+    const page = await signIn('admin', '/monitor-points')
+    await page.click('[data-test=point-import]')
+    await page.setInputFiles('[data-test=import-file]', file)
+    await page.click('button:has-text("开始导入")')
+    const dialog = page.locator('[data-test=import-secrets]')
+    await dialog.locator('.el-table__row', { hasText: code }).waitFor()
+    const row = await dialog.locator('.el-table__row', { hasText: code }).textContent()
+    const secret = row.replace(code, '').trim()
+    assert.ok(secret.length >= 40, `secret shown: ${row}`)
+    const res = await ingest(code, secret, [{ point: 'TI-9', value: 20 }])
+    assert.equal(res.accepted, 1, `the shown secret works: ${JSON.stringify(res)}`)
+    await noSeriousAxe(page, 'the secrets dialog', '.el-dialog')
     await done(page)
   })
 

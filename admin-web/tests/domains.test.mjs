@@ -300,6 +300,15 @@ describe('prevention', () => {
     assert.equal(h.status, 'accepted')
     assert.equal(h.photos.length, 1)
     await done(page)
+
+    // a link to the hazard opens its drawer; the open-only list no longer has it
+    page = await signIn('township01', `/hazards?id=${id}`)
+    await page.locator('[data-test=hazard-drawer] [data-test=hazard-status]:has-text("已验收")').waitFor()
+    await page.goto(base + '/hazards?open=true')
+    await page.locator('[data-test=hazard-table]').waitFor()
+    await page.waitForLoadState('networkidle')
+    assert.equal(await page.locator('[data-test=hazard-table] .el-table__row', { hasText: title }).count(), 0, 'accepted hazard listed as open')
+    await done(page)
   })
 })
 

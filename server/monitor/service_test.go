@@ -375,3 +375,58 @@ func TestAnomalies(t *testing.T) {
 		}
 	})
 }
+
+// TestManyRuleStatesSurviveRestart: more rule states than one save statement holds are saved
+// and restored (the pending minimum durations of 1,100 points continue after a restart).
+func TestManyRuleStatesSurviveRestart(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		s := e.service(t, monitor.Config{})
+		const n = 1100
+		items := make([]monitor.ImportItem, n)
+		readings := make([]string, n)
+		for i := range items {
+			items[i] = monitor.ImportItem{
+				Device: monitor.Device{Code: "GW-MANY", Name: "多点网关", EnterpriseID: e.entA.ID, Category: monitor.CategoryHazchem, Kind: "gateway"},
+				Point: monitor.Point{Code: fmt.Sprintf("T-%d", i), Name: fmt.Sprintf("%d号温度", i), Kind: "temperature", Unit: "℃",
+					Thresholds: []monitor.ThresholdRule{{ID: "hi", Direction: "high", Levels: []monitor.ThresholdLevel{{Level: 1, Value: 40}}, MinDurationS: 60}}},
+			}
+		}
+		if _, err := s.ImportPoints(ctx, e.officerA, items); err != nil {
+			t.Fatal(err)
+		}
+		t0 := e.clock.Now()
+		for i := range readings {
+			readings[i] = fmt.Sprintf(`{"point": "T-%d", "value": 45}`, i)
+		}
+		s.Deliver(ctx, "GW-MANY", "readings", msg(t0, readings...))
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(t, e.db, `SELECT COUNT(*) FROM rule_states`); got < n {
+			t.Fatalf("%d rule states saved, want %d", got, n)
+		}
+		e.clock.Add(61 * time.Second)
+		s2 := e.service(t, monitor.Config{})
+		for i := range readings {
+			readings[i] = fmt.Sprintf(`{"point": "T-%d", "value": 46}`, i)
+		}
+		s2.Deliver(ctx, "GW-MANY", "readings", msg(t0.Add(61*time.Second), readings...))
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			raised := 0
+			e.sink.mu.Lock()
+			for _, ev := range e.sink.evs {
+				if ev.Kind == rules.KindThreshold && ev.Action == rules.Raise {
+					raised++
+				}
+			}
+			e.sink.mu.Unlock()
+			if raised == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d points raised after the restart", raised, n)
+			}
+		}
+	})
+}

@@ -1,4 +1,4 @@
-import { onMounted, watch, type Ref } from 'vue'
+import { onMounted, ref, watch, type Ref } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
 
 /**
@@ -20,4 +20,19 @@ export function useDrawerFromQuery(open: (id: string) => void, visible: Ref<bool
   watch(visible, (v) => {
     if (!v && route.query.id) router.replace({ query: { ...route.query, id: undefined } })
   })
+}
+
+/**
+ * useQueryDrawer is a list page's record drawer: the id it shows (current), whether it is open
+ * (drawer), show(id) to open it, and the ?id= links of useDrawerFromQuery.
+ */
+export function useQueryDrawer() {
+  const current = ref<string | null>(null)
+  const drawer = ref(false)
+  const show = (id: string) => {
+    current.value = id
+    drawer.value = true
+  }
+  useDrawerFromQuery(show, drawer)
+  return { current, drawer, show }
 }

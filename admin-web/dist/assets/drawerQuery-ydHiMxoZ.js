@@ -1,1 +1,0 @@
-import{P as e,Q as t}from"./runtime-core.esm-bundler-B0DMw6ig.js";import{i as n,r}from"./index-CryX0I8y.js";function i(i,a){let o=r(),s=n(),c=()=>{let e=o.query.id;typeof e==`string`&&e&&i(e)};e(c),t(()=>o.query.id,c),t(a,e=>{!e&&o.query.id&&s.replace({query:{...o.query,id:void 0}})})}export{i as t};

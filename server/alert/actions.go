@@ -27,7 +27,10 @@ var actionSpec = &syncproto.CollectionSpec{
 		{Name: "photos", Type: syncproto.TypeArray, Rule: syncproto.Set},
 		{Name: "tier", Type: syncproto.TypeString, Rule: syncproto.ServerOwned},
 		{Name: "by_user", Type: syncproto.TypeString, Rule: syncproto.ServerOwned},
+		// at is when the person acted: sent by the device, or the mutation's time (see
+		// syncsvc.Step), bounded like it; received_at is when the server received it.
 		{Name: "at", Type: syncproto.TypeTime, Rule: syncproto.Immutable},
+		{Name: "received_at", Type: syncproto.TypeTime, Rule: syncproto.ServerOwned},
 	},
 }
 
@@ -41,7 +44,7 @@ type Actions struct {
 // NewActions returns the alert_actions collection.
 func NewActions() *Actions {
 	c := &Actions{Now: time.Now}
-	c.Table = syncsvc.Table{Name: "alert_actions", Columns: []string{"alert_id", "kind", "text", "photos", "tier", "by_user", "at"},
+	c.Table = syncsvc.Table{Name: "alert_actions", Columns: []string{"alert_id", "kind", "text", "photos", "tier", "by_user", "at", "received_at"},
 		JSON: map[string]bool{"photos": true},
 		Extra: func(context.Context, sqldb.Querier, syncsvc.Fields) (map[string]any, error) {
 			return map[string]any{"created_at": c.Now().UTC()}, nil
@@ -85,16 +88,21 @@ func ActorTier(a *yingji.Actor) string {
 	return TierCounty
 }
 
-func (c *Actions) Prepare(_ context.Context, _ sqldb.Querier, a *yingji.Actor, f syncsvc.Fields, created bool) error {
+func (c *Actions) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Actor, f syncsvc.Fields, created bool) error {
 	if created {
 		f["by_user"] = syncsvc.JSON(a.UserID)
 		f["tier"] = syncsvc.JSON(ActorTier(a))
-		def := map[string]any{"text": "", "photos": []string{}, "at": fmtTime(c.Now())}
+		def := map[string]any{"text": "", "photos": []string{}}
 		for k, v := range def {
 			if _, ok := f[k]; !ok {
 				f[k] = syncsvc.JSON(v)
 			}
 		}
+		at, received, err := c.actionTime(ctx, q, f)
+		if err != nil {
+			return err
+		}
+		f["at"], f["received_at"] = syncsvc.JSON(fmtTime(at)), syncsvc.JSON(fmtTime(received))
 	}
 	if !slices.Contains(ActionKinds, syncsvc.Str(f, "kind")) {
 		return syncsvc.Rejected(syncproto.CodeBadValue, "未知的处置记录类型（comment、acknowledge、dispose、feedback）")
@@ -103,6 +111,34 @@ func (c *Actions) Prepare(_ context.Context, _ sqldb.Querier, a *yingji.Actor, f
 		return syncsvc.Rejected(syncproto.CodeBadValue, "内容不超过 2000 个字")
 	}
 	return validateDisposal("", "", photosOf(f))
+}
+
+// actionTime is when the person took a new action: the time the device sent in "at", else
+// the mutation's (syncsvc.Step); either way not after the server received it and not before
+// the alert started. Outside a push (the portal) it is now.
+func (c *Actions) actionTime(ctx context.Context, q sqldb.Querier, f syncsvc.Fields) (at, received time.Time, err error) {
+	st := syncsvc.StepOf(ctx)
+	if st == nil {
+		now := c.Now().UTC()
+		return now, now, nil
+	}
+	if v := syncsvc.Str(f, "at"); v != "" {
+		t, perr := time.Parse(time.RFC3339Nano, v)
+		if perr != nil {
+			return at, received, syncsvc.Rejected(syncproto.CodeBadValue, "时间“at”应为 RFC 3339 格式，如 2026-11-28T08:00:00+08:00")
+		}
+		// The device's own word replaces the mutation's time, bounded alike.
+		st.Set(t)
+	}
+	var started string
+	err = q.QueryRow(ctx, `SELECT started_at FROM alerts WHERE id = $1`, syncsvc.Str(f, "alert_id")).Scan(&started)
+	if errors.Is(err, yingji.ErrNotFound) {
+		return at, received, syncsvc.Rejected(syncproto.CodeInvalid, "预警不存在")
+	}
+	if err != nil {
+		return at, received, err
+	}
+	return st.NotBefore(parseTime(started)), st.Received, nil
 }
 
 // Save writes the action and its photos' media references.

@@ -107,10 +107,16 @@ type Alert struct {
 	DisposalMeasures string   `json:"disposal_measures"`
 	Photos           []string `json:"photos"`
 	AcknowledgedBy   string   `json:"acknowledged_by"`
-	AcknowledgedAt   string   `json:"acknowledged_at"`
-	DisposedBy       string   `json:"disposed_by"`
-	DisposedAt       string   `json:"disposed_at"`
-	ClosedAt         string   `json:"closed_at"`
+	// AcknowledgedAt, DisposedAt and ClosedAt are when the person took the step (on a phone
+	// offline: the device's time, bounded by what the server trusts); the *ReceivedAt beside
+	// them are when the server received the step. Deadlines and statistics use the former.
+	AcknowledgedAt         string `json:"acknowledged_at"`
+	DisposedBy             string `json:"disposed_by"`
+	DisposedAt             string `json:"disposed_at"`
+	ClosedAt               string `json:"closed_at"`
+	AcknowledgedReceivedAt string `json:"acknowledged_received_at"`
+	DisposedReceivedAt     string `json:"disposed_received_at"`
+	ClosedReceivedAt       string `json:"closed_received_at"`
 }
 
 // Config are the dispatch and escalation settings.
@@ -122,6 +128,11 @@ type Config struct {
 	DisposeTimeout time.Duration
 	// CountyTimeout: not closed this long after it started → the county (default 2 h).
 	CountyTimeout time.Duration
+	// SyncGrace is how long after a deadline its escalation waits for a step taken in time on
+	// a phone that was offline to sync (default 0: escalate at the deadline). Whatever it is,
+	// a step counts as taken when the person took it: the timer escalates only when the step
+	// was not taken by the deadline.
+	SyncGrace time.Duration
 	// MaxAttempts of one delivery (default 6).
 	MaxAttempts int
 	// Backoff before retry n (n ≥ 1) of a failed delivery; default 10 s · 3^(n-1), at most 30 min.

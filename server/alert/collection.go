@@ -63,12 +63,16 @@ var spec = &syncproto.CollectionSpec{
 		serverField("disposed_by", syncproto.TypeString),
 		serverField("disposed_at", syncproto.TypeTime),
 		serverField("closed_at", syncproto.TypeTime),
+		serverField("acknowledged_received_at", syncproto.TypeTime),
+		serverField("disposed_received_at", syncproto.TypeTime),
+		serverField("closed_received_at", syncproto.TypeTime),
 	},
 }
 
 var columns = []string{"enterprise_id", "device_id", "point_id", "rule_id", "cause", "kind", "level", "level_name", "title",
 	"message", "value", "threshold", "unit", "started_at", "last_at", "cleared_at", "tier", "escalated_at", "status",
-	"disposal_reason", "disposal_measures", "photos", "acknowledged_by", "acknowledged_at", "disposed_by", "disposed_at", "closed_at"}
+	"disposal_reason", "disposal_measures", "photos", "acknowledged_by", "acknowledged_at", "disposed_by", "disposed_at", "closed_at",
+	"acknowledged_received_at", "disposed_received_at", "closed_received_at"}
 
 // Collection is the alerts collection. Alerts are raised by the server (Apply); phones change
 // only the status and the disposal fields.
@@ -163,12 +167,32 @@ func photosOf(f syncsvc.Fields) []string {
 
 // CheckChange checks a status change and fills the server-owned fields it implies: who
 // acknowledged and when, who disposed and when, when it closed. Closing or marking a false
-// alarm needs a reason.
-func (c *Collection) CheckChange(_ context.Context, _ sqldb.Querier, a *yingji.Actor, prev, next syncsvc.Fields) error {
-	return stepFields(a, syncsvc.Str(prev, "status"), next, fmtTime(c.Now()))
+// alarm needs a reason. "When" is the time the person acted (the mutation's, see
+// syncsvc.Step), never before the alert started or its previous step; the receipt time is
+// kept beside it.
+func (c *Collection) CheckChange(ctx context.Context, _ sqldb.Querier, a *yingji.Actor, prev, next syncsvc.Fields) error {
+	if st := syncsvc.StepOf(ctx); st != nil {
+		st.NotBefore(floor(prev))
+	}
+	at, received := syncsvc.StepTimes(ctx, c.Now())
+	return stepFields(a, syncsvc.Str(prev, "status"), next, fmtTime(at), fmtTime(received))
 }
 
-func stepFields(a *yingji.Actor, from string, next syncsvc.Fields, now string) error {
+// floor is the earliest time a step on an alert can have been taken: when it started, or its
+// latest step so far.
+func floor(f syncsvc.Fields) time.Time {
+	var t time.Time
+	for _, name := range []string{"started_at", "acknowledged_at", "disposed_at", "closed_at"} {
+		if v := parseTime(syncsvc.Str(f, name)); v.After(t) {
+			t = v
+		}
+	}
+	return t
+}
+
+// stepFields fills the fields of the step from → next's status: by the actor, taken at at and
+// received at received (equal for a step taken in the office).
+func stepFields(a *yingji.Actor, from string, next syncsvc.Fields, at, received string) error {
 	to := syncsvc.Str(next, "status")
 	if to == from {
 		return nil
@@ -176,21 +200,22 @@ func stepFields(a *yingji.Actor, from string, next syncsvc.Fields, now string) e
 	if !Open(to) && len([]rune(strings.TrimSpace(syncsvc.Str(next, "disposal_reason")))) == 0 {
 		return syncsvc.Rejected(syncproto.CodeMissingField, "关闭预警或标记为误报时必须填写处置原因")
 	}
-	set := func(name string, v string) {
-		if syncsvc.Str(next, name) == "" {
-			next[name] = syncsvc.JSON(v)
+	set := func(step string) {
+		if syncsvc.Str(next, step+"_at") == "" {
+			next[step+"_by"] = syncsvc.JSON(a.UserID)
+			next[step+"_at"] = syncsvc.JSON(at)
+			next[step+"_received_at"] = syncsvc.JSON(received)
 		}
 	}
 	if from == StatusNew || from == "" {
-		set("acknowledged_by", a.UserID)
-		set("acknowledged_at", now)
+		set("acknowledged")
 	}
 	if to == StatusDisposing || !Open(to) {
-		set("disposed_by", a.UserID)
-		set("disposed_at", now)
+		set("disposed")
 	}
 	if !Open(to) {
-		next["closed_at"] = syncsvc.JSON(now)
+		next["closed_at"] = syncsvc.JSON(at)
+		next["closed_received_at"] = syncsvc.JSON(received)
 	}
 	return nil
 }
@@ -208,17 +233,18 @@ func (c *Collection) Save(ctx context.Context, q sqldb.Querier, id string, f syn
 		return err
 	}
 	if to := syncsvc.Str(f, "status"); to != old && !created {
-		by, at := syncsvc.Str(f, "disposed_by"), syncsvc.Str(f, "disposed_at")
+		step := "disposed"
 		if to == StatusAcknowledged {
-			by, at = syncsvc.Str(f, "acknowledged_by"), syncsvc.Str(f, "acknowledged_at")
+			step = "acknowledged"
 		}
+		by, at, received := syncsvc.Str(f, step+"_by"), syncsvc.Str(f, step+"_at"), syncsvc.Str(f, step+"_received_at")
 		if !Open(to) {
-			at = syncsvc.Str(f, "closed_at")
+			at, received = syncsvc.Str(f, "closed_at"), syncsvc.Str(f, "closed_received_at")
 		}
 		if at == "" {
-			at = fmtTime(c.Now())
+			at, received = fmtTime(c.Now()), ""
 		}
-		if err := addEvent(ctx, q, event{AlertID: id, Kind: EventStatus, Status: to, By: by, At: at,
+		if err := addEvent(ctx, q, event{AlertID: id, Kind: EventStatus, Status: to, By: by, At: at, ReceivedAt: received,
 			Message: syncsvc.Str(f, "disposal_reason")}); err != nil {
 			return err
 		}

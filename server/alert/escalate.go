@@ -35,13 +35,11 @@ func (c Config) Due(started time.Time, step string) time.Time {
 
 func tierRank(t string) int { return slices.Index(Tiers, t) }
 
-// handled reports whether the alert was handled as the step asks: acknowledged for the ack
-// step, closed or a false alarm for the others.
-func handled(a Alert, step string) bool {
-	if !Open(a.Status) {
-		return true
-	}
-	return step == StepAck && a.Status != StatusNew
+// handled reports whether the step's timer has nothing left to do: the alert is closed (or a
+// false alarm), or the step was taken by its deadline by the time the person took it (an
+// acknowledgement made offline before the deadline counts, however late it synced).
+func (s *Service) handled(a Alert, step string) bool {
+	return !Open(a.Status) || s.stepInTime(a, step)
 }
 
 // scheduleTimers inserts the timers an open alert still needs (unique per alert and step, so
@@ -52,10 +50,11 @@ func (s *Service) scheduleTimers(ctx context.Context, a Alert) error {
 	}
 	started := parseTime(a.StartedAt)
 	for _, step := range []string{StepAck, StepDispose, StepCounty} {
-		if tierRank(a.Tier) >= tierRank(stepTier[step]) || handled(a, step) {
+		if tierRank(a.Tier) >= tierRank(stepTier[step]) || s.handled(a, step) {
 			continue
 		}
-		_, err := s.Jobs.Insert(ctx, TimerArgs{AlertID: a.ID, Step: step}, &river.InsertOpts{ScheduledAt: s.Config.Due(started, step),
+		at := s.Config.Due(started, step).Add(s.Config.SyncGrace)
+		_, err := s.Jobs.Insert(ctx, TimerArgs{AlertID: a.ID, Step: step}, &river.InsertOpts{ScheduledAt: at,
 			UniqueOpts: *unique(), MaxAttempts: 10})
 		if err != nil {
 			return fmt.Errorf("alert: timer: %w", err)
@@ -64,8 +63,11 @@ func (s *Service) scheduleTimers(ctx context.Context, a Alert) error {
 	return nil
 }
 
-// escalate runs a step's deadline: an alert handled in time stays where it is ("escalation
-// stops"); otherwise it moves to the step's tier, which is then dispatched to.
+// escalate runs a step's deadline (after Config.SyncGrace): an alert handled in time stays
+// where it is ("escalation stops"); otherwise it moves to the step's tier, which is then
+// dispatched to. "In time" is judged by the time the person acted, re-read here: a step taken
+// offline before the deadline and synced since counts, one taken after the deadline does not,
+// whenever the timer happens to run.
 func (s *Service) escalate(ctx context.Context, id, step string) error {
 	target, ok := stepTier[step]
 	if !ok {
@@ -80,11 +82,11 @@ func (s *Service) escalate(ctx context.Context, id, step string) error {
 		if err != nil {
 			return err
 		}
-		if handled(a, step) || tierRank(a.Tier) >= tierRank(target) {
+		if s.handled(a, step) || tierRank(a.Tier) >= tierRank(target) {
 			return nil
 		}
 		now := s.Now()
-		if due := s.Config.Due(parseTime(a.StartedAt), step); now.Before(due.Add(-time.Second)) {
+		if due := s.Config.Due(parseTime(a.StartedAt), step).Add(s.Config.SyncGrace); now.Before(due.Add(-time.Second)) {
 			return river.JobSnooze(due.Sub(now))
 		}
 		at := fmtTime(now)

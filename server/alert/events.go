@@ -25,11 +25,18 @@ type event struct {
 	Tier, Status  string
 	By, Message   string
 	At            string
+	// ReceivedAt is when the server received a step taken on a phone, when it differs from At
+	// (the time the person took it); "" otherwise.
+	ReceivedAt string
 }
 
 func addEvent(ctx context.Context, q sqldb.Querier, e event) error {
-	_, err := q.Exec(ctx, `INSERT INTO alert_events (id, alert_id, kind, level, tier, status, by_user, message, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, yingji.NewID(), e.AlertID, e.Kind, e.Level, e.Tier, e.Status, e.By, e.Message, e.At)
+	if e.ReceivedAt == e.At {
+		e.ReceivedAt = ""
+	}
+	_, err := q.Exec(ctx, `INSERT INTO alert_events (id, alert_id, kind, level, tier, status, by_user, message, at, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, yingji.NewID(), e.AlertID, e.Kind, e.Level, e.Tier, e.Status, e.By,
+		e.Message, e.At, e.ReceivedAt)
 	if err != nil {
 		return fmt.Errorf("alert: event: %w", err)
 	}

@@ -73,7 +73,8 @@ func (s *Service) Handle(ctx context.Context, a *yingji.Actor, id string, in Han
 		if err := s.alerts.Prepare(ctx, tx, a, next, false); err != nil {
 			return asError(err)
 		}
-		if err := stepFields(a, from, next, fmtTime(s.Now())); err != nil {
+		now := fmtTime(s.Now())
+		if err := stepFields(a, from, next, now, now); err != nil {
 			return asError(err)
 		}
 		if err := s.alerts.Save(ctx, tx, id, next, false, false); err != nil {

@@ -48,6 +48,9 @@ type StatsRow struct {
 	Escalated     int     `json:"escalated"`       // escalated beyond the enterprise
 	HandledInTime int     `json:"handled_in_time"` // closed (or a false alarm) before the dispose deadline
 	InTimeRate    float64 `json:"in_time_rate"`    // HandledInTime ÷ Count
+	// AcknowledgedInTime are the alerts acknowledged before the ack deadline. Like
+	// HandledInTime it judges by when the person acted, not when the phone synced.
+	AcknowledgedInTime int `json:"acknowledged_in_time"`
 }
 
 // Stats are the statistics of one query, with the total.
@@ -98,7 +101,7 @@ func (s *Service) Stats(ctx context.Context, a *yingji.Actor, q StatsQuery) (Sta
 		err := r.Scan(&x.ID, &x.EnterpriseID, &x.EnterpriseName, &x.OrgPath, &x.DeviceID, &x.PointID, &x.RuleID, &x.Cause, &x.Kind,
 			&level, &x.LevelName, &x.Title, &x.Message, &value, &threshold, &x.Unit, &x.StartedAt, &x.LastAt, &x.ClearedAt, &x.Tier,
 			&x.EscalatedAt, &x.Status, &x.DisposalReason, &x.DisposalMeasures, &photos, &x.AcknowledgedBy, &x.AcknowledgedAt,
-			&x.DisposedBy, &x.DisposedAt, &x.ClosedAt, &x.industry, &x.townshipID, &x.townshipName)
+			&x.DisposedBy, &x.DisposedAt, &x.ClosedAt, &x.AcknowledgedReceivedAt, &x.DisposedReceivedAt, &x.ClosedReceivedAt, &x.industry, &x.townshipID, &x.townshipName)
 		x.Level, _ = strconv.Atoi(level)
 		return x, err
 	})
@@ -119,6 +122,9 @@ func (s *Service) Stats(ctx context.Context, a *yingji.Actor, q StatsQuery) (Sta
 		}
 		if s.InTime(x.Alert) {
 			row.HandledInTime++
+		}
+		if s.AckedInTime(x.Alert) {
+			row.AcknowledgedInTime++
 		}
 	}
 	for _, x := range list {
@@ -142,12 +148,26 @@ func (s *Service) Stats(ctx context.Context, a *yingji.Actor, q StatsQuery) (Sta
 }
 
 // InTime reports whether an alert was closed (or marked a false alarm) before its dispose
-// deadline.
+// deadline, by the time the person closed it (closed_at), not when the server received it.
 func (s *Service) InTime(a Alert) bool {
-	if Open(a.Status) || a.ClosedAt == "" {
+	return !Open(a.Status) && s.stepInTime(a, StepDispose)
+}
+
+// AckedInTime reports whether an alert was acknowledged before its ack deadline, by the time
+// the person acknowledged it.
+func (s *Service) AckedInTime(a Alert) bool { return s.stepInTime(a, StepAck) }
+
+// stepInTime reports whether the step was taken by its deadline, by the action time: the ack
+// step by acknowledged_at, the dispose and county steps by closed_at.
+func (s *Service) stepInTime(a Alert, step string) bool {
+	at := a.ClosedAt
+	if step == StepAck {
+		at = a.AcknowledgedAt
+	}
+	if at == "" {
 		return false
 	}
-	return !parseTime(a.ClosedAt).After(s.Config.Due(parseTime(a.StartedAt), StepDispose))
+	return !parseTime(at).After(s.Config.Due(parseTime(a.StartedAt), step))
 }
 
 func rate(n, d int) float64 {

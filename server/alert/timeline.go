@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -12,12 +13,16 @@ import (
 
 // TimelineItem is one moment of an alert's life.
 type TimelineItem struct {
-	At     string `json:"at"`
-	Kind   string `json:"kind"` // raised, level, cleared, recurred, escalated, status, action, delivery
-	Text   string `json:"text"` // Chinese description
-	By     string `json:"by,omitempty"`
-	ByName string `json:"by_name,omitempty"`
-	Tier   string `json:"tier,omitempty"`
+	// At is when it happened; for a step taken on a phone, when the person took it.
+	At string `json:"at"`
+	// ReceivedAt is when the server received a step taken on a phone, when it came later
+	// than At (the phone was offline); absent otherwise.
+	ReceivedAt string `json:"received_at,omitempty"`
+	Kind       string `json:"kind"` // raised, level, cleared, recurred, escalated, status, action, delivery
+	Text       string `json:"text"` // Chinese description
+	By         string `json:"by,omitempty"`
+	ByName     string `json:"by_name,omitempty"`
+	Tier       string `json:"tier,omitempty"`
 	// Delivery is set on delivery items; Action on action items.
 	Delivery *Delivery `json:"delivery,omitempty"`
 	Action   *Action   `json:"action,omitempty"`
@@ -50,7 +55,9 @@ type Action struct {
 	Photos []string `json:"photos"`
 	Tier   string   `json:"tier"`
 	By     string   `json:"by_user"`
-	At     string   `json:"at"`
+	At     string   `json:"at"` // when the person acted
+	// ReceivedAt is when the server received the action ("" for actions older than this field).
+	ReceivedAt string `json:"received_at"`
 }
 
 // Deliveries lists an alert's delivery attempts in time order.
@@ -72,6 +79,24 @@ func (s *Service) deliveries(ctx context.Context, alertID string) ([]Delivery, e
 	})
 }
 
+// receivedLater returns received when it is a second or more after at (a step synced by a
+// phone that was offline), else "".
+func receivedLater(at, received string) string {
+	if received == "" || parseTime(received).Sub(parseTime(at)) < time.Second {
+		return ""
+	}
+	return received
+}
+
+// syncedNote tells on a timeline that a step was taken offline and when it reached the server
+// (Beijing time).
+func syncedNote(received string) string {
+	if received == "" {
+		return ""
+	}
+	return "（离线操作，" + parseTime(received).In(zone).Format("01-02 15:04:05") + " 同步到服务器）"
+}
+
 var actionNames = map[string]string{"comment": "评论", "acknowledge": "确认", "dispose": "处置", "feedback": "反馈"}
 
 // Timeline merges what happened to an alert in time order: raised, level changes, cleared,
@@ -82,17 +107,17 @@ func (s *Service) Timeline(ctx context.Context, a *yingji.Actor, alertID string)
 		return nil, err
 	}
 	var out []TimelineItem
-	rows, err := s.DB.Query(ctx, `SELECT kind, level, tier, status, by_user, message, at FROM alert_events WHERE alert_id = $1`, alertID)
+	rows, err := s.DB.Query(ctx, `SELECT kind, level, tier, status, by_user, message, at, received_at FROM alert_events WHERE alert_id = $1`, alertID)
 	evs, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (event, error) {
 		var e event
-		err := r.Scan(&e.Kind, &e.Level, &e.Tier, &e.Status, &e.By, &e.Message, &e.At)
+		err := r.Scan(&e.Kind, &e.Level, &e.Tier, &e.Status, &e.By, &e.Message, &e.At, &e.ReceivedAt)
 		return e, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alert: timeline: %w", err)
 	}
 	for _, e := range evs {
-		it := TimelineItem{At: e.At, Kind: e.Kind, By: e.By, Tier: e.Tier}
+		it := TimelineItem{At: e.At, ReceivedAt: receivedLater(e.At, e.ReceivedAt), Kind: e.Kind, By: e.By, Tier: e.Tier}
 		switch e.Kind {
 		case EventRaised:
 			it.Text = fmt.Sprintf("产生%d级预警：%s", e.Level, al.Title)
@@ -113,13 +138,14 @@ func (s *Service) Timeline(ctx context.Context, a *yingji.Actor, alertID string)
 		if e.Message != "" && (e.Kind == EventRaised || e.Kind == EventLevel) {
 			it.Text += "（" + e.Message + "）"
 		}
+		it.Text += syncedNote(it.ReceivedAt)
 		out = append(out, it)
 	}
-	rows, err = s.DB.Query(ctx, `SELECT id, kind, text, photos, tier, by_user, at FROM alert_actions WHERE alert_id = $1`, alertID)
+	rows, err = s.DB.Query(ctx, `SELECT id, kind, text, photos, tier, by_user, at, received_at FROM alert_actions WHERE alert_id = $1`, alertID)
 	acts, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (Action, error) {
 		var x Action
 		var photos string
-		err := r.Scan(&x.ID, &x.Kind, &x.Text, &photos, &x.Tier, &x.By, &x.At)
+		err := r.Scan(&x.ID, &x.Kind, &x.Text, &photos, &x.Tier, &x.By, &x.At, &x.ReceivedAt)
 		x.Photos = []string{}
 		json.Unmarshal([]byte(photos), &x.Photos)
 		return x, err
@@ -136,7 +162,9 @@ func (s *Service) Timeline(ctx context.Context, a *yingji.Actor, alertID string)
 		if len(x.Photos) > 0 {
 			text += fmt.Sprintf("（%d 张照片）", len(x.Photos))
 		}
-		out = append(out, TimelineItem{At: x.At, Kind: "action", Text: text, By: x.By, Tier: x.Tier, Action: &x})
+		rcv := receivedLater(x.At, x.ReceivedAt)
+		text += syncedNote(rcv)
+		out = append(out, TimelineItem{At: x.At, ReceivedAt: rcv, Kind: "action", Text: text, By: x.By, Tier: x.Tier, Action: &x})
 	}
 	ds, err := s.deliveries(ctx, alertID)
 	if err != nil {

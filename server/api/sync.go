@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +99,8 @@ func jsonReason(err error) string {
 func writeSync(c echo.Context, v any) error {
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	// The server's clock, for the device to correct its own (see syncproto.HeaderServerTime).
+	res.Header().Set(syncproto.HeaderServerTime, strconv.FormatInt(time.Now().UnixMilli(), 10))
 	if !strings.Contains(c.Request().Header.Get(echo.HeaderAcceptEncoding), "gzip") {
 		res.WriteHeader(http.StatusOK)
 		return json.NewEncoder(res).Encode(v)

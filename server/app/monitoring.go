@@ -56,6 +56,7 @@ func (t templated) Send(ctx context.Context, to notify.Receiver, m notify.Messag
 func alertConfig(cfg config.Config) alert.Config {
 	c := alert.DefaultConfig()
 	c.AckTimeout, c.DisposeTimeout, c.CountyTimeout = cfg.AlertAckTimeout, cfg.AlertDisposeTimeout, cfg.AlertCountyTimeout
+	c.SyncGrace = cfg.AlertSyncGrace
 	return c
 }
 

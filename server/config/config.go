@@ -57,6 +57,7 @@ type Config struct {
 	AlertAckTimeout     time.Duration `yaml:"alert_ack_timeout"`
 	AlertDisposeTimeout time.Duration `yaml:"alert_dispose_timeout"`
 	AlertCountyTimeout  time.Duration `yaml:"alert_county_timeout"`
+	AlertSyncGrace      time.Duration `yaml:"alert_sync_grace"`
 	FCMProjectID        string        `yaml:"fcm_project_id"`
 	FCMCredentialsFile  string        `yaml:"fcm_credentials_file"`
 	FCMEndpoint         string        `yaml:"fcm_endpoint"`
@@ -153,6 +154,7 @@ func (c *Config) keys() []key {
 		{"alert_ack_timeout", "YINGJI_ALERT_ACK_TIMEOUT", "alert-ack-timeout", "企业签收预警的时限，超时推送乡镇（街道）", &c.AlertAckTimeout},
 		{"alert_dispose_timeout", "YINGJI_ALERT_DISPOSE_TIMEOUT", "alert-dispose-timeout", "企业处置完毕的时限（自预警产生起），超时推送乡镇（街道）", &c.AlertDisposeTimeout},
 		{"alert_county_timeout", "YINGJI_ALERT_COUNTY_TIMEOUT", "alert-county-timeout", "预警仍未处置完毕时推送县（区）的时限（自预警产生起）", &c.AlertCountyTimeout},
+		{"alert_sync_grace", "YINGJI_ALERT_SYNC_GRACE", "alert-sync-grace", "超时后推送上级前，等待手机离线时按时签收、处置的记录同步上来的时间（0 为到时即推送）", &c.AlertSyncGrace},
 		{"fcm_project_id", "YINGJI_FCM_PROJECT_ID", "fcm-project-id", "FCM 推送的 Firebase 项目 ID（空：不用 FCM）", &c.FCMProjectID},
 		{"fcm_credentials_file", "YINGJI_FCM_CREDENTIALS_FILE", "fcm-credentials-file", "FCM 服务账号密钥文件（JSON）", &c.FCMCredentialsFile},
 		{"fcm_endpoint", "YINGJI_FCM_ENDPOINT", "fcm-endpoint", "FCM 接口地址（空：谷歌官方地址；测试或代理时设置）", &c.FCMEndpoint},
@@ -386,6 +388,9 @@ func (c *Config) Validate() error {
 		if d.v < time.Second {
 			return bad(d.name, "不能短于 1 秒", "must be at least 1s")
 		}
+	}
+	if c.AlertSyncGrace < 0 {
+		return bad("alert_sync_grace", "不能为负数", "must not be negative")
 	}
 	if c.AlertDisposeTimeout < c.AlertAckTimeout || c.AlertCountyTimeout < c.AlertDisposeTimeout {
 		return bad("alert_county_timeout", "应满足 签收时限 ≤ 处置时限 ≤ 推送县（区）时限", "want ack ≤ dispose ≤ county timeout")

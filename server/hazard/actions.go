@@ -81,13 +81,52 @@ func (c *Actions) Authorize(ctx context.Context, q sqldb.Querier, a *yingji.Acto
 var actionSteps = map[string]string{"assign": StepAssign, "rectify": StepRectify, "submit": StepSubmit,
 	"accept": StepAccept, "reject": StepSendBack}
 
+// actionTime fills "at" of a new action: when the person took it (the time the device sent,
+// else the mutation's, see syncsvc.Step), not after the server received it and not before the
+// hazard was reported. Outside a push it is now, unless given.
+func (c *Actions) actionTime(ctx context.Context, q sqldb.Querier, f syncsvc.Fields) error {
+	st := syncsvc.StepOf(ctx)
+	given := syncsvc.Str(f, "at")
+	if given != "" {
+		t, err := time.Parse(time.RFC3339Nano, given)
+		if err != nil {
+			return syncsvc.Rejected(syncproto.CodeBadValue, "时间“at”应为 RFC 3339 格式，如 2026-11-28T08:00:00+08:00")
+		}
+		if st == nil {
+			return nil
+		}
+		st.Set(t)
+	}
+	if st == nil {
+		f["at"] = syncsvc.JSON(c.Now().UTC().Format(time.RFC3339))
+		return nil
+	}
+	var reported string
+	err := q.QueryRow(ctx, `SELECT reported_at FROM hazards WHERE id = $1`, syncsvc.Str(f, "hazard_id")).Scan(&reported)
+	if errors.Is(err, yingji.ErrNotFound) {
+		return syncsvc.Rejected(syncproto.CodeInvalid, "所属隐患不存在")
+	}
+	if err != nil {
+		return err
+	}
+	if t, perr := time.Parse(time.RFC3339, reported); perr == nil {
+		st.NotBefore(t)
+	}
+	// Milliseconds: the timeline orders actions among the other steps by this time.
+	f["at"] = syncsvc.JSON(st.At.Truncate(time.Millisecond).Format(time.RFC3339Nano))
+	return nil
+}
+
 func (c *Actions) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Actor, f syncsvc.Fields, created bool) error {
 	if created {
 		f["by_user"] = syncsvc.JSON(a.UserID)
-		for k, v := range map[string]string{"text": "", "assignee": "", "at": c.Now().UTC().Format(time.RFC3339)} {
+		for k, v := range map[string]string{"text": "", "assignee": ""} {
 			if _, ok := f[k]; !ok {
 				f[k] = syncsvc.JSON(v)
 			}
+		}
+		if err := c.actionTime(ctx, q, f); err != nil {
+			return err
 		}
 	}
 	if !slices.Contains(ActionKinds, syncsvc.Str(f, "kind")) {

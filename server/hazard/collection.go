@@ -170,14 +170,42 @@ func authorizeSteps(a *yingji.Actor, m syncproto.Mutation, cur syncsvc.Fields) e
 }
 
 // CheckChange checks that the hazard after the change holds what its step needs (see
-// Requires).
-func (c *Collection) CheckChange(_ context.Context, _ sqldb.Querier, _ *yingji.Actor, prev, next syncsvc.Fields) error {
+// Requires). A change of a reported hazard was made no earlier than its report: its action
+// time (syncsvc.Step, kept on the timeline) is raised to reported_at.
+func (c *Collection) CheckChange(ctx context.Context, _ sqldb.Querier, _ *yingji.Actor, prev, next syncsvc.Fields) error {
+	if st := syncsvc.StepOf(ctx); st != nil && prev != nil {
+		if t, err := time.Parse(time.RFC3339, syncsvc.Str(prev, "reported_at")); err == nil {
+			st.NotBefore(t)
+		}
+	}
 	for _, step := range Transition(prev, syncsvc.Str(next, "status")) {
 		if err := Requires(step, next); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// reportedAt is when a new hazard was reported: the time the device sent in reported_at, else
+// the time of the mutation (syncsvc.Step); bounded either way (not after the server received
+// it, not more than syncsvc.MaxOffline before). Outside a push it is now, unless given.
+func reportedAt(ctx context.Context, f syncsvc.Fields, now time.Time) (string, error) {
+	st := syncsvc.StepOf(ctx)
+	given := syncsvc.Str(f, "reported_at")
+	if given != "" {
+		t, err := time.Parse(time.RFC3339, given)
+		if err != nil {
+			return "", syncsvc.Rejected(syncproto.CodeBadValue, "时间“reported_at”应为 RFC 3339 格式，如 2026-11-28T08:00:00+08:00")
+		}
+		if st == nil {
+			return given, nil
+		}
+		st.Set(t)
+	}
+	if st == nil {
+		return now.UTC().Format(time.RFC3339), nil
+	}
+	return st.At.Format(time.RFC3339), nil
 }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -187,12 +215,17 @@ func (c *Collection) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Act
 	if created {
 		f["reported_by"] = syncsvc.JSON(a.UserID)
 		def := map[string]any{"status": Machine.Initial, "level": "general", "description": "", "photos": []string{},
-			"reported_at": c.Now().UTC().Format(time.RFC3339), "deadline": "", "rectifier_id": "", "location": nil}
+			"deadline": "", "rectifier_id": "", "location": nil}
 		for k, v := range def {
 			if _, ok := f[k]; !ok {
 				f[k] = syncsvc.JSON(v)
 			}
 		}
+		at, err := reportedAt(ctx, f, c.Now())
+		if err != nil {
+			return err
+		}
+		f["reported_at"] = syncsvc.JSON(at)
 	}
 	bad := func(msg string) error { return syncsvc.Rejected(syncproto.CodeBadValue, msg) }
 	if t := syncsvc.Str(f, "title"); t == "" || len([]rune(t)) > 200 {

@@ -15,20 +15,23 @@ import (
 
 // Hazard is a hazard as the portal shows it.
 type Hazard struct {
-	ID             string          `json:"id"`
-	EnterpriseID   string          `json:"enterprise_id"`
-	EnterpriseName string          `json:"enterprise_name"`
-	OrgPath        string          `json:"org_path"`
-	Title          string          `json:"title"`
-	Description    string          `json:"description"`
-	Level          string          `json:"level"`
-	Status         string          `json:"status"`
-	Photos         []string        `json:"photos"`
-	ReportedBy     string          `json:"reported_by"`
-	ReportedAt     string          `json:"reported_at"`
-	Deadline       string          `json:"deadline"`
-	RectifierID    string          `json:"rectifier_id"`
-	Location       json.RawMessage `json:"location"`
+	ID             string   `json:"id"`
+	EnterpriseID   string   `json:"enterprise_id"`
+	EnterpriseName string   `json:"enterprise_name"`
+	OrgPath        string   `json:"org_path"`
+	Title          string   `json:"title"`
+	Description    string   `json:"description"`
+	Level          string   `json:"level"`
+	Status         string   `json:"status"`
+	Photos         []string `json:"photos"`
+	ReportedBy     string   `json:"reported_by"`
+	// ReportedAt is when the hazard was reported: on a phone offline, the device's time
+	// (bounded by what the server trusts); ReceivedAt is when the server received the report.
+	ReportedAt  string          `json:"reported_at"`
+	ReceivedAt  string          `json:"received_at"`
+	Deadline    string          `json:"deadline"`
+	RectifierID string          `json:"rectifier_id"`
+	Location    json.RawMessage `json:"location"`
 }
 
 // Filter selects hazards; TownshipPath is the org path of a township (or any unit).
@@ -38,13 +41,15 @@ type Filter struct {
 }
 
 const cols = `h.id, h.enterprise_id, COALESCE(e.name, ''), h.org_path, h.title, h.description, h.level, h.status, h.photos,
-	h.reported_by, h.reported_at, h.deadline, h.rectifier_id, h.location`
+	h.reported_by, h.reported_at, h.deadline, h.rectifier_id, h.location, h.created_at`
 
 func scanHazard(r sqldb.Rows) (Hazard, error) {
 	var h Hazard
 	var photos, loc string
+	var received time.Time
 	err := r.Scan(&h.ID, &h.EnterpriseID, &h.EnterpriseName, &h.OrgPath, &h.Title, &h.Description, &h.Level, &h.Status, &photos,
-		&h.ReportedBy, &h.ReportedAt, &h.Deadline, &h.RectifierID, &loc)
+		&h.ReportedBy, &h.ReportedAt, &h.Deadline, &h.RectifierID, &loc, &received)
+	h.ReceivedAt = received.UTC().Format(time.RFC3339)
 	json.Unmarshal([]byte(photos), &h.Photos)
 	if h.Photos == nil {
 		h.Photos = []string{}
@@ -146,9 +151,13 @@ type ActionInfo struct {
 
 // Event is one entry of a hazard's timeline.
 type Event struct {
-	At       time.Time `json:"at"`
-	UserID   string    `json:"user_id"`
-	UserName string    `json:"user_name"`
+	// At is when it happened: for a change made on a phone, when the person made it.
+	At time.Time `json:"at"`
+	// ReceivedAt is when the server received a change made on a phone, when it came a second
+	// or more after At (the phone was offline); absent otherwise.
+	ReceivedAt *time.Time `json:"received_at,omitempty"`
+	UserID     string     `json:"user_id"`
+	UserName   string     `json:"user_name"`
 	// Kind: created, updated (by sync), action (a hazard_actions row), edit (in the office).
 	Kind   string `json:"kind"`
 	Source string `json:"source"` // sync, office
@@ -200,9 +209,19 @@ func Timeline(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string)
 			DeviceID string                     `json:"device_id"`
 			Seq      int64                      `json:"seq"`
 			Fields   map[string]json.RawMessage `json:"fields"`
+			ActionAt string                     `json:"action_at"`
 		}
 		json.Unmarshal([]byte(e.detail), &d)
 		ev := Event{At: e.at, UserID: e.user, UserName: e.username, DeviceID: d.DeviceID, seq: d.Seq, Changes: d.Fields}
+		// A change synced from a phone happened when the person made it (the push's action
+		// time); the audit entry's own time is its receipt.
+		if at, err := time.Parse(time.RFC3339Nano, d.ActionAt); err == nil && !at.After(e.at) {
+			ev.At = at
+			if e.at.Sub(at) >= time.Second {
+				rcv := e.at
+				ev.ReceivedAt = &rcv
+			}
+		}
 		switch e.action {
 		case "sync.create":
 			ev.Kind, ev.Source = "created", "sync"
@@ -213,10 +232,12 @@ func Timeline(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string)
 		}
 		replay = append(replay, ev)
 	}
-	// Entries of one push share a time: the change-log number orders them.
+	// Replay in the order the server applied the changes (the audit order; entries of one push
+	// share a time and the change-log number orders them), whatever times the devices gave.
 	sort.SliceStable(replay, func(i, j int) bool {
-		if !replay[i].At.Equal(replay[j].At) {
-			return replay[i].At.Before(replay[j].At)
+		ri, rj := received(replay[i]), received(replay[j])
+		if !ri.Equal(rj) {
+			return ri.Before(rj)
 		}
 		return replay[i].seq < replay[j].seq
 	})
@@ -292,6 +313,14 @@ func Timeline(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string)
 		ai := &ActionInfo{}
 		err := r.Scan(&ai.ID, &ai.Kind, &ai.Text, &ai.Assignee, &ev.UserID, &ai.At, &ev.At)
 		ev.Kind, ev.Source, ev.Action = "action", "sync", ai
+		// The action happened when the person took it (at), received at created_at.
+		if at, perr := time.Parse(time.RFC3339Nano, ai.At); perr == nil && !at.After(ev.At) {
+			if ev.At.Sub(at) >= time.Second {
+				rcv := ev.At
+				ev.ReceivedAt = &rcv
+			}
+			ev.At = at
+		}
 		return ev, err
 	})
 	if err != nil {
@@ -316,6 +345,23 @@ func Timeline(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string)
 		ev.Summary = summary(ev)
 	}
 	return events, nil
+}
+
+// zone is where times are shown: Asia/Shanghai.
+var zone = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return l
+}()
+
+// received is when the server received an event.
+func received(ev Event) time.Time {
+	if ev.ReceivedAt != nil {
+		return *ev.ReceivedAt
+	}
+	return ev.At
 }
 
 func summary(ev *Event) string {
@@ -358,6 +404,9 @@ func summary(ev *Event) string {
 	}
 	if n := len(ev.PhotosAdded); n > 0 {
 		parts = append(parts, "添加照片 "+itoa(n)+" 张")
+	}
+	if ev.ReceivedAt != nil {
+		parts = append(parts, "离线操作，"+ev.ReceivedAt.In(zone).Format("01-02 15:04:05")+" 同步到服务器")
 	}
 	out := ""
 	for i, p := range parts {

@@ -61,6 +61,7 @@ type answer struct {
 	user, device, ip string
 	actor            *yingji.Actor
 	result           syncproto.Result
+	step             *Step // when the person made the change (nil: not applied)
 }
 
 type sumDelta struct {
@@ -360,8 +361,13 @@ func auditAnswers(ctx context.Context, q sqldb.Querier, answers []answer, now ti
 		if a.result.Status == syncproto.StatusRejected || a.actor == nil {
 			continue
 		}
-		detail, _ := json.Marshal(map[string]any{"mutation_id": a.m.MutationID, "device_id": a.device, "status": a.result.Status,
-			"seq": a.result.Seq, "fields": a.m.Fields})
+		d := map[string]any{"mutation_id": a.m.MutationID, "device_id": a.device, "status": a.result.Status,
+			"seq": a.result.Seq, "fields": a.m.Fields}
+		if a.step != nil {
+			// The time the person made the change (the audit entry's own time is its receipt).
+			d["action_at"] = a.step.At.Format(time.RFC3339Nano)
+		}
+		detail, _ := json.Marshal(d)
 		rows = append(rows, "("+Placeholders(len(args)+1, 12)+")")
 		args = append(args, yingji.NewID(), now, a.actor.UserID, a.actor.Username, a.actor.OrgPath, a.actor.IP, a.actor.RequestID,
 			"sync."+a.m.Op, a.m.Collection, a.m.ID, "ok", string(detail))

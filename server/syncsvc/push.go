@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -45,11 +46,12 @@ func (s *Service) Push(ctx context.Context, a *yingji.Actor, req syncproto.PushR
 	// stored as its answer for good is never made of it.
 	failed := map[int]bool{}
 	var results []syncproto.Result
+	received := s.Now() // the receipt time of every change of the batch (see Step)
 	for attempt := 1; ; attempt++ {
 		var sf *saveFailure
 		err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
 			var err error
-			results, err = s.pushBatch(ctx, tx, a, req.DeviceID, req.Mutations, failed)
+			results, err = s.pushBatch(ctx, tx, a, req.DeviceID, req.Mutations, failed, received)
 			return err
 		})
 		if transient(err) && attempt < maxAttempts && ctx.Err() == nil {
@@ -128,6 +130,9 @@ type pushCtx struct {
 	b      *batch
 	fields map[ref]Fields // current domain state of the records the batch touches
 	stored map[string]storedAnswer
+	// received is when the batch arrived; step the action time of the mutation being applied.
+	received time.Time
+	step     *Step
 }
 
 type storedAnswer struct {
@@ -135,9 +140,10 @@ type storedAnswer struct {
 	result     syncproto.Result
 }
 
-func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool) ([]syncproto.Result, error) {
+func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool, received time.Time) ([]syncproto.Result, error) {
 	ctx = WithCache(ctx)
-	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{}}
+	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{},
+		received: received}
 	// Take the numbers before reading anything: the counter row stays locked until the
 	// transaction ends, so on PostgreSQL (read committed) a concurrent push of the same record
 	// has committed before the preload below reads it. Preloading first would merge against a
@@ -223,7 +229,9 @@ func (p *pushCtx) preload(ctx context.Context, ms []syncproto.Mutation) error {
 // answer keeps a result to store with the batch and returns it.
 func (p *pushCtx) answer(m syncproto.Mutation, r syncproto.Result) syncproto.Result {
 	h := payloadHash(m)
-	p.b.answers = append(p.b.answers, answer{m: m, hash: h, user: p.a.UserID, device: p.device, ip: p.a.IP, actor: p.a, result: r})
+	p.b.answers = append(p.b.answers, answer{m: m, hash: h, user: p.a.UserID, device: p.device, ip: p.a.IP, actor: p.a, result: r,
+		step: p.step})
+	p.step = nil
 	p.stored[m.MutationID] = storedAnswer{hash: h, user: p.a.UserID, result: r}
 	return r
 }
@@ -268,7 +276,12 @@ func (p *pushCtx) apply(ctx context.Context, m syncproto.Mutation) (syncproto.Re
 	}
 	// A device clock far ahead would win every last-writer-wins race: such a stamp is
 	// replaced by the server's, and the rules decide as usual.
-	m.HLC = p.s.Clock.Stamp(remote, syncproto.MaxDrift).String()
+	stamp := p.s.Clock.Stamp(remote, syncproto.MaxDrift)
+	m.HLC = stamp.String()
+	// The time the person acted, bounded by the receipt; the collection raises it to when
+	// the record existed (see Step).
+	p.step = NewStep(stamp, p.received)
+	ctx = WithStep(ctx, p.step)
 
 	r := ref{m.Collection, m.ID}
 	before := p.b.overlay[r]

@@ -79,7 +79,7 @@ func TestHazardActionTimes(t *testing.T) {
 
 		// An explicit reported_at: kept when plausible, bounded when in the future or too old.
 		for _, c := range []struct {
-			name      string
+			name       string
 			sent, want time.Time
 		}{
 			{"an hour ago", now.Add(-time.Hour), now.Add(-time.Hour)},

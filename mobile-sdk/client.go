@@ -17,8 +17,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,10 +49,14 @@ type Options struct {
 
 // Client is one device's replica. It is safe for concurrent use.
 type Client struct {
-	db       *sql.DB
-	opts     Options
-	log      *slog.Logger
-	clock    *syncproto.Clock
+	db    *sql.DB
+	opts  Options
+	log   *slog.Logger
+	clock *syncproto.Clock
+	// offset is how far the server's clock is ahead of this device's (milliseconds), learned
+	// at each exchange and kept in the replica: the clock stamps changes with the corrected
+	// time, so a phone whose clock is slow does not lose every last-writer-wins race.
+	offset   atomic.Int64
 	deviceID string
 	path     string // the replica file; its media folder is path + "-media"
 
@@ -120,7 +126,12 @@ func (c *Client) initDevice(ctx context.Context) error {
 			}
 		}
 		c.deviceID = id
-		c.clock = syncproto.NewClock(id, c.opts.Now)
+		if v, err := getMeta(ctx, tx, metaClockOffset); err != nil {
+			return err
+		} else if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			c.offset.Store(ms)
+		}
+		c.clock = syncproto.NewClock(id, c.serverNow)
 		s, err := getMeta(ctx, tx, metaHLC)
 		if err != nil {
 			return err
@@ -146,10 +157,43 @@ func (c *Client) observe(ctx context.Context, q querier, s string) error {
 	return c.saveClock(ctx, q)
 }
 
-// saveClock persists a stamp no earlier than every stamp issued or observed so far.
+// saveClock persists a stamp no earlier than every stamp issued or observed so far, and the
+// clock offset learned from the server.
 func (c *Client) saveClock(ctx context.Context, q querier) error {
 	h := c.clock.Now()
+	if err := setMeta(ctx, q, metaClockOffset, strconv.FormatInt(c.offset.Load(), 10)); err != nil {
+		return err
+	}
 	return setMeta(ctx, q, metaHLC, h.String())
+}
+
+// serverNow is the device's clock corrected by the offset learned from the server: what the
+// HLC stamps changes with.
+func (c *Client) serverNow() time.Time {
+	return c.opts.Now().Add(time.Duration(c.offset.Load()) * time.Millisecond)
+}
+
+// ClockOffset is how far the server's clock was found ahead of this device's (negative:
+// behind) at the last exchange; zero before the first.
+func (c *Client) ClockOffset() time.Duration {
+	return time.Duration(c.offset.Load()) * time.Millisecond
+}
+
+// learnOffset takes the server's time from an answer (syncproto.HeaderServerTime) and sets
+// the offset: the server's time minus the device's at the middle of the exchange, so the
+// error is at most half the round trip.
+func (c *Client) learnOffset(header string, sent, got time.Time) {
+	ms, err := strconv.ParseInt(header, 10, 64)
+	if err != nil || ms <= 0 {
+		return
+	}
+	mid := sent.Add(got.Sub(sent) / 2)
+	c.offset.Store(ms - mid.UnixMilli())
+	// Stamps made by a clock that ran fast are forgotten, or the clock would stay in the
+	// future; the server replaced them with its own when they arrived.
+	if c.clock.Rebase(syncproto.MaxDrift) {
+		c.log.Info("clock corrected by the server's time; stamps ahead of it dropped", "offset", c.ClockOffset())
+	}
 }
 
 func (c *Client) now() time.Time { return c.opts.Now().UTC() }

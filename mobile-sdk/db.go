@@ -135,6 +135,7 @@ const (
 	metaExpiresAt   = "expires_at"
 	metaUser        = "user"
 	metaHLC         = "hlc"
+	metaClockOffset = "clock_offset_ms"
 	metaLastSync    = "last_sync"
 	metaEndCode     = "session_end_code"
 	metaEndMessage  = "session_end_message"

@@ -60,7 +60,13 @@ func (c *Client) call(ctx context.Context, server, token, method, path string, i
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	sent := c.opts.Now()
 	resp, err := c.opts.HTTPClient.Do(req)
+	if err == nil {
+		if h := resp.Header.Get(syncproto.HeaderServerTime); h != "" {
+			c.learnOffset(h, sent, c.opts.Now())
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return &Error{Kind: KindUnreachable, Code: CodeUnreachable, Message: "操作已取消或超时，未完成的修改仍保存在本机", Err: err}

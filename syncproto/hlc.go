@@ -133,6 +133,22 @@ func (c *Clock) observe(remote HLC) {
 	}
 }
 
+// Rebase forgets the stamps issued or observed more than max ahead of the clock's wall time,
+// and reports whether it did: later stamps follow the wall time again. A device whose own
+// clock ran fast and has since been corrected (by the offset it learned from the server)
+// calls it, or it would keep stamping in the future until its corrected clock catches up.
+// Stamps within max keep their order. Nothing that synced depends on the forgotten stamps:
+// the server replaced them with its own when they arrived (see Stamp).
+func (c *Clock) Rebase(max time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if CheckDrift(c.last, c.now(), max) {
+		return false
+	}
+	c.last = HLC{}
+	return true
+}
+
 // Stamp decides which stamp the server records for a client's change made at remote.
 //
 // When remote is no more than max ahead of this clock's wall time, Stamp observes it (so the

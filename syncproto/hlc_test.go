@@ -245,3 +245,24 @@ func TestClockStampClamp(t *testing.T) {
 		t.Fatal("CheckDrift")
 	}
 }
+
+// TestClockRebase: a clock whose stamps ran more than max ahead of its (corrected) wall time
+// forgets them and follows the wall time again; one within max keeps its order.
+func TestClockRebase(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000)
+	c := syncproto.NewClock("phone", func() time.Time { return now })
+	c.Observe(syncproto.HLC{Wall: now.Add(time.Minute).UnixMilli(), Node: "x"})
+	if c.Rebase(syncproto.MaxDrift) {
+		t.Fatal("rebased a clock a minute ahead")
+	}
+	if h := c.Now(); h.Wall != now.Add(time.Minute).UnixMilli() || h.Counter != 1 {
+		t.Fatalf("after a refused rebase: %v", h)
+	}
+	c.Observe(syncproto.HLC{Wall: now.Add(time.Hour).UnixMilli(), Node: "x"})
+	if !c.Rebase(syncproto.MaxDrift) {
+		t.Fatal("kept stamps an hour ahead")
+	}
+	if h := c.Now(); h.Wall != now.UnixMilli() || h.Counter != 0 || h.Node != "phone" {
+		t.Fatalf("after the rebase: %v, want the wall time", h)
+	}
+}

@@ -21,6 +21,13 @@ const (
 	MinProtocol    = 1
 	CodeUpgrade    = "sync.upgrade_required"
 	HeaderProtocol = "X-Yingji-Sync-Protocol"
+	// HeaderServerTime carries the server's wall clock (Unix milliseconds, decimal) on push
+	// and pull answers, taken as the answer is written. A device learns from it how far its
+	// own clock is off (the offset at the middle of the exchange) and stamps its changes with
+	// the corrected clock, so a phone whose clock is slow still orders its edits among
+	// everybody else's. The HLC in the answers is no substitute: it is a logical clock and may
+	// run ahead of the wall time.
+	HeaderServerTime = "X-Yingji-Server-Time"
 )
 
 // Mutation operations.

@@ -9,10 +9,11 @@ import (
 	"github.com/yingji/yingji/syncproto"
 )
 
-// TestE2EClockSkew: one phone's clock is an hour fast, another's an hour slow. The server
-// replaces stamps too far ahead with its own (the change counts as made when it arrived), and
-// the slow phone's clock moves up to the server's HLC on first contact, so edits still resolve
-// by the rules: the later edit wins.
+// TestE2EClockSkew: one phone's clock is an hour fast, another's an hour slow. Before its first
+// exchange with the server, the slow phone stamps an hour back (its offline report is old) and
+// the fast one an hour ahead (the server replaces such stamps with its own: the change counts as
+// made when it arrived). At each exchange both learn the server's clock offset and stamp with the
+// corrected clock, so edits resolve by the rules: the later edit wins.
 func TestE2EClockSkew(t *testing.T) {
 	srv := apptest.Start(t)
 	fast := openDevice(t, "safety01", sdk.Options{Now: func() time.Time { return time.Now().Add(time.Hour) }})
@@ -46,7 +47,13 @@ func TestE2EClockSkew(t *testing.T) {
 	// Before any contact the slow phone stamps an hour back: its offline report is old.
 	id := slow.create(slow.ent, "配电室门口堆放杂物", "")
 	near("slow phone before first contact", wallOf(slow.lastQueued().HLC), time.Now().Add(-time.Hour), time.Minute)
+	// The fast phone stamps an hour ahead; the server records its own time instead.
+	fid := fast.create(fast.ent, "消防栓被遮挡", "")
+	near("fast phone before first contact", wallOf(fast.lastQueued().HLC), time.Now().Add(time.Hour), time.Minute)
 	slow.sync()
+	fast.sync()
+	obs.sync()
+	near("server's stamp of the fast phone's report", wallOf(obs.serverStamps(fid)["title"]), time.Now(), 10*time.Second)
 	fast.sync()
 
 	// After first contact the slow phone's clock has caught up with the server's.
@@ -54,9 +61,9 @@ func TestE2EClockSkew(t *testing.T) {
 	near("slow phone after first contact", wallOf(slow.lastQueued().HLC), time.Now(), 10*time.Second)
 	slow.sync()
 
-	// The fast phone stamps an hour ahead; the server records its own time instead.
+	// After first contact the fast phone's clock is corrected too.
 	fast.update(id, map[string]any{"title": "配电室门口堆放杂物（F1）"})
-	near("fast phone", wallOf(fast.lastQueued().HLC), time.Now().Add(time.Hour), time.Minute)
+	near("fast phone after first contact", wallOf(fast.lastQueued().HLC), time.Now(), 10*time.Second)
 	fast.sync()
 	obs.sync()
 	near("server's stamp of the fast phone's title", wallOf(obs.serverStamps(id)["title"]), time.Now(), 10*time.Second)
@@ -94,7 +101,7 @@ func TestE2EClockSkew(t *testing.T) {
 
 	// Both edit offline, the slow phone first: the fast phone's later edit wins.
 	slow.update(id, map[string]any{"title": "S4"})
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
 	fast.update(id, map[string]any{"title": "F4"})
 	fast.sync()
 	slow.sync()
@@ -103,16 +110,16 @@ func TestE2EClockSkew(t *testing.T) {
 		t.Fatalf("fast %q, slow %q, want F4", a, b)
 	}
 
-	// A fast phone's offline edit counts as made when the server receives it (documented in
-	// syncproto.Clock.Stamp): pushed after the slow phone's edit, it wins.
+	// And the other way round, the fast phone first: the slow phone's later edit wins, whichever
+	// syncs first.
 	fast.update(id, map[string]any{"title": "F5"})
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
 	slow.update(id, map[string]any{"title": "S5"})
 	slow.sync()
 	fast.sync()
 	slow.sync()
-	if a, b := title(fast, id), title(slow, id); a != "F5" || b != "F5" {
-		t.Fatalf("fast %q, slow %q, want F5", a, b)
+	if a, b := title(fast, id), title(slow, id); a != "S5" || b != "S5" {
+		t.Fatalf("fast %q, slow %q, want S5", a, b)
 	}
 
 	syncAll()
@@ -127,5 +134,65 @@ func TestE2EClockSkew(t *testing.T) {
 		if w := wallOf(s); w.After(time.Now().Add(syncproto.MaxDrift)) {
 			t.Errorf("server stamp of %s is in the future: %s", f, s)
 		}
+	}
+}
+
+// TestE2ESlowClockAfterSync: a phone whose clock is an hour slow learns the server's offset
+// at its first exchange and stamps its changes with the corrected clock, so an edit it makes
+// after another phone's edit wins, even when it has not synced in between (its HLC alone
+// would stay at the time of its last exchange and lose). The offset is kept in the replica:
+// after a restart the phone still stamps right.
+func TestE2ESlowClockAfterSync(t *testing.T) {
+	for _, en := range engines {
+		t.Run(en.name, func(t *testing.T) {
+			srv := en.start(t)
+			slowNow := func() time.Time { return time.Now().Add(-time.Hour) }
+			slow := openDevice(t, "principal01", sdk.Options{Now: slowNow})
+			slow.login(srv.URL)
+			other := login(t, srv.URL, "safety01", sdk.Options{})
+			id := other.create(other.ent, "二号仓库灭火器过期", "")
+			other.sync()
+			slow.sync()
+
+			offset := func(what string) {
+				t.Helper()
+				if off := slow.ClockOffset(); off < time.Hour-5*time.Second || off > time.Hour+5*time.Second {
+					t.Fatalf("%s: the slow phone's clock offset is %v, want about +1h", what, off)
+				}
+			}
+			stampedNow := func(what string) {
+				t.Helper()
+				h, err := syncproto.ParseHLC(slow.lastQueued().HLC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(time.UnixMilli(h.Wall)); d < -2*time.Second || d > 2*time.Second {
+					t.Fatalf("%s: the slow phone stamped its edit %v away from the real time", what, d)
+				}
+			}
+			race := func(mine, theirs string) {
+				t.Helper()
+				// Time passes after the slow phone's last exchange; the other phone edits and
+				// syncs; then the slow phone edits offline, later, and syncs: its edit wins.
+				time.Sleep(300 * time.Millisecond)
+				other.update(id, map[string]any{"title": theirs})
+				other.sync()
+				time.Sleep(50 * time.Millisecond)
+				slow.update(id, map[string]any{"title": mine})
+				stampedNow("edit " + mine)
+				slow.sync()
+				other.sync()
+				if a, b := other.get(id).Title, slow.get(id).Title; a != mine || b != mine {
+					t.Fatalf("the slow phone's later edit %q lost: the other phone shows %q, the slow one %q", mine, a, b)
+				}
+			}
+			offset("after the first sync")
+			race("灭火器过期（慢钟 1）", "灭火器过期（正常 1）")
+
+			// The app restarts: the offset comes back from the replica.
+			slow.reopen(sdk.Options{Now: slowNow})
+			offset("after a restart")
+			race("灭火器过期（慢钟 2）", "灭火器过期（正常 2）")
+		})
 	}
 }

@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/hazard"
+	"github.com/yingji/yingji/server/patrol"
 	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
 	"github.com/yingji/yingji/syncproto"
@@ -145,6 +147,49 @@ func TestHazardActionTimes(t *testing.T) {
 				t.Errorf("timeline out of time order at %d: %+v", i, tl.Items)
 				break
 			}
+		}
+	})
+}
+
+// TestPatrolTimesBounded: a patrol keeps the start and finish the device recorded (an hour
+// ago, offline), but one finished "tomorrow" by a clock far ahead counts as finished when the
+// server received it, its duration kept; the hazard it raises is reported at that finish.
+func TestPatrolTimesBounded(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apptest.Server) {
+		rp, _ := riskPoint(t, s)
+		tok := s.LoginAs(t, "grid01", apptest.Password, "mobile", "phone-g")
+		clock := syncproto.NewClock("phone-g", nil)
+		get := func(id string) (start, fin time.Time) {
+			t.Helper()
+			var a, b string
+			if err := s.DB.QueryRow(context.Background(), `SELECT started_at, finished_at FROM patrols WHERE id = $1`, id).Scan(&a, &b); err != nil {
+				t.Fatal(err)
+			}
+			return parse3339(t, "started_at", a), parse3339(t, "finished_at", b)
+		}
+		for _, c := range []struct {
+			name      string
+			fin, want time.Time
+		}{
+			{"offline an hour ago", time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)},
+			{"by a clock a day ahead", time.Now().Add(24 * time.Hour), time.Now()},
+		} {
+			id := yingji.NewID()
+			m := syncproto.Mutation{MutationID: yingji.NewID(), Collection: "patrols", ID: id, Op: "create", HLC: clock.Now().String(),
+				Fields: patrolFields(rp, 30.2232, 120.3513, c.fin.Add(-3*time.Minute), c.fin)}
+			if r := push(t, s, tok, m); r[0].Status != "applied" {
+				t.Fatalf("%s: push %+v", c.name, r)
+			}
+			start, fin := get(id)
+			nearTime(t, c.name+": finished_at", fin, c.want, 5*time.Second)
+			if d := fin.Sub(start); d != 3*time.Minute {
+				t.Errorf("%s: the patrol lasted %v, want the 3 minutes recorded", c.name, d)
+			}
+			var reported string
+			if err := s.DB.QueryRow(context.Background(), `SELECT reported_at FROM hazards WHERE id = $1`, patrol.HazardID(id, "m1")).Scan(&reported); err != nil {
+				t.Fatal(err)
+			}
+			nearTime(t, c.name+": the raised hazard's reported_at", parse3339(t, "reported_at", reported), fin, time.Second)
 		}
 	})
 }

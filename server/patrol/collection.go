@@ -207,6 +207,17 @@ func (c *Collection) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.Act
 	if fin.Before(start) {
 		return bad("巡查结束时间不能早于开始时间")
 	}
+	if st := syncsvc.StepOf(ctx); st != nil && created {
+		// The patrol happened when the device says, bounded like every field step (see
+		// syncsvc.Step): a clock ahead cannot finish it after the server received it, nor one
+		// far behind more than syncsvc.MaxOffline before.
+		if b := st.Set(fin); !b.Equal(fin) {
+			start = start.Add(b.Sub(fin))
+			fin = b
+			f["started_at"] = syncsvc.JSON(start.UTC().Format(time.RFC3339))
+			f["finished_at"] = syncsvc.JSON(fin.UTC().Format(time.RFC3339))
+		}
+	}
 	var items []Item
 	if err := json.Unmarshal(f["items"], &items); err != nil || len(items) == 0 {
 		return bad("巡查记录须至少包含一项措施的检查结果：[{measure_id, controlled, note, photos}]")

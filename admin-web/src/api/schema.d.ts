@@ -1742,6 +1742,7 @@ export interface components {
             id?: string;
             kind?: string;
             photos?: string[];
+            received_at?: string;
             text?: string;
             tier?: string;
         };
@@ -1755,14 +1756,17 @@ export interface components {
         Alert: {
             acknowledged_at?: string;
             acknowledged_by?: string;
+            acknowledged_received_at?: string;
             cause?: string;
             cleared_at?: string;
             closed_at?: string;
+            closed_received_at?: string;
             device_id?: string;
             disposal_measures?: string;
             disposal_reason?: string;
             disposed_at?: string;
             disposed_by?: string;
+            disposed_received_at?: string;
             enterprise_id?: string;
             enterprise_name?: string;
             escalated_at?: string;
@@ -2164,6 +2168,8 @@ export interface components {
             device_id?: string;
             kind?: string;
             photos_added?: string[];
+            /** Format: date-time */
+            received_at?: string | null;
             source?: string;
             status?: components["schemas"]["StatusChange"];
             summary?: string;
@@ -2187,6 +2193,7 @@ export interface components {
             location?: unknown;
             org_path?: string;
             photos?: string[];
+            received_at?: string;
             rectifier_id?: string;
             reported_at?: string;
             reported_by?: string;
@@ -2844,6 +2851,7 @@ export interface components {
             total?: components["schemas"]["StatsRow"];
         };
         StatsRow: {
+            acknowledged_in_time?: number;
             count?: number;
             escalated?: number;
             false_alarms?: number;
@@ -2908,6 +2916,7 @@ export interface components {
             by_name?: string;
             delivery?: components["schemas"]["Delivery"];
             kind?: string;
+            received_at?: string;
             text?: string;
             tier?: string;
         };

@@ -95,6 +95,7 @@ var alertStatsSheet = sheet.Spec{
 		{Title: "已上报", Width: 10, Note: "逾期未处置、已上报乡镇（街道）或区县的预警"},
 		{Title: "按时处置", Width: 10, Note: "在处置期限内关闭或认定误报的预警"},
 		{Title: "按时处置率", Width: 12, Note: "按时处置 ÷ 预警数"},
+		{Title: "按时签收", Width: 10, Note: "在签收期限内确认的预警（按现场操作时间，离线确认也计入）"},
 	},
 }
 
@@ -359,7 +360,7 @@ func (r *alertAPI) exportStats(c echo.Context) error {
 	w.Note("预警按开始时间统计，只含您管辖范围内的预警。" + rangeNote(q.From, q.To))
 	for _, row := range append(out.Rows, out.Total) {
 		if err := w.Add(row.Label, row.Count, row.Open, row.FalseAlarms, row.Escalated, row.HandledInTime,
-			formatRate(row.InTimeRate)); err != nil {
+			formatRate(row.InTimeRate), row.AcknowledgedInTime); err != nil {
 			return err
 		}
 	}

@@ -70,10 +70,6 @@ func (s *Step) NotBefore(t time.Time) time.Time {
 	return s.At
 }
 
-// Late reports whether the action and its receipt are far enough apart to tell them apart
-// on a timeline (a second or more).
-func (s *Step) Late() bool { return s != nil && s.Received.Sub(s.At) >= time.Second }
-
 type stepKey struct{}
 
 // WithStep returns ctx carrying the step of the change being applied.

@@ -316,6 +316,17 @@ func (p *pushCtx) apply(ctx context.Context, m syncproto.Mutation) (syncproto.Re
 		}
 		return res, nil, err
 	}
+	if obs := p.s.observers[m.Collection]; len(obs) > 0 {
+		after := next.Fields
+		if next.Deleted {
+			after = nil
+		}
+		for _, o := range obs {
+			if err := o(ctx, p.tx, p.a, m.ID, curForAuth, after); err != nil {
+				return res, nil, err
+			}
+		}
+	}
 	var digests map[string]string
 	if !next.Deleted {
 		digests = Digests(next.Fields)

@@ -192,3 +192,8 @@ func unreadCount(t *testing.T, s *apptest.Server, token string) int {
 	}
 	return *c.Count
 }
+
+type (
+	notifytestSMS = notifytest.SMSMessage
+	notifytestZZD = notifytest.ZZDMessage
+)

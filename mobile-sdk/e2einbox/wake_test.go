@@ -21,8 +21,8 @@ const wakeWindow = 3 * time.Second
 // TestFCMWake: changes in a scope wake the phones of that scope's users that registered a
 // push token and do not hold the live WebSocket, with one FCM data message per device per
 // window (fcm_wake_interval) however many changes it holds; the app hands the message to
-// OnPushMessage, which syncs. A phone on the WebSocket is not woken; a phone of another
-// enterprise is not woken.
+// OnPushMessage, which syncs. A phone on the WebSocket is not woken, nor one for its own
+// change, nor a phone of another enterprise.
 func TestFCMWake(t *testing.T) {
 	for _, en := range engines {
 		t.Run(en.name, func(t *testing.T) {
@@ -125,6 +125,19 @@ func testWake(t *testing.T, s *apptest.Server, fcm *notifytest.FCM) {
 		t.Fatalf("a message that is not a wake: %q %v", res, err)
 	}
 
+	// The app's own change does not wake it (it has it); principal01 is woken for it.
+	if _, err := app.Create("hazards", fmt.Sprintf(`{"title":"安全出口指示灯损坏","enterprise_id":%q}`, ent)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*wakeWindow, "a wake message to principal01 for safety01's hazard", func() bool { return len(messages("tok-principal01")) == 2 })
+	time.Sleep(time.Second)
+	if ms := messages("tok-safety01"); len(ms) != 1 {
+		t.Fatalf("safety01's phone was woken by its own change: %+v", ms)
+	}
+
 	// On the WebSocket the app is not woken; principal01, in the background, still is.
 	events := make(liveEvents, 16)
 	app.StartLive(events)
@@ -142,7 +155,7 @@ func testWake(t *testing.T, s *apptest.Server, fcm *notifytest.FCM) {
 		}
 	})
 	edit("0571-87000009")
-	eventually(t, 3*wakeWindow, "a second wake message to principal01", func() bool { return len(messages("tok-principal01")) == 2 })
+	eventually(t, 3*wakeWindow, "a third wake message to principal01", func() bool { return len(messages("tok-principal01")) == 3 })
 	time.Sleep(time.Second)
 	if ms := messages("tok-safety01"); len(ms) != 1 {
 		t.Fatalf("safety01's phone on the WebSocket was woken: %+v", ms)

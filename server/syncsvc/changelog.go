@@ -53,6 +53,7 @@ type batch struct {
 	overlay         map[ref]prior
 	sums            map[string]*sumDelta
 	pokes           map[string]int64
+	origin          Origin // the pushing device, for the change's listeners
 }
 
 type answer struct {
@@ -193,7 +194,8 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 	}
 	if len(b.pokes) > 0 {
 		pokes := b.pokes
-		q.AfterCommit(func() { s.notify(pokes) })
+		origin := b.origin
+		q.AfterCommit(func() { s.notify(pokes, origin) })
 	}
 	return nil
 }

@@ -138,6 +138,7 @@ type storedAnswer struct {
 func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool) ([]syncproto.Result, error) {
 	ctx = WithCache(ctx)
 	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{}}
+	p.b.origin = Origin{UserID: a.UserID, DeviceID: device}
 	// Take the numbers before reading anything: the counter row stays locked until the
 	// transaction ends, so on PostgreSQL (read committed) a concurrent push of the same record
 	// has committed before the preload below reads it. Preloading first would merge against a

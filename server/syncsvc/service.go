@@ -30,8 +30,9 @@ type Service struct {
 	// the local hub is poked by whoever receives them. Unset: the local hub is poked directly.
 	Notify func(pokes map[string]int64)
 	// OnChange, when set, is told the scopes of every committed change on the instance that
-	// committed it, once (FCM wake of background phones).
-	OnChange func(pokes map[string]int64)
+	// committed it, once, with the device whose push made it (zero for the server's own
+	// writes): the FCM wake of background phones.
+	OnChange func(pokes map[string]int64, origin Origin)
 
 	colls     map[string]Collection
 	observers map[string][]Observer
@@ -68,9 +69,12 @@ func (s *Service) Specs() []syncproto.CollectionSpec {
 	return out
 }
 
-func (s *Service) notify(pokes map[string]int64) {
+// Origin is the user and device whose push made a change.
+type Origin struct{ UserID, DeviceID string }
+
+func (s *Service) notify(pokes map[string]int64, origin Origin) {
 	if s.OnChange != nil {
-		s.OnChange(pokes)
+		s.OnChange(pokes, origin)
 	}
 	if s.Notify != nil {
 		s.Notify(pokes)

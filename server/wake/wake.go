@@ -5,7 +5,8 @@
 // registered push token whose user holds one of them, and sends each device at most one
 // message per window: the first change opens the device's window, every change within it
 // joins the one message sent when it closes. A device that holds the WebSocket when its
-// message is due is skipped (the socket has poked it).
+// message is due is skipped (the socket has poked it), and so is the device whose own push
+// made the only changes of a scope.
 //
 // The message carries no notification, only data: {"type": "yingji.sync", "scopes": "a,b"}.
 // The app hands it to the SDK (mobile.Client.OnPushMessage), which syncs.
@@ -42,10 +43,10 @@ type Waker struct {
 	Log    *slog.Logger
 
 	mu      sync.Mutex
-	scopes  map[string]bool      // changed since the last resolve
-	due     map[device]*pending  // devices with a message waiting
-	last    map[device]time.Time // when each device was last sent one
-	tokens  map[device]string    // token of each waiting device
+	scopes  map[string]map[device]bool // changed since the last resolve, by the devices that pushed the changes
+	due     map[device]*pending        // devices with a message waiting
+	last    map[device]time.Time       // when each device was last sent one
+	tokens  map[device]string          // token of each waiting device
 	signal  chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -68,7 +69,7 @@ func (w *Waker) Start() {
 		w.Log = slog.Default()
 	}
 	w.Log = w.Log.With("component", "wake")
-	w.scopes, w.due, w.last, w.tokens = map[string]bool{}, map[device]*pending{}, map[device]time.Time{}, map[device]string{}
+	w.scopes, w.due, w.last, w.tokens = map[string]map[device]bool{}, map[device]*pending{}, map[device]time.Time{}, map[device]string{}
 	w.signal, w.stop, w.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	w.started = true
 	go w.run()
@@ -83,14 +84,19 @@ func (w *Waker) Close() {
 	<-w.done
 }
 
-// Changed takes the scopes a committed change touched (scope → change number).
-func (w *Waker) Changed(pokes map[string]int64) {
+// Changed takes the scopes a committed change touched (scope → change number) and the device
+// that pushed it: that device has the change already and is not woken for it.
+func (w *Waker) Changed(pokes map[string]int64, origin syncsvc.Origin) {
 	if !w.started {
 		return
 	}
+	from := device{origin.UserID, origin.DeviceID}
 	w.mu.Lock()
 	for sc := range pokes {
-		w.scopes[sc] = true
+		if w.scopes[sc] == nil {
+			w.scopes[sc] = map[device]bool{}
+		}
+		w.scopes[sc][from] = true
 	}
 	w.mu.Unlock()
 	select {
@@ -126,7 +132,7 @@ func (w *Waker) run() {
 func (w *Waker) resolve() {
 	w.mu.Lock()
 	scopes := w.scopes
-	w.scopes = map[string]bool{}
+	w.scopes = map[string]map[device]bool{}
 	w.mu.Unlock()
 	if len(scopes) == 0 {
 		return
@@ -144,7 +150,8 @@ func (w *Waker) resolve() {
 	for _, d := range devs {
 		var hit []string
 		for _, sc := range d.scopes {
-			if scopes[sc] {
+			// A scope counts unless the device itself made every change of it.
+			if by := scopes[sc]; len(by) > 1 || (len(by) == 1 && !by[d.device]) {
 				hit = append(hit, sc)
 			}
 		}

@@ -48,12 +48,12 @@ func testEscalation(t *testing.T, s *apptest.Server, st *standIns) {
 		Message: "温度超过上限", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	var alertID string
+	var alertID, escalation string
 	eventually(t, 20*time.Second, "the alert escalated to the township, in township01's inbox", func() bool {
 		var page notificationPage
 		send(t, s, http.MethodGet, "/api/v1/notifications?kind=alert_escalation", townWeb, nil, http.StatusOK, &page)
 		if page.Total == 1 {
-			alertID = page.Items[0].RefID
+			alertID, escalation = page.Items[0].RefID, page.Items[0].ID
 			n := page.Items[0]
 			if n.Link != "/alerts?id="+alertID || n.Level != "二级" || n.RefCollection != "alerts" || !chinese(n.Body) {
 				t.Fatalf("escalation notification: %+v", n)
@@ -77,6 +77,9 @@ func testEscalation(t *testing.T, s *apptest.Server, st *standIns) {
 		for _, d := range ds.Items {
 			if d.Tier == alert.TierTownship && d.UserID == town.ID && d.Status == "sent" {
 				sent[d.Channel] = true
+				if d.Channel == "app" && d.NotificationID != escalation {
+					t.Fatalf("the in-app delivery names notification %q, want %s", d.NotificationID, escalation)
+				}
 			}
 		}
 		return sent["app"] && sent["sms"] && sent["zzd"]

@@ -10,6 +10,10 @@
 //
 // The message carries no notification, only data: {"type": "yingji.sync", "scopes": "a,b"}.
 // The app hands it to the SDK (mobile.Client.OnPushMessage), which syncs.
+//
+// With several instances each change is handled once, by the instance that committed it, but
+// that instance knows only its own WebSockets: a device holding its socket on another
+// instance may get a wake message it does not need (a sync that finds little), never miss one.
 package wake
 
 import (

@@ -2055,6 +2055,7 @@ export interface components {
             error_message?: string;
             id?: string;
             level?: number;
+            notification_id?: string;
             provider_id?: string;
             receiver_key?: string;
             receiver_name?: string;

@@ -214,14 +214,14 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	// Alert timers fire within a poll of their deadline (see alert's punctual insert).
+	m.startWake()
 	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
 		Register: m.workers, Periodic: m.Alerts.PeriodicJobs(), Inbox: m.Inbox}
 	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
 		return err
 	}
 	m.Alerts.Jobs = m.Jobs
-	m.Inbox.Jobs = m.Jobs
-	m.startWake()
+	m.Inbox.SetJobs(m.Jobs)
 	m.Alerts.Async = true
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))

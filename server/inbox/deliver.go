@@ -101,10 +101,11 @@ func unique() river.UniqueOpts { return river.UniqueOpts{ByArgs: true} }
 // dispatch enqueues the dispatch of a new notification. Before the job runner started (the
 // demo city loading) a notification stays in-app only.
 func (s *Service) dispatch(ctx context.Context, id string) error {
-	if s.Jobs == nil {
+	jobs := s.jobsRunner()
+	if jobs == nil {
 		return nil
 	}
-	_, err := s.Jobs.Insert(ctx, DispatchArgs{NotificationID: id}, &river.InsertOpts{UniqueOpts: unique(), MaxAttempts: 10})
+	_, err := jobs.Insert(ctx, DispatchArgs{NotificationID: id}, &river.InsertOpts{UniqueOpts: unique(), MaxAttempts: 10})
 	return err
 }
 
@@ -197,7 +198,7 @@ func (s *Service) dispatchNow(ctx context.Context, id string) error {
 		case s.Channels[ch] == nil:
 			d.Status, d.ErrorCode, d.ErrorMessage = "skipped", "not_configured", "未配置"+notify.ChannelName(ch)+"通道"
 		default:
-			if _, err := s.Jobs.Insert(ctx, DeliveryArgs{NotificationID: id, Channel: ch},
+			if _, err := s.jobsRunner().Insert(ctx, DeliveryArgs{NotificationID: id, Channel: ch},
 				&river.InsertOpts{UniqueOpts: unique(), MaxAttempts: s.MaxAttempts}); err != nil {
 				return fmt.Errorf("inbox: enqueue delivery: %w", err)
 			}

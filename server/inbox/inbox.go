@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,19 +118,28 @@ type Service struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Channels map[string]notify.Channel // outside channels by name: "fcm", "sms", "zzd", "dingtalk"
-	// Jobs enqueues the outside deliveries; until it is set (the runner started) notifications
-	// are written in-app only.
-	Jobs Inserter
 	// MaxAttempts of one outside delivery (default 6); Backoff before retry n (default
 	// 10 s · 3^(n-1), at most 30 min).
 	MaxAttempts int
 	Backoff     func(attempt int) time.Duration
 
 	coll *Collection
+	jobs atomic.Value // jobsRef: enqueues the outside deliveries (see SetJobs)
+}
+
+type jobsRef struct{ Inserter }
+
+// SetJobs gives the inbox the job runner once it started; until then notifications are written
+// in-app only. It may be called while notifications are being written.
+func (s *Service) SetJobs(j Inserter) { s.jobs.Store(jobsRef{j}) }
+
+func (s *Service) jobsRunner() Inserter {
+	r, _ := s.jobs.Load().(jobsRef)
+	return r.Inserter
 }
 
 // New returns the inbox service; register Collection with the sync service, pass Workers to
-// the jobs runner, then set Jobs.
+// the jobs runner, then SetJobs.
 func New(db sqldb.DB, sync ChangeLog, audit yingji.Auditor, log *slog.Logger, channels map[string]notify.Channel) *Service {
 	if log == nil {
 		log = slog.Default()

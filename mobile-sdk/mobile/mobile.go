@@ -71,6 +71,26 @@ func (m *Client) Sync() (string, error) {
 	return toJSON(st)
 }
 
+// WakeMessageType is the "type" of the FCM data messages the server sends to wake a phone whose
+// scopes changed while it did not hold the live connection.
+const WakeMessageType = "yingji.sync"
+
+// OnPushMessage is what the app calls with the data of an FCM message it received (the data
+// map as a JSON object, e.g. from RemoteMessage.getData() on Android), also in the background.
+// A wake message ({"type": "yingji.sync", "scopes": "…"}) syncs now and returns the counters
+// as JSON, like Sync; any other message (an alert or reminder push, which carries its own
+// title and text) is left to the app and returns "".
+func (m *Client) OnPushMessage(dataJSON string) (string, error) {
+	var data map[string]any
+	if err := json.Unmarshal([]byte(dataJSON), &data); err != nil {
+		return "", &Error{code: sdk.CodeBadInput, message: "推送消息的数据不是 JSON 对象", class: 2}
+	}
+	if t, _ := data["type"].(string); t != WakeMessageType {
+		return "", nil
+	}
+	return m.Sync()
+}
+
 // Create stores a new record from a JSON object and returns its id.
 func (m *Client) Create(collection, objectJSON string) (string, error) {
 	f, err := sdk.ParseObject(objectJSON)

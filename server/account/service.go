@@ -222,7 +222,7 @@ func (s *Service) Authenticate(ctx context.Context, token, ip, requestID string)
 	u := su.User
 	return &yingji.Actor{UserID: u.ID, Username: u.Username, Name: u.Name, Role: u.Role, SessionID: su.Session.ID,
 		OrgPath: su.ScopePath, OrgUnitID: u.OrgUnitID, EnterpriseID: u.EnterpriseID, TeamID: u.TeamID,
-		IP: ip, RequestID: requestID}, nil
+		DeviceID: su.Session.DeviceID, IP: ip, RequestID: requestID}, nil
 }
 
 // Logout ends the actor's session.

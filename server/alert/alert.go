@@ -6,9 +6,9 @@
 // statistics.
 //
 // In-app delivery is the synced alert itself: the alert record lands in the receiver's scope
-// (the enterprise, its township and county) and the live WebSocket pokes on every change.
-// There is no per-user notification inbox; the "app" delivery row records that the alert was
-// put in that scope.
+// (the enterprise, its township and county) and the live WebSocket pokes on every change;
+// each receiver who is a user also gets a notification in his inbox (package inbox), which the
+// "app" delivery row names.
 package alert
 
 import (
@@ -208,6 +208,8 @@ type Service struct {
 	// queue (on SQLite its inserts wait for the write lock behind bulk reading flushes). Close
 	// waits for that goroutine; a crash before it inserted is covered by the sweep.
 	Async bool
+	// Inbox, when set, gets a notification for every in-app delivery to a user.
+	Inbox Inbox
 
 	alerts  *Collection
 	actions *Actions

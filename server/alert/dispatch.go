@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/riverqueue/river"
@@ -147,6 +146,7 @@ func deliveryID(a DeliveryArgs) string {
 type delivery struct {
 	ID                    string
 	Args                  DeliveryArgs
+	NotificationID        string // the in-app delivery's notification
 	Name, UserID, Addr    string
 	Attempt               int
 	Status                string
@@ -158,10 +158,10 @@ func (s *Service) record(ctx context.Context, q sqldb.Querier, d delivery) error
 		d.ID = yingji.NewID()
 	}
 	_, err := q.Exec(ctx, `INSERT INTO alert_deliveries (id, alert_id, tier, level, channel, receiver_key, receiver_name, user_id,
-		address, attempt, status, provider_id, error_code, error_message, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
+		address, attempt, status, provider_id, error_code, error_message, at, notification_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`,
 		d.ID, d.Args.AlertID, d.Args.Tier, d.Args.Level, d.Args.Channel, d.Args.Receiver, d.Name, d.UserID, d.Addr, max(d.Attempt, 1),
-		d.Status, d.ProviderID, d.Code, truncate(d.Msg, 500), fmtTime(s.Now()))
+		d.Status, d.ProviderID, d.Code, truncate(d.Msg, 500), fmtTime(s.Now()), d.NotificationID)
 	if err != nil {
 		return fmt.Errorf("alert: record delivery: %w", err)
 	}
@@ -192,8 +192,12 @@ func (s *Service) dispatch(ctx context.Context, d DispatchArgs) error {
 			case ch == ChannelApp && t.UserID == "":
 				row.Status, row.Code, row.Msg = "skipped", "not_a_user", "接收人不是系统用户，无法在应用内接收"
 			case ch == ChannelApp:
-				// In-app is the synced alert: it is already in the scope this user holds.
+				// In-app is the synced alert, already in the scope this user holds, and a
+				// notification in his inbox.
 				row.Status, row.Addr = "sent", "scope "+scope
+				if row.NotificationID, err = s.notifyInApp(ctx, al, d, t.UserID); err != nil {
+					return err
+				}
 			case s.Channels[ch] == nil:
 				row.Status, row.Code, row.Msg = "skipped", "not_configured", "未配置"+ChannelName(ch)+"通道"
 			default:
@@ -236,63 +240,27 @@ func (s *Service) deliver(ctx context.Context, a DeliveryArgs, attempt, maxAttem
 	if !Open(al.Status) {
 		return skip("handled", "预警已处置，不再发送")
 	}
-	ch := s.Channels[a.Channel]
-	if ch == nil {
-		return skip("not_configured", "未配置"+ChannelName(a.Channel)+"通道")
-	}
 	to := notify.Receiver{UserID: t.UserID, Name: t.Name, Phone: t.Phone, ZZDAccountID: t.ZZD, Webhook: t.Webhook, Secret: t.Secret}
-	switch a.Channel {
-	case ChannelFCM:
-		if t.UserID != "" {
-			rows, err := s.DB.Query(ctx, `SELECT token FROM push_tokens WHERE user_id = $1 ORDER BY updated_at DESC`, t.UserID)
-			to.FCMTokens, err = sqldb.CollectRows(rows, err, func(r sqldb.Rows) (string, error) {
-				var tok string
-				return tok, r.Scan(&tok)
-			})
-			if err != nil {
-				return err
-			}
-		}
-		row.Addr = fmt.Sprintf("%d 台设备", len(to.FCMTokens))
-		if len(to.FCMTokens) == 0 {
-			return skip("no_address", "接收人没有已登记的手机推送令牌")
-		}
-	case ChannelSMS:
-		row.Addr = MaskPhone(t.Phone)
-		if t.Phone == "" {
-			return skip("no_address", "接收人没有手机号")
-		}
-	case ChannelZZD:
-		row.Addr = maskMiddle(t.ZZD)
-		if t.ZZD == "" {
-			return skip("no_address", "接收人没有浙政钉账号")
-		}
-	case ChannelDingTalk:
-		row.Addr = maskWebhook(t.Webhook)
-		if t.Webhook == "" {
-			return skip("no_address", "接收人没有配置钉钉机器人地址")
+	if a.Channel == ChannelFCM && t.UserID != "" && s.Channels[a.Channel] != nil {
+		if to.FCMTokens, err = userTokens(ctx, s.DB, t.UserID); err != nil {
+			return err
 		}
 	}
-	res, err := ch.Send(ctx, to, s.message(al, a))
-	if len(res.Dead) > 0 {
-		if derr := s.forgetTokens(ctx, res.Dead); derr != nil {
+	o := notify.Attempt(ctx, s.Channels[a.Channel], a.Channel, to, s.message(al, a))
+	if len(o.Dead) > 0 {
+		if derr := s.forgetTokens(ctx, o.Dead); derr != nil {
 			s.Log.Warn("alert: forget dead push tokens", "err", derr)
 		}
 	}
-	if err == nil {
-		row.Status, row.ProviderID = "sent", res.ProviderID
-		return s.record(ctx, s.DB, row)
+	row.Addr = o.Address
+	if o.Status == "skipped" {
+		return skip(o.Code, o.Message)
 	}
-	row.Status, row.Code, row.Msg = "failed", "error", err.Error()
-	var ne *notify.Error
-	if errors.As(err, &ne) {
-		row.Code, row.Msg = ne.Code, ne.Message
-	} else if errors.Is(err, notify.ErrNoAddress) {
-		row.Code, row.Msg = "no_address", "接收人在该通道没有地址"
-	}
-	if rerr := s.record(ctx, s.DB, row); rerr != nil {
+	row.Status, row.ProviderID, row.Code, row.Msg = o.Status, o.ProviderID, o.Code, o.Message
+	if rerr := s.record(ctx, s.DB, row); rerr != nil || o.Err == nil {
 		return rerr
 	}
+	err = o.Err
 	if notify.Permanent(err) {
 		return river.JobCancel(err)
 	}
@@ -335,31 +303,15 @@ func (s *Service) message(al Alert, a DeliveryArgs) notify.Message {
 }
 
 // MaskPhone hides the middle of a mobile number: 138****1234.
-func MaskPhone(p string) string {
-	r := []rune(p)
-	if len(r) < 7 {
-		return maskMiddle(p)
-	}
-	return string(r[:3]) + "****" + string(r[len(r)-4:])
-}
+func MaskPhone(p string) string { return notify.MaskPhone(p) }
 
-func maskMiddle(s string) string {
-	r := []rune(s)
-	switch {
-	case len(r) == 0:
-		return ""
-	case len(r) <= 4:
-		return string(r[:1]) + "***"
-	}
-	return string(r[:2]) + "***" + string(r[len(r)-2:])
-}
-
-func maskWebhook(w string) string {
-	u, err := url.Parse(w)
-	if err != nil || u.Host == "" {
-		return maskMiddle(w)
-	}
-	return u.Scheme + "://" + u.Host + u.Path + "?…"
+// userTokens are the FCM tokens of a user's phones, newest first.
+func userTokens(ctx context.Context, q sqldb.Querier, userID string) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT token FROM push_tokens WHERE user_id = $1 ORDER BY updated_at DESC`, userID)
+	return sqldb.CollectRows(rows, err, func(r sqldb.Rows) (string, error) {
+		var tok string
+		return tok, r.Scan(&tok)
+	})
 }
 
 func truncate(s string, n int) string {

@@ -45,6 +45,8 @@ type Delivery struct {
 	ErrorCode    string `json:"error_code"`
 	ErrorMessage string `json:"error_message"`
 	At           string `json:"at"`
+	// NotificationID is the inbox notification an in-app delivery wrote ("" otherwise).
+	NotificationID string `json:"notification_id"`
 }
 
 // Action is a comment, acknowledgement, disposal or feedback on an alert.
@@ -70,11 +72,11 @@ func (s *Service) Deliveries(ctx context.Context, a *yingji.Actor, alertID strin
 
 func (s *Service) deliveries(ctx context.Context, alertID string) ([]Delivery, error) {
 	rows, err := s.DB.Query(ctx, `SELECT id, alert_id, tier, level, channel, receiver_key, receiver_name, user_id, address, attempt,
-		status, provider_id, error_code, error_message, at FROM alert_deliveries WHERE alert_id = $1 ORDER BY at, id`, alertID)
+		status, provider_id, error_code, error_message, at, notification_id FROM alert_deliveries WHERE alert_id = $1 ORDER BY at, id`, alertID)
 	return sqldb.CollectRows(rows, err, func(r sqldb.Rows) (Delivery, error) {
 		var d Delivery
 		err := r.Scan(&d.ID, &d.AlertID, &d.Tier, &d.Level, &d.Channel, &d.ReceiverKey, &d.ReceiverName, &d.UserID, &d.Address,
-			&d.Attempt, &d.Status, &d.ProviderID, &d.ErrorCode, &d.ErrorMessage, &d.At)
+			&d.Attempt, &d.Status, &d.ProviderID, &d.ErrorCode, &d.ErrorMessage, &d.At, &d.NotificationID)
 		return d, err
 	})
 }

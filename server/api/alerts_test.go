@@ -93,7 +93,15 @@ func TestAlertsREST(t *testing.T) {
 	wantError(t, s.Do(t, "POST", "/api/v1/alerts/"+id+"/acknowledge", safety, nil), http.StatusConflict, "alert.bad_transition")
 	var tl api.AlertTimeline
 	want(t, s.Do(t, "GET", "/api/v1/alerts/"+id+"/timeline", town1, nil), http.StatusOK, &tl)
-	if len(tl.Items) != 4 {
+	// The app's own alert sweep may have dispatched the alert meanwhile (on a loaded machine
+	// its first run comes after the alert): deliveries are not what this counts.
+	steps := 0
+	for _, it := range tl.Items {
+		if it.Kind != "delivery" {
+			steps++
+		}
+	}
+	if steps != 4 {
 		t.Fatalf("timeline %+v", tl.Items)
 	}
 

@@ -148,7 +148,7 @@ func (s *Server) syncLive(c echo.Context) error {
 		return nil // Accept has answered the request
 	}
 	defer conn.CloseNow()
-	sub := s.Sync.Hub.Subscribe(a.SessionID, s.Sync.ActorScopes(a))
+	sub := s.Sync.Hub.SubscribeDevice(a.SessionID, a.UserID, a.DeviceID, s.Sync.ActorScopes(a))
 	defer s.Sync.Hub.Unsubscribe(sub)
 	ctx := conn.CloseRead(c.Request().Context())
 	token := bearer(c)

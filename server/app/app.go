@@ -27,6 +27,7 @@ import (
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/hazard"
+	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/jobs"
 	"github.com/yingji/yingji/server/mediasvc"
 	"github.com/yingji/yingji/server/monitor"
@@ -40,6 +41,7 @@ import (
 	"github.com/yingji/yingji/server/sqlite"
 	"github.com/yingji/yingji/server/store"
 	"github.com/yingji/yingji/server/syncsvc"
+	"github.com/yingji/yingji/server/wake"
 	"github.com/yingji/yingji/server/web"
 )
 
@@ -61,6 +63,7 @@ type Main struct {
 	Jobs     *jobs.Runner
 	Monitor  *monitor.Service
 	Alerts   *alert.Service
+	Inbox    *inbox.Service
 	Registry *prometheus.Registry
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
@@ -84,6 +87,7 @@ type Main struct {
 	cancel context.CancelFunc // stops background work (the PostgreSQL listener)
 	store  *store.Store
 
+	wake       *wake.Waker
 	mqttBroker *mqtt.Broker
 	mqttSub    *mqtt.Subscriber
 	demoLoaded bool // the demo city was loaded by this start: add its monitoring too
@@ -159,6 +163,7 @@ func (m *Main) Open(ctx context.Context) error {
 	for _, c := range m.Alerts.Collections() {
 		m.Sync.Register(c)
 	}
+	m.openInbox()
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerDBMetrics(m.Registry, db)
@@ -166,6 +171,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Audit = audit.NewService(st, m.Log)
 	m.Sync.Audit = m.Audit
 	m.Alerts.Audit = m.Audit
+	m.Inbox.Audit = m.Audit
 	m.Org = org.NewService(st, m.Audit)
 	m.Accounts = account.NewService(st, m.Org, m.Audit, account.Config{
 		Policy:           account.Policy{MinLength: m.Config.PasswordMinLength},
@@ -193,7 +199,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Now != nil {
 		m.Risk.Now = m.Now
 		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now, m.Media.Now = m.Now, m.Now, m.Now, m.Now, m.Now
-		m.Alerts.Now = m.Now
+		m.Alerts.Now, m.Inbox.Now = m.Now, m.Now
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		if err := m.listen(ctx, pg); err != nil {
@@ -208,12 +214,14 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	// Alert timers fire within a poll of their deadline (see alert's punctual insert).
+	m.startWake()
 	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
-		Register: m.Alerts.Workers, Periodic: m.Alerts.PeriodicJobs()}
+		Register: m.workers, Periodic: m.Alerts.PeriodicJobs(), Inbox: m.Inbox}
 	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
 		return err
 	}
 	m.Alerts.Jobs = m.Jobs
+	m.Inbox.SetJobs(m.Jobs)
 	m.Alerts.Async = true
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
@@ -247,6 +255,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.API.MountReminders()
+	m.API.MountNotifications(m.Inbox)
 	m.API.MountPatrols()
 	m.API.MountMonitor(m.Monitor)
 	m.API.MountAlerts(m.Alerts)
@@ -307,6 +316,10 @@ func (m *Main) Close() error {
 		m.Log.Warn("停止监测服务出错 (stop monitoring)", "err", err)
 	}
 	m.Monitor = nil
+	if m.wake != nil {
+		m.wake.Close()
+		m.wake = nil
+	}
 	if m.Alerts != nil {
 		if err := m.Alerts.Close(ctx); err != nil {
 			m.Log.Warn("停止预警派发出错 (stop alert dispatch)", "err", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/config"
+	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/monitor"
 	"github.com/yingji/yingji/server/monitor/mqtt"
 	"github.com/yingji/yingji/server/notify"
@@ -34,7 +35,7 @@ func openChannels(ctx context.Context, cfg config.Config) (map[string]notify.Cha
 		return nil, fmt.Errorf("通知渠道配置有误 (notify channels): %w", err)
 	}
 	if sms, ok := chans["sms"]; ok {
-		chans["sms"] = templated{Channel: sms, ids: map[string]string{"alert": cfg.SMSAlertTemplate}}
+		chans["sms"] = templated{Channel: sms, ids: map[string]string{"alert": cfg.SMSAlertTemplate, inbox.SMSTemplate: cfg.SMSReminderTemplate}}
 	}
 	return chans, nil
 }
@@ -47,7 +48,10 @@ type templated struct {
 }
 
 func (t templated) Send(ctx context.Context, to notify.Receiver, m notify.Message) (notify.Result, error) {
-	if id, ok := t.ids[m.SMSTemplate]; ok && id != "" {
+	if id, ok := t.ids[m.SMSTemplate]; ok {
+		if id == "" {
+			return notify.Result{}, notify.ErrNoTemplate
+		}
 		m.SMSTemplate = id
 	}
 	return t.Channel.Send(ctx, to, m)

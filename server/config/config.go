@@ -61,11 +61,13 @@ type Config struct {
 	FCMProjectID        string        `yaml:"fcm_project_id"`
 	FCMCredentialsFile  string        `yaml:"fcm_credentials_file"`
 	FCMEndpoint         string        `yaml:"fcm_endpoint"`
+	FCMWakeInterval     time.Duration `yaml:"fcm_wake_interval"`
 	SMSURL              string        `yaml:"sms_url"`
 	SMSAccessKey        string        `yaml:"sms_access_key"`
 	SMSSecret           string        `yaml:"sms_secret"`
 	SMSSignName         string        `yaml:"sms_sign_name"`
 	SMSAlertTemplate    string        `yaml:"sms_alert_template"`
+	SMSReminderTemplate string        `yaml:"sms_reminder_template"`
 	ZZDDomain           string        `yaml:"zzd_domain"`
 	ZZDAppKey           string        `yaml:"zzd_app_key"`
 	ZZDAppSecret        string        `yaml:"zzd_app_secret"`
@@ -105,6 +107,7 @@ func Default() Config {
 		AlertAckTimeout:     15 * time.Minute,
 		AlertDisposeTimeout: 30 * time.Minute,
 		AlertCountyTimeout:  2 * time.Hour,
+		FCMWakeInterval:     5 * time.Second,
 	}
 }
 
@@ -158,11 +161,13 @@ func (c *Config) keys() []key {
 		{"fcm_project_id", "YINGJI_FCM_PROJECT_ID", "fcm-project-id", "FCM 推送的 Firebase 项目 ID（空：不用 FCM）", &c.FCMProjectID},
 		{"fcm_credentials_file", "YINGJI_FCM_CREDENTIALS_FILE", "fcm-credentials-file", "FCM 服务账号密钥文件（JSON）", &c.FCMCredentialsFile},
 		{"fcm_endpoint", "YINGJI_FCM_ENDPOINT", "fcm-endpoint", "FCM 接口地址（空：谷歌官方地址；测试或代理时设置）", &c.FCMEndpoint},
+		{"fcm_wake_interval", "YINGJI_FCM_WAKE_INTERVAL", "fcm-wake-interval", "唤醒后台手机同步的 FCM 数据消息每台设备的最短间隔，间隔内的多次变化合并为一条，如 5s", &c.FCMWakeInterval},
 		{"sms_url", "YINGJI_SMS_URL", "sms-url", "短信网关地址（空：不发短信）", &c.SMSURL},
 		{"sms_access_key", "YINGJI_SMS_ACCESS_KEY", "sms-access-key", "短信网关访问密钥 ID", &c.SMSAccessKey},
 		{"sms_secret", "YINGJI_SMS_SECRET", "sms-secret", "短信网关签名密钥（建议用环境变量）", &c.SMSSecret},
 		{"sms_sign_name", "YINGJI_SMS_SIGN_NAME", "sms-sign-name", "已备案的短信签名", &c.SMSSignName},
 		{"sms_alert_template", "YINGJI_SMS_ALERT_TEMPLATE", "sms-alert-template", "预警短信模板 ID（参数 enterprise、title、level、time）", &c.SMSAlertTemplate},
+		{"sms_reminder_template", "YINGJI_SMS_REMINDER_TEMPLATE", "sms-reminder-template", "提醒短信模板 ID（参数 kind、title、time；隐患交办、到期与逾期、巡查提醒）；空：提醒不发短信", &c.SMSReminderTemplate},
 		{"zzd_domain", "YINGJI_ZZD_DOMAIN", "zzd-domain", "浙政钉开放平台地址，如 https://openplatform-pro.ding.zj.gov.cn（空：不用浙政钉）", &c.ZZDDomain},
 		{"zzd_app_key", "YINGJI_ZZD_APP_KEY", "zzd-app-key", "浙政钉应用 AppKey", &c.ZZDAppKey},
 		{"zzd_app_secret", "YINGJI_ZZD_APP_SECRET", "zzd-app-secret", "浙政钉应用 AppSecret（建议用环境变量）", &c.ZZDAppSecret},
@@ -394,6 +399,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AlertDisposeTimeout < c.AlertAckTimeout || c.AlertCountyTimeout < c.AlertDisposeTimeout {
 		return bad("alert_county_timeout", "应满足 签收时限 ≤ 处置时限 ≤ 推送县（区）时限", "want ack ≤ dispose ≤ county timeout")
+	}
+	if c.FCMWakeInterval < time.Second {
+		return bad("fcm_wake_interval", "不能短于 1 秒", "must be at least 1s")
 	}
 	if c.FCMProjectID != "" && c.FCMCredentialsFile == "" && c.FCMEndpoint == "" {
 		return bad("fcm_credentials_file", "设置了 FCM 项目 ID 时不能为空", "required with fcm_project_id")

@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/postgres"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
@@ -32,6 +33,8 @@ type Options struct {
 	Now   func() time.Time // the reminders' clock; time.Now when nil
 	Log   *slog.Logger
 	Audit yingji.Auditor
+	// Inbox gets a notification for every reminder (the user's inbox and channels).
+	Inbox Inbox
 	// Interval of the periodic reminders job: a minute when zero, none when negative.
 	Interval time.Duration
 	// FetchPollInterval is how often river looks for jobs when it is not told (SQLite); river's
@@ -58,9 +61,15 @@ type Runner struct {
 	Audit yingji.Auditor
 	Now   func() time.Time
 	Log   *slog.Logger
+	Inbox Inbox
 
 	client client
 	handle *sql.DB // river's own SQLite handle, closed by Stop
+}
+
+// Inbox puts notifications in users' inboxes: *inbox.Service implements it.
+type Inbox interface {
+	Put(ctx context.Context, it inbox.Item) (bool, error)
 }
 
 // ReminderArgs is the periodic reminders job.
@@ -80,7 +89,7 @@ func (w *reminderWorker) Work(ctx context.Context, _ *river.Job[ReminderArgs]) e
 
 // Start migrates river's tables and starts a river client on db's engine.
 func Start(ctx context.Context, db sqldb.DB, opt Options) (*Runner, error) {
-	r := &Runner{DB: db, Audit: opt.Audit, Now: opt.Now, Log: opt.Log}
+	r := &Runner{DB: db, Audit: opt.Audit, Now: opt.Now, Log: opt.Log, Inbox: opt.Inbox}
 	if r.Now == nil {
 		r.Now = time.Now
 	}

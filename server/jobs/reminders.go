@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/patrol"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -45,12 +46,12 @@ const ChecklistBefore = 2 * time.Hour
 func (r *Runner) RunReminders(ctx context.Context) (int, error) {
 	now := r.Now().UTC()
 	n := 0
-	rows, err := r.DB.Query(ctx, `SELECT id, title, deadline, rectifier_id, org_path FROM hazards
+	rows, err := r.DB.Query(ctx, `SELECT id, title, deadline, rectifier_id, org_path, level FROM hazards
 		WHERE status <> 'accepted' AND deadline <> ''`)
-	type hz struct{ id, title, deadline, rectifier, orgPath string }
+	type hz struct{ id, title, deadline, rectifier, orgPath, level string }
 	list, err := sqldb.CollectRows(rows, err, func(rs sqldb.Rows) (hz, error) {
 		var h hz
-		err := rs.Scan(&h.id, &h.title, &h.deadline, &h.rectifier, &h.orgPath)
+		err := rs.Scan(&h.id, &h.title, &h.deadline, &h.rectifier, &h.orgPath, &h.level)
 		return h, err
 	})
 	if err != nil {
@@ -73,14 +74,14 @@ func (r *Runner) RunReminders(ctx context.Context) (int, error) {
 				to = h.rectifier
 			}
 			msg := fmt.Sprintf("隐患“%s”已于 %s 逾期未整改，请督促整改", h.title, at)
-			ok, err := r.write(ctx, KindOverdue, "hazard", h.id, to, msg, due, now)
+			ok, err := r.write(ctx, KindOverdue, "hazard", h.id, to, msg, due, now, hazardLevels[h.level])
 			if err != nil {
 				return n, err
 			}
 			n += ok
 		case due.Sub(now) <= BeforeDeadline && h.rectifier != "":
 			msg := fmt.Sprintf("隐患“%s”将于 %s 到期，请及时整改", h.title, at)
-			ok, err := r.write(ctx, KindBeforeDeadline, "hazard", h.id, h.rectifier, msg, due, now)
+			ok, err := r.write(ctx, KindBeforeDeadline, "hazard", h.id, h.rectifier, msg, due, now, hazardLevels[h.level])
 			if err != nil {
 				return n, err
 			}
@@ -106,7 +107,7 @@ func (r *Runner) RunReminders(ctx context.Context) (int, error) {
 				continue
 			}
 			msg := fmt.Sprintf("巡查清单“%s”须在 %s 前完成巡查，还有 %d 个风险点未巡查", c.Name, p.End.In(beijing).Format("2006-01-02 15:04"), len(p.Missing))
-			ok, err := r.write(ctx, KindBeforeDeadline, "checklist", c.ID, c.Assignee, msg, p.End, now)
+			ok, err := r.write(ctx, KindBeforeDeadline, "checklist", c.ID, c.Assignee, msg, p.End, now, "")
 			if err != nil {
 				return n, err
 			}
@@ -122,7 +123,7 @@ func (r *Runner) RunReminders(ctx context.Context) (int, error) {
 			continue
 		}
 		msg := fmt.Sprintf("巡查清单“%s”在 %s 前未完成巡查，已逾期，请尽快巡查", p.ChecklistName, p.End.In(beijing).Format("2006-01-02 15:04"))
-		ok, err := r.write(ctx, KindOverdue, "checklist", p.ChecklistID, p.Assignee, msg, p.End, now)
+		ok, err := r.write(ctx, KindOverdue, "checklist", p.ChecklistID, p.Assignee, msg, p.End, now, "")
 		if err != nil {
 			return n, err
 		}
@@ -152,8 +153,12 @@ func (r *Runner) townshipAdmin(ctx context.Context, orgPath string) (string, err
 	return best, nil
 }
 
-// write inserts one reminder unless it exists; it returns 1 when it wrote one.
-func (r *Runner) write(ctx context.Context, kind, objType, objID, userID, msg string, due, now time.Time) (int, error) {
+var hazardLevels = map[string]string{"general": "一般隐患", "major": "重大隐患"}
+
+// write inserts one reminder unless it exists and puts it in the user's inbox (once, also
+// when the reminder row was written by an earlier run that failed before); it returns 1 when
+// it wrote a reminder.
+func (r *Runner) write(ctx context.Context, kind, objType, objID, userID, msg string, due, now time.Time, level string) (int, error) {
 	id := yingji.NewID()
 	due = due.UTC().Truncate(time.Second)
 	n, err := r.DB.Exec(ctx, `INSERT INTO reminders (id, kind, object_type, object_id, user_id, message, due_at, created_at)
@@ -162,14 +167,41 @@ func (r *Runner) write(ctx context.Context, kind, objType, objID, userID, msg st
 	if err != nil {
 		return 0, fmt.Errorf("jobs: write reminder: %w", err)
 	}
-	if n == 0 {
-		return 0, nil
-	}
-	if r.Audit != nil {
+	if n > 0 && r.Audit != nil {
 		r.Audit.Record(ctx, yingji.System, yingji.Event{Action: "reminder.create", ObjectType: objType, ObjectID: objID,
 			Detail: map[string]any{"reminder_id": id, "kind": kind, "user_id": userID, "due_at": due, "message": msg}})
 	}
+	if r.Inbox != nil && userID != "" {
+		if _, err := r.Inbox.Put(ctx, reminderItem(kind, objType, objID, userID, msg, due, level)); err != nil {
+			return 0, fmt.Errorf("jobs: reminder to inbox: %w", err)
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
 	return 1, nil
+}
+
+// reminderItem is the inbox notification of a reminder; its key is the reminder's unique key
+// and its user, so a reminder is in the inbox once however often the job runs.
+func reminderItem(kind, objType, objID, userID, msg string, due time.Time, level string) inbox.Item {
+	it := inbox.Item{Key: strings.Join([]string{"reminder", kind, objType, objID, due.Format(time.RFC3339), userID}, ":"),
+		UserID: userID, Body: msg, Level: level, RefID: objID, Deliver: true}
+	switch objType {
+	case "hazard":
+		it.RefCollection, it.Link = "hazards", inbox.HazardLink(objID)
+		it.Kind, it.Title = inbox.KindHazardDeadline, "隐患即将到期"
+		if kind == KindOverdue {
+			it.Kind, it.Title = inbox.KindHazardOverdue, "隐患逾期未整改"
+		}
+	default:
+		it.RefCollection, it.Link = "checklists", inbox.ChecklistLink(objID)
+		it.Kind, it.Title = inbox.KindChecklistDue, "巡查即将到期"
+		if kind == KindOverdue {
+			it.Kind, it.Title = inbox.KindChecklistOverdue, "巡查逾期未完成"
+		}
+	}
+	return it
 }
 
 // List returns the user's reminders, newest first.

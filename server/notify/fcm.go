@@ -115,7 +115,8 @@ func NewFCM(ctx context.Context, cfg FCMConfig) (*FCM, error) {
 // Name is "fcm".
 func (f *FCM) Name() string { return "fcm" }
 
-// Send pushes m to every token of the receiver: a notification with the title and body, the
+// Send pushes m to every token of the receiver: a notification with the title and body (a
+// data message without one when both are empty, which wakes the app in the background), the
 // data map (plus "link" when the message has one) and high Android priority. Result.ProviderID
 // lists the FCM message names, comma-separated; Result.Dead the tokens FCM called
 // unregistered, which the caller must forget, also when Send fails. Send fails only when every
@@ -145,12 +146,11 @@ func (f *FCM) Send(ctx context.Context, to Receiver, m Message) (Result, error) 
 	var names []string
 	var firstErr, retryErr *Error
 	for _, token := range to.FCMTokens {
-		name, err := f.client.Send(ctx, &messaging.Message{
-			Token:        token,
-			Notification: &messaging.Notification{Title: m.Title, Body: m.Body},
-			Data:         data,
-			Android:      &messaging.AndroidConfig{Priority: "high"},
-		})
+		msg := &messaging.Message{Token: token, Data: data, Android: &messaging.AndroidConfig{Priority: "high"}}
+		if m.Title != "" || m.Body != "" {
+			msg.Notification = &messaging.Notification{Title: m.Title, Body: m.Body}
+		}
+		name, err := f.client.Send(ctx, msg)
 		if err == nil {
 			names = append(names, name)
 			continue

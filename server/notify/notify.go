@@ -51,6 +51,10 @@ type Channel interface {
 // worth retrying.
 var ErrNoAddress = errors.New("notify: receiver has no address on this channel")
 
+// ErrNoTemplate says the message needs an SMS template the configuration does not name: the
+// delivery is skipped, not failed.
+var ErrNoTemplate = errors.New("notify: no SMS template configured for this message")
+
 // Error is a failure the service answered with. Permanent failures (bad request, wrong
 // credentials, unknown receiver) are not retried; others (timeouts, 5xx, rate limits) are.
 type Error struct {
@@ -64,7 +68,7 @@ func (e *Error) Error() string { return "notify " + e.Channel + ": " + e.Code + 
 
 // Permanent reports whether err should not be retried.
 func Permanent(err error) bool {
-	if errors.Is(err, ErrNoAddress) {
+	if errors.Is(err, ErrNoAddress) || errors.Is(err, ErrNoTemplate) {
 		return true
 	}
 	var e *Error

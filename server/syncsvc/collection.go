@@ -17,11 +17,13 @@ import (
 // Fields are a record's values under their API names.
 type Fields = map[string]json.RawMessage
 
-// Place is where a record belongs: the org path of its unit or enterprise and its enterprise.
-// Its scopes follow from it (see Scopes).
+// Place is where a record belongs: the org path of its unit or enterprise, its enterprise,
+// and the one user it belongs to (a notification, a task given to a person). Its scopes follow
+// from it (see Scopes).
 type Place struct {
 	OrgPath      string
 	EnterpriseID string
+	UserID       string
 }
 
 // Collection is one synced collection. Its records live in its domain table; the collection
@@ -51,8 +53,14 @@ type ChangeChecker interface {
 	CheckChange(ctx context.Context, q sqldb.Querier, a *yingji.Actor, prev, next Fields) error
 }
 
-// Scopes returns the scopes a record at p belongs to: "org:ID" for each unit on its path and
-// "ent:ID" for its enterprise.
+// Observer is told of each change a push saved, in the pushing transaction: prev is the record
+// before (nil when new), next after (nil when deleted). Modules that act on a change of
+// another module's records (a notification when a hazard is assigned) observe it. An error
+// fails the mutation like a failed save.
+type Observer func(ctx context.Context, q sqldb.Querier, a *yingji.Actor, id string, prev, next Fields) error
+
+// Scopes returns the scopes a record at p belongs to: "org:ID" for each unit on its path,
+// "ent:ID" for its enterprise and "user:ID" for its user.
 func (p Place) Scopes() []string {
 	var out []string
 	for _, id := range strings.Split(strings.Trim(p.OrgPath, "/"), "/") {
@@ -63,11 +71,27 @@ func (p Place) Scopes() []string {
 	if p.EnterpriseID != "" {
 		out = append(out, "ent:"+p.EnterpriseID)
 	}
+	if p.UserID != "" {
+		out = append(out, UserScope(p.UserID))
+	}
 	return out
 }
 
-// ActorScopes are the scopes a user may hold, computed from his role and assignment.
+// UserScope is the scope of the records that belong to one user.
+func UserScope(userID string) string { return "user:" + userID }
+
+// ActorScopes are the scopes a user may hold, computed from his role and assignment, and his
+// own user scope (his notifications), always last.
 func ActorScopes(a *yingji.Actor) []string {
+	out := placeScopes(a)
+	if a.UserID != "" {
+		out = append(out, UserScope(a.UserID))
+	}
+	return out
+}
+
+// placeScopes are the org or enterprise scopes of the actor's role and assignment.
+func placeScopes(a *yingji.Actor) []string {
 	switch a.Role.ScopeKind() {
 	case yingji.ScopeEnterprise:
 		if a.EnterpriseID != "" {

@@ -212,6 +212,17 @@ func (c *client) pull(t testing.TB, cps map[string]int64, limit int) syncproto.P
 	return resp
 }
 
+// placeScopes checks that a pull's last scope is the user's own ("user:ID", his notifications)
+// and returns the scopes before it: those of his role and assignment.
+func placeScopes(t testing.TB, c *client, resp syncproto.PullResponse) []syncproto.ScopeChanges {
+	t.Helper()
+	n := len(resp.Scopes)
+	if want := "user:" + c.e.userID(t, c.user); n == 0 || resp.Scopes[n-1].Scope != want {
+		t.Fatalf("%s's pull does not end with his user scope %s: %+v", c.user, want, resp.Scopes)
+	}
+	return resp.Scopes[:n-1]
+}
+
 // wantResult checks one answer; a rejection must carry the code and a Chinese message.
 func wantResult(t testing.TB, res syncproto.Result, status, code string) {
 	t.Helper()

@@ -17,6 +17,8 @@ type Hub struct {
 // loses pokes rather than slowing the hub; its device converges by pulling anyway.
 type Sub struct {
 	SessionID string
+	UserID    string
+	DeviceID  string
 	Scopes    []string
 	C         chan syncproto.Poke
 }
@@ -28,7 +30,12 @@ func NewHub() *Hub {
 
 // Subscribe registers a connection.
 func (h *Hub) Subscribe(sessionID string, scopes []string) *Sub {
-	s := &Sub{SessionID: sessionID, Scopes: scopes, C: make(chan syncproto.Poke, 64)}
+	return h.SubscribeDevice(sessionID, "", "", scopes)
+}
+
+// SubscribeDevice registers the connection of a user's device (see Holds).
+func (h *Hub) SubscribeDevice(sessionID, userID, deviceID string, scopes []string) *Sub {
+	s := &Sub{SessionID: sessionID, UserID: userID, DeviceID: deviceID, Scopes: scopes, C: make(chan syncproto.Poke, 64)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[s] = struct{}{}
@@ -80,6 +87,21 @@ func (h *Hub) Close(sessionID, code, message string) {
 			}
 		}
 	}
+}
+
+// Holds reports whether the user's device holds a live connection here.
+func (h *Hub) Holds(userID, deviceID string) bool {
+	if userID == "" || deviceID == "" {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if s.UserID == userID && s.DeviceID == deviceID {
+			return true
+		}
+	}
+	return false
 }
 
 // Len is the number of live connections.

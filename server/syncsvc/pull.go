@@ -87,6 +87,8 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 		w.Add("((org_path >= ? AND org_path < ?) OR (old_org_path >= ? AND old_org_path < ?))", path, end, path, end)
 	case "ent":
 		w.Add("(enterprise_id = ? OR old_enterprise_id = ?)", id, id)
+	case "user":
+		w.Add("(user_id = ? OR old_user_id = ?)", id, id)
 	default:
 		out.Checkpoint = head
 		return out, 0, nil
@@ -176,7 +178,7 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
 	err := sqldb.InChunks(ids, []any{coll}, func(args []any, in string) error {
-		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, deleted, deleted_at, stamps, digests FROM sync_records
+		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, deleted, deleted_at, stamps, digests FROM sync_records
 			WHERE collection = $1 AND record_id IN (`+in+`)`, args...)
 		if err != nil {
 			return err
@@ -184,7 +186,7 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 		for rows.Next() {
 			var id, stamps, digests string
 			var p prior
-			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.deleted, &p.deletedAt, &stamps, &digests); err != nil {
+			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.place.UserID, &p.deleted, &p.deletedAt, &stamps, &digests); err != nil {
 				rows.Close()
 				return err
 			}

@@ -34,7 +34,7 @@ func TestPull(t *testing.T) {
 
 func testSnapshot(t *testing.T, e *env, town *client, scope string, r *replica) {
 	resp := town.pull(t, nil, 0)
-	if len(resp.Scopes) != 1 || resp.Scopes[0].Scope != scope || !resp.Scopes[0].Reset || resp.Scopes[0].More || len(resp.Purge) != 0 {
+	if sc := placeScopes(t, town, resp); len(sc) != 1 || sc[0].Scope != scope || !sc[0].Reset || sc[0].More || len(resp.Purge) != 0 {
 		t.Fatalf("township01's first pull: purge %v, scopes %+v", resp.Purge, resp.Scopes)
 	}
 	var colls []string
@@ -253,7 +253,7 @@ func testScopeLoss(t *testing.T, e *env) {
 	newScope := "org:" + e.unitID(newUnit)
 	r := newReplica()
 	grid.sync(t, r, 0)
-	if len(r.recs) != 1 || len(r.recs[oldScope]) == 0 {
+	if len(r.cps) != 2 || len(r.recs[oldScope]) == 0 {
 		t.Fatalf("grid01 holds %v", r.cps)
 	}
 	mustOK(t, e.Do(t, "PATCH", "/api/v1/users/"+e.userID(t, "grid01"), e.admin, map[string]any{"org_unit_id": e.unitID(newUnit)}), nil)
@@ -262,11 +262,11 @@ func testScopeLoss(t *testing.T, e *env) {
 	if !slices.Equal(resp.Purge, []string{oldScope}) {
 		t.Fatalf("purge %v, want [%s]", resp.Purge, oldScope)
 	}
-	if len(resp.Scopes) != 1 || resp.Scopes[0].Scope != newScope || !resp.Scopes[0].Reset {
+	if sc := placeScopes(t, grid, resp); len(sc) != 1 || sc[0].Scope != newScope || !sc[0].Reset || resp.Scopes[1].Reset {
 		t.Fatalf("scopes after the move: %+v", resp.Scopes)
 	}
 	r.apply(t, resp)
-	if _, ok := r.recs[oldScope]; ok || len(r.recs) != 1 {
+	if _, ok := r.recs[oldScope]; ok || len(r.cps) != 2 {
 		t.Fatalf("old scope kept: %v", r.cps)
 	}
 	if _, ok := r.get(newScope, "org_units", e.unitID(newUnit)); !ok {

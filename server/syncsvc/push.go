@@ -144,6 +144,7 @@ func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Act
 	ctx = WithCache(ctx)
 	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{},
 		received: received}
+	p.b.origin = Origin{UserID: a.UserID, DeviceID: device}
 	// Take the numbers before reading anything: the counter row stays locked until the
 	// transaction ends, so on PostgreSQL (read committed) a concurrent push of the same record
 	// has committed before the preload below reads it. Preloading first would merge against a
@@ -328,6 +329,17 @@ func (p *pushCtx) apply(ctx context.Context, m syncproto.Mutation) (syncproto.Re
 			return res, rj, nil
 		}
 		return res, nil, err
+	}
+	if obs := p.s.observers[m.Collection]; len(obs) > 0 {
+		after := next.Fields
+		if next.Deleted {
+			after = nil
+		}
+		for _, o := range obs {
+			if err := o(ctx, p.tx, p.a, m.ID, curForAuth, after); err != nil {
+				return res, nil, err
+			}
+		}
 	}
 	var digests map[string]string
 	if !next.Deleted {

@@ -57,7 +57,7 @@ func testReplay(t *testing.T, e *env) {
 	// No second change: the record is there once, at the seq of the first answer, and the
 	// only other change is the second hazard.
 	resp := safety.pull(t, map[string]int64{scope: cp}, 0)
-	if len(resp.Scopes) != 1 || resp.Scopes[0].Scope != scope {
+	if sc := placeScopes(t, safety, resp); len(sc) != 1 || sc[0].Scope != scope {
 		t.Fatalf("scopes %+v", resp.Scopes)
 	}
 	ch := resp.Scopes[0]
@@ -399,7 +399,7 @@ func testSecurity(t *testing.T, e *env) {
 	if !slices.Equal(resp.Purge, wantPurge) {
 		t.Fatalf("purge %v", resp.Purge)
 	}
-	if len(resp.Scopes) != 1 || resp.Scopes[0].Scope != "ent:"+e.entID(entB) {
+	if sc := placeScopes(t, other, resp); len(sc) != 1 || sc[0].Scope != "ent:"+e.entID(entB) {
 		t.Fatalf("safety02 got scopes %+v", resp.Scopes)
 	}
 	// Every refusal is in the audit log, per mutation.

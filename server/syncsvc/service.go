@@ -29,13 +29,19 @@ type Service struct {
 	// Notify, when set, carries pokes to other server instances (PostgreSQL LISTEN/NOTIFY);
 	// the local hub is poked by whoever receives them. Unset: the local hub is poked directly.
 	Notify func(pokes map[string]int64)
+	// OnChange, when set, is told the scopes of every committed change on the instance that
+	// committed it, once, with the device whose push made it (zero for the server's own
+	// writes): the FCM wake of background phones.
+	OnChange func(pokes map[string]int64, origin Origin)
 
-	colls map[string]Collection
+	colls     map[string]Collection
+	observers map[string][]Observer
 }
 
 // New returns a service on db; register collections before serving.
 func New(db sqldb.DB, audit yingji.Auditor, log *slog.Logger) *Service {
-	s := &Service{DB: db, Audit: audit, Log: log.With("component", "sync"), Now: time.Now, Hub: NewHub(), colls: map[string]Collection{}}
+	s := &Service{DB: db, Audit: audit, Log: log.With("component", "sync"), Now: time.Now, Hub: NewHub(), colls: map[string]Collection{},
+		observers: map[string][]Observer{}}
 	s.Clock = syncproto.NewClock("server", func() time.Time { return s.Now() })
 	return s
 }
@@ -48,6 +54,11 @@ func (s *Service) Register(c Collection) {
 	s.colls[c.Spec().Name] = c
 }
 
+// Observe adds an observer of the changes pushes make to a collection.
+func (s *Service) Observe(collection string, o Observer) {
+	s.observers[collection] = append(s.observers[collection], o)
+}
+
 // Specs lists the registered collections by name.
 func (s *Service) Specs() []syncproto.CollectionSpec {
 	out := make([]syncproto.CollectionSpec, 0, len(s.colls))
@@ -58,7 +69,13 @@ func (s *Service) Specs() []syncproto.CollectionSpec {
 	return out
 }
 
-func (s *Service) notify(pokes map[string]int64) {
+// Origin is the user and device whose push made a change.
+type Origin struct{ UserID, DeviceID string }
+
+func (s *Service) notify(pokes map[string]int64, origin Origin) {
+	if s.OnChange != nil {
+		s.OnChange(pokes, origin)
+	}
 	if s.Notify != nil {
 		s.Notify(pokes)
 		return

@@ -148,6 +148,7 @@ type Actor struct {
 	OrgUnitID    string
 	EnterpriseID string
 	TeamID       string
+	DeviceID     string // the device the session was opened on ("" when the client gave none)
 	IP           string
 	RequestID    string
 }

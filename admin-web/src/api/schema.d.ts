@@ -1009,6 +1009,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 我的消息（最新的在前）：预警通知与上报、隐患交办、到期与逾期提醒、巡查提醒 */
+        get: operations["getNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 把我的未读消息全部标记为已读，返回标记的条数；手机同步后同样显示为已读 */
+        post: operations["postNotificationsReadAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 我的未读消息数（角标） */
+        get: operations["getNotificationsUnreadCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 把我的一条消息标记为已读（重复标记不变）；他人的消息答 404 */
+        post: operations["postNotificationsByIdRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/org-units": {
         parameters: {
             query?: never;
@@ -1991,6 +2059,7 @@ export interface components {
             error_message?: string;
             id?: string;
             level?: number;
+            notification_id?: string;
             provider_id?: string;
             receiver_key?: string;
             receiver_name?: string;
@@ -2402,6 +2471,22 @@ export interface components {
             team_id?: string;
             username?: string;
         };
+        Notification: {
+            body?: string;
+            created_at?: string;
+            id?: string;
+            kind?: string;
+            level?: string;
+            link?: string;
+            read_at?: string;
+            ref_collection?: string;
+            ref_id?: string;
+            title?: string;
+            user_id?: string;
+        };
+        NotificationCount: {
+            count?: number;
+        };
         OverduePeriod: {
             assignee?: string;
             checklist_id?: string;
@@ -2452,6 +2537,10 @@ export interface components {
         };
         Page_Hazard: {
             items?: components["schemas"]["Hazard"][];
+            total?: number;
+        };
+        Page_Notification: {
+            items?: components["schemas"]["Notification"][];
             total?: number;
         };
         Page_OverduePeriod: {
@@ -5556,6 +5645,125 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getNotifications: {
+        parameters: {
+            query?: {
+                /** @description 只看未读消息 */
+                unread?: boolean;
+                /** @description 类型：alert_dispatch（预警通知）、alert_escalation（预警上报）、hazard_assigned（隐患交办）、hazard_deadline（隐患到期提醒）、hazard_overdue（隐患逾期）、checklist_due（巡查提醒）、checklist_overdue（巡查逾期） */
+                kind?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Notification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postNotificationsReadAll: {
+        parameters: {
+            query?: {
+                /** @description 只标记该类型的消息；类型：alert_dispatch（预警通知）、alert_escalation（预警上报）、hazard_assigned（隐患交办）、hazard_deadline（隐患到期提醒）、hazard_overdue（隐患逾期）、checklist_due（巡查提醒）、checklist_overdue（巡查逾期） */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationCount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getNotificationsUnreadCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationCount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postNotificationsByIdRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
 )
@@ -32,6 +33,7 @@ func init() {
 		"create":   {flags: []string{"json"}, min: 1, max: 1, run: cmdCreate},
 		"update":   {flags: []string{"json"}, min: 2, max: 2, run: cmdUpdate},
 		"delete":   {min: 2, max: 2, run: cmdDelete},
+		"read":     {min: 1, max: 1, run: cmdRead},
 		"attach":   {min: 4, max: 4, run: cmdAttach},
 		"media":    {run: cmdMedia},
 		"thumb":    {flags: []string{"width"}, min: 1, max: 1, run: cmdThumb},
@@ -203,6 +205,15 @@ func cmdUpdate(ctx context.Context, a *app, p parsed) error {
 		return err
 	}
 	return saved(a, p.pos[1], "修改")
+}
+
+// cmdRead marks a notification read: an offline change of its read_at, like update.
+func cmdRead(ctx context.Context, a *app, p parsed) error {
+	at, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339))
+	if err := a.client.Update(ctx, "notifications", p.pos[0], map[string]json.RawMessage{"read_at": at}); err != nil {
+		return err
+	}
+	return saved(a, p.pos[0], "标记已读")
 }
 
 func cmdDelete(ctx context.Context, a *app, p parsed) error {

@@ -52,12 +52,15 @@ async function call<T>(method: string, path: string): Promise<T> {
 }
 
 let probe: Promise<boolean> | null = null
+const PROBE_DELAY_MS = 1500
 
 /** notificationsAvailable reports whether the server has the notifications API (asked once per tab). */
 export function notificationsAvailable(): Promise<boolean> {
   const known = sessionStorage.getItem(KEY)
   if (known === '1' || known === '0') return Promise.resolve(known === '1')
-  probe ??= fetch('/api/v1/openapi.json')
+  // asked a moment after the page shows, so the document does not compete with the page's own data
+  probe ??= new Promise((r) => setTimeout(r, PROBE_DELAY_MS))
+    .then(() => fetch('/api/v1/openapi.json'))
     .then((r) => (r.ok ? r.json() : null))
     .then((doc: { paths?: Record<string, unknown> } | null) => {
       if (!doc) return false

@@ -82,7 +82,10 @@ const hazards: InboxSource = {
     const page = await must(api.GET('/api/v1/hazards', { params: { query: { open: true, page_size: PAGE } } }))
     const out: InboxItem[] = []
     for (const h of page.items ?? []) {
-      const step = stepsFor(user.role, h.status, h.level).find((s) => s.step !== 'send_back')
+      // government staff assign and accept; the enterprise rectifies and submits (an administrator
+      // may also start a rectification, but that is the enterprise's work, not his to-do)
+      const step = stepsFor(user.role, h.status, h.level)
+        .find((s) => s.step !== 'send_back' && (user.enterprise_id ? true : s.step === 'assign' || s.step === 'accept'))
       // an enterprise rectifies what was assigned to it; someone else's assignment is not my work
       if (!step || (step.step !== 'assign' && h.rectifier_id && user.enterprise_id && h.rectifier_id !== user.id)) continue
       const w = hazardWork[step.step]

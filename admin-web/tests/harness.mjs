@@ -33,28 +33,48 @@ export async function startServer() {
     YINGJI_MQTT_LISTEN: 'off' }
   delete env.YINGJI_DATABASE_URL
   delete env.YINGJI_CONFIG
-  const proc = spawn(bin, [], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL')
-      fail(new Error('server did not start in 60 s:\n' + log))
-    }, 60_000)
-    const onData = (chunk) => {
-      log += chunk
-      const m = /https?:\/\/[0-9.]+:\d+/.exec(log)
-      if (m) {
-        clearTimeout(timer)
-        ok(m[0])
+  let proc
+  const launch = async () => {
+    proc = spawn(bin, [], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let log = ''
+    const url = await new Promise((ok, fail) => {
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL')
+        fail(new Error('server did not start in 60 s:\n' + log))
+      }, 60_000)
+      const onData = (chunk) => {
+        log += chunk
+        const m = /https?:\/\/[0-9.]+:\d+/.exec(log)
+        if (m) {
+          clearTimeout(timer)
+          ok(m[0])
+        }
       }
-    }
-    proc.stdout.on('data', onData)
-    proc.stderr.on('data', onData)
-    proc.on('exit', (code) => fail(new Error(`server exited with ${code}:\n${log}`)))
-  })
-  proc.removeAllListeners('exit')
+      proc.stdout.on('data', onData)
+      proc.stderr.on('data', onData)
+      proc.on('exit', (code) => fail(new Error(`server exited with ${code}:\n${log}`)))
+    })
+    proc.removeAllListeners('exit')
+    return url
+  }
+  const url = await launch()
+  const stopProc = async () => {
+    proc.kill('SIGTERM')
+    await new Promise((ok) => (proc.exitCode !== null ? ok() : proc.once('exit', ok)))
+  }
   return {
     url,
+    /**
+     * restart stops the server and starts it again on the same address with the same data
+     * (as an operator's restart does); pauseMs keeps it down that long in between.
+     */
+    async restart(pauseMs = 0) {
+      await stopProc()
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs))
+      env.YINGJI_HTTP_ADDR = new URL(url).host
+      const again = await launch()
+      if (again !== url) throw new Error(`restarted on ${again}, not ${url}`)
+    },
     async stop() {
       proc.kill('SIGTERM')
       await new Promise((ok) => (proc.exitCode !== null ? ok() : proc.once('exit', ok)))
@@ -74,8 +94,8 @@ export async function launch() {
  * openPage opens a page in a fresh context (its own storage, so its own device id) and records
  * every console error and uncaught exception in page.errors.
  */
-export async function openPage(browser, { width = 1366, height = 768 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', acceptDownloads: true })
+export async function openPage(browser, { width = 1366, height = 768, timezoneId = undefined } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'zh-CN', acceptDownloads: true, timezoneId })
   const page = await context.newPage()
   page.errors = []
   page.httpErrors = []

@@ -273,3 +273,60 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestHazardTimelineOneRowPerStep: a step taken with a note (the portal and the app push the
+// status change, then a hazard_actions row of the step's kind) is one timeline row that shows
+// the note once; a comment stays a row of its own; the hazard names its rectifier.
+func TestHazardTimelineOneRowPerStep(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *apptest.Server) {
+		e := newHzEnv(t, s)
+		id := yingji.NewID()
+		e.ok(t, e.push(t, "safety01", "hazards", id, "create", map[string]any{"title": "配电房门锁损坏", "enterprise_id": e.ent}))
+		e.ok(t, e.push(t, "township01", "hazards", id, "update", e.move(t, "assigned")))
+		note := "请于 3 日内更换门锁"
+		e.ok(t, e.push(t, "township01", "hazard_actions", yingji.NewID(), "create",
+			map[string]any{"hazard_id": id, "kind": "assign", "text": note, "assignee": e.userID(t, "safety01")}))
+		e.ok(t, e.push(t, "township01", "hazard_actions", yingji.NewID(), "create", map[string]any{"hazard_id": id, "kind": "comment", "text": "已电话通知"}))
+		e.ok(t, e.push(t, "safety01", "hazards", id, "update", e.move(t, "rectifying")))
+		e.ok(t, e.push(t, "safety01", "hazard_actions", yingji.NewID(), "create", map[string]any{"hazard_id": id, "kind": "rectify", "text": ""}))
+
+		var tl struct {
+			Items []hazard.Event `json:"items"`
+		}
+		want(t, s.Do(t, "GET", "/api/v1/hazards/"+id+"/timeline", s.Login(t, "township01"), nil), http.StatusOK, &tl)
+		var rows []string
+		for _, ev := range tl.Items {
+			what := ev.Kind
+			if ev.Status != nil {
+				what = ev.Status.Step
+			} else if ev.Action != nil {
+				what = "action:" + ev.Action.Kind
+			}
+			rows = append(rows, what)
+			if n := strings.Count(ev.Summary, note); n > 1 {
+				t.Errorf("the note appears %d times in %q", n, ev.Summary)
+			}
+			if ev.Status != nil && ev.Status.Step == hazard.StepAssign {
+				if ev.Action == nil || ev.Action.Text != note || !strings.Contains(ev.Summary, "："+note) {
+					t.Errorf("assign step without its note: %+v", ev)
+				}
+			}
+		}
+		if want := "[report assign action:comment rectify]"; fmt.Sprint(rows) != want {
+			t.Fatalf("timeline %v, want %s (one row per step)", rows, want)
+		}
+
+		var h hazard.Hazard
+		want(t, s.Do(t, "GET", "/api/v1/hazards/"+id, s.Login(t, "safety01"), nil), http.StatusOK, &h)
+		if h.RectifierName != "吴安全" {
+			t.Fatalf("rectifier name %q, want 吴安全", h.RectifierName)
+		}
+		var page struct {
+			Items []hazard.Hazard `json:"items"`
+		}
+		want(t, s.Do(t, "GET", "/api/v1/hazards?q=配电房门锁", s.Login(t, "township01"), nil), http.StatusOK, &page)
+		if len(page.Items) != 1 || page.Items[0].RectifierName != "吴安全" {
+			t.Fatalf("list %+v", page.Items)
+		}
+	})
+}

@@ -20,7 +20,8 @@ type ResetPasswordRequest struct {
 func (s *Server) userRoutes() {
 	s.route(Op{Method: http.MethodGet, Path: "/users", Tag: "users", Summary: "用户列表（管辖范围内）",
 		Query: append([]Param{{"q", "string", "用户名或姓名包含"}, {"role", "string", "角色代码"},
-			{"org_unit_id", "string", "所属单位"}, {"enterprise_id", "string", "所属企业"}, {"disabled", "boolean", "是否停用"}}, Paging...),
+			{"org_unit_id", "string", "所属单位"}, {"enterprise_id", "string", "所属企业"}, {"disabled", "boolean", "是否停用"},
+			{"mask_phone", "boolean", "true：手机号脱敏显示（如 138****5678），完整号码经 /users/{id}/phone 查看"}}, Paging...),
 		Resp: UserPage{}}, s.listUsers)
 	s.route(Op{Method: http.MethodPost, Path: "/users", Tag: "users", Summary: "新建用户（首次登录须修改密码）",
 		Body: account.NewUser{}, Resp: account.User{}, Status: http.StatusCreated}, s.createUser)
@@ -31,6 +32,7 @@ func (s *Server) userRoutes() {
 		Body: ResetPasswordRequest{}, Status: http.StatusNoContent}, s.resetPassword)
 	s.route(Op{Method: http.MethodPost, Path: "/users/:id/unlock", Tag: "users", Summary: "解除锁定", Status: http.StatusNoContent}, s.unlockUser)
 	s.route(Op{Method: http.MethodGet, Path: "/roles", Tag: "users", Summary: "角色及其权限", Resp: []RoleInfo{}}, s.listRoles)
+	s.phoneRoutes()
 }
 
 // RoleInfo describes a role for the portal.
@@ -50,11 +52,20 @@ func (s *Server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	mask, err := maskPhones(c)
+	if err != nil {
+		return err
+	}
 	f := account.UserFilter{Q: c.QueryParam("q"), Role: yingji.Role(c.QueryParam("role")), OrgUnitID: c.QueryParam("org_unit_id"),
 		EnterpriseID: c.QueryParam("enterprise_id"), Disabled: dis}
 	page, err := s.Accounts.ListUsers(c.Request().Context(), actor(c), f, p)
 	if err != nil {
 		return err
+	}
+	if mask {
+		for i := range page.Items {
+			page.Items[i].Phone = MaskPhone(page.Items[i].Phone)
+		}
 	}
 	return c.JSON(http.StatusOK, page)
 }

@@ -27,11 +27,13 @@ type Hazard struct {
 	ReportedBy     string   `json:"reported_by"`
 	// ReportedAt is when the hazard was reported: on a phone offline, the device's time
 	// (bounded by what the server trusts); ReceivedAt is when the server received the report.
-	ReportedAt  string          `json:"reported_at"`
-	ReceivedAt  string          `json:"received_at"`
-	Deadline    string          `json:"deadline"`
-	RectifierID string          `json:"rectifier_id"`
-	Location    json.RawMessage `json:"location"`
+	ReportedAt  string `json:"reported_at"`
+	ReceivedAt  string `json:"received_at"`
+	Deadline    string `json:"deadline"`
+	RectifierID string `json:"rectifier_id"`
+	// RectifierName is the name of the person responsible for the rectification ('' when none).
+	RectifierName string          `json:"rectifier_name"`
+	Location      json.RawMessage `json:"location"`
 }
 
 // Filter selects hazards; TownshipPath is the org path of a township (or any unit).
@@ -41,14 +43,17 @@ type Filter struct {
 }
 
 const cols = `h.id, h.enterprise_id, COALESCE(e.name, ''), h.org_path, h.title, h.description, h.level, h.status, h.photos,
-	h.reported_by, h.reported_at, h.deadline, h.rectifier_id, h.location, h.created_at`
+	h.reported_by, h.reported_at, h.deadline, h.rectifier_id, h.location, h.created_at, COALESCE(ru.name, '')`
+
+// fromJoins is the FROM clause of cols: the hazard with its enterprise and its rectifier.
+const fromJoins = ` FROM hazards h LEFT JOIN enterprises e ON e.id = h.enterprise_id LEFT JOIN users ru ON ru.id = h.rectifier_id`
 
 func scanHazard(r sqldb.Rows) (Hazard, error) {
 	var h Hazard
 	var photos, loc string
 	var received time.Time
 	err := r.Scan(&h.ID, &h.EnterpriseID, &h.EnterpriseName, &h.OrgPath, &h.Title, &h.Description, &h.Level, &h.Status, &photos,
-		&h.ReportedBy, &h.ReportedAt, &h.Deadline, &h.RectifierID, &loc, &received)
+		&h.ReportedBy, &h.ReportedAt, &h.Deadline, &h.RectifierID, &loc, &received, &h.RectifierName)
 	h.ReceivedAt = received.UTC().Format(time.RFC3339)
 	json.Unmarshal([]byte(photos), &h.Photos)
 	if h.Photos == nil {
@@ -96,7 +101,7 @@ func List(ctx context.Context, db sqldb.Querier, a *yingji.Actor, f Filter, p yi
 	if err := db.QueryRow(ctx, "SELECT COUNT(*) FROM hazards h"+w.SQL(), w.Args...).Scan(&page.Total); err != nil {
 		return page, err
 	}
-	rows, err := db.Query(ctx, "SELECT "+cols+" FROM hazards h LEFT JOIN enterprises e ON e.id = h.enterprise_id"+w.SQL()+
+	rows, err := db.Query(ctx, "SELECT "+cols+fromJoins+w.SQL()+
 		" ORDER BY "+order+" LIMIT "+w.Next(p.PageSize)+" OFFSET "+w.Next(p.Offset()), w.Args...)
 	items, err := sqldb.CollectRows(rows, err, scanHazard)
 	if err != nil {
@@ -118,7 +123,7 @@ func qualifyID(order string) string {
 
 // Get returns a hazard in the actor's scope.
 func Get(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string) (Hazard, error) {
-	rows, err := db.Query(ctx, "SELECT "+cols+" FROM hazards h LEFT JOIN enterprises e ON e.id = h.enterprise_id WHERE h.id = $1", id)
+	rows, err := db.Query(ctx, "SELECT "+cols+fromJoins+" WHERE h.id = $1", id)
 	items, err := sqldb.CollectRows(rows, err, scanHazard)
 	if err != nil {
 		return Hazard{}, err
@@ -326,7 +331,13 @@ func Timeline(ctx context.Context, db sqldb.Querier, a *yingji.Actor, id string)
 	if err != nil {
 		return nil, err
 	}
-	events = append(events, actions...)
+	for _, a := range actions {
+		if i := stepOfNote(events, a); i >= 0 {
+			events[i].Action = a.Action // the step's own note: one row for the step
+			continue
+		}
+		events = append(events, a)
+	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
 
 	names := map[string]string{}
@@ -364,6 +375,28 @@ func received(ev Event) time.Time {
 	return ev.At
 }
 
+// noteKinds maps a workflow step to the kind of the hazard_actions row that carries its note
+// (the portal and the app record a step as the status change, then its note).
+var noteKinds = map[string]string{StepAssign: "assign", StepRectify: "rectify", StepSubmit: "submit", StepAccept: "accept", StepSendBack: "reject"}
+
+// noteWindow is how long after a step its note may arrive and still be the step's note.
+const noteWindow = 10 * time.Minute
+
+// stepOfNote returns the index of the status change a note belongs to: the latest step of the
+// note's kind by the same user, not yet with a note, at most noteWindow earlier; -1 if none.
+func stepOfNote(events []Event, note Event) int {
+	for i := len(events) - 1; i >= 0; i-- {
+		ev := events[i]
+		if ev.Status == nil || ev.Action != nil || ev.UserID != note.UserID || noteKinds[ev.Status.Step] != note.Action.Kind {
+			continue
+		}
+		if d := note.At.Sub(ev.At); d >= -time.Second && d <= noteWindow {
+			return i
+		}
+	}
+	return -1
+}
+
 func summary(ev *Event) string {
 	var parts []string
 	switch ev.Kind {
@@ -380,7 +413,11 @@ func summary(ev *Event) string {
 		parts = append(parts, s)
 	default:
 		if ev.Status != nil {
-			parts = append(parts, ev.Status.StepName+"（"+statusNames[ev.Status.From]+" → "+statusNames[ev.Status.To]+"）")
+			step := ev.Status.StepName + "（" + statusNames[ev.Status.From] + " → " + statusNames[ev.Status.To] + "）"
+			if ev.Action != nil && ev.Action.Text != "" {
+				step += "：" + ev.Action.Text
+			}
+			parts = append(parts, step)
 		}
 	}
 	if ev.Kind != "created" {

@@ -1766,6 +1766,23 @@ export interface paths {
         patch: operations["patchUsersById"];
         trace?: never;
     };
+    "/api/v1/users/{id}/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 查看用户完整手机号（列表中脱敏显示；每次查看记入审计日志） */
+        get: operations["getUsersByIdPhone"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{id}/reset-password": {
         parameters: {
             query?: never;
@@ -2264,6 +2281,7 @@ export interface components {
             photos?: string[];
             received_at?: string;
             rectifier_id?: string;
+            rectifier_name?: string;
             reported_at?: string;
             reported_by?: string;
             status?: string;
@@ -2656,6 +2674,9 @@ export interface components {
             /** Format: date-time */
             to?: string;
             total?: components["schemas"]["Completion"];
+        };
+        PhoneReveal: {
+            phone?: string;
         };
         Point: {
             code?: string;
@@ -7084,6 +7105,8 @@ export interface operations {
                 enterprise_id?: string;
                 /** @description 是否停用 */
                 disabled?: boolean;
+                /** @description true：手机号脱敏显示（如 138****5678），完整号码经 /users/{id}/phone 查看 */
+                mask_phone?: boolean;
                 /** @description 页码，从 1 开始 */
                 page?: number;
                 /** @description 每页条数，默认 20，最大 500 */
@@ -7305,6 +7328,34 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUsersByIdPhone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneReveal"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

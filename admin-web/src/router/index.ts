@@ -2,6 +2,8 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { useSession } from '@/stores/session'
 import { monitoringMenu, monitoringRoutes } from './monitoring'
 import { preventionMenu, preventionRoutes } from './prevention'
+import type { MenuEntry } from './menu'
+import { DataBoard, HomeFilled, MapLocation, OfficeBuilding, Tickets, User, Histogram } from '@element-plus/icons-vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -14,20 +16,25 @@ declare module 'vue-router' {
   }
 }
 
-/** The pages of the side menu, in order. */
-export const menu: readonly { path: string; title: string; perm?: string }[] = [
-  { path: '/', title: '首页', perm: undefined },
-  { path: '/map', title: '一张图', perm: undefined },
+/**
+ * The pages of the side menu, in order within their group (router/menu.ts groups them: each
+ * module's entries name their group; an entry without one goes to 预防准备).
+ */
+export const menu: readonly MenuEntry[] = [
+  { path: '/', title: '首页', group: 'home', icon: HomeFilled },
+  { path: '/map', title: '一张图', group: 'home', icon: MapLocation },
+  { path: '/bigscreen', title: '指挥大屏', group: 'home', icon: DataBoard },
   ...preventionMenu,
   ...monitoringMenu,
-  { path: '/org-units', title: '组织机构', perm: 'org:read' },
-  { path: '/enterprises', title: '企业管理', perm: 'enterprise:read' },
-  { path: '/users', title: '用户管理', perm: 'user:read' },
-  { path: '/audit', title: '审计日志', perm: 'audit:read' },
+  { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
+  { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
+  { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
+  { path: '/audit', title: '审计日志', perm: 'audit:read', group: 'system', icon: Tickets },
 ]
 
 const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: () => import('@/views/auth/LoginView.vue'), meta: { title: '登录', public: true } },
+  { path: '/bigscreen', name: 'bigscreen', component: () => import('@/views/bigscreen/BigScreenView.vue'), meta: { title: '指挥大屏' } },
   {
     path: '/',
     component: () => import('@/layout/MainLayout.vue'),

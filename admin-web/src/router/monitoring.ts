@@ -1,12 +1,14 @@
 import type { RouteRecordRaw } from 'vue-router'
+import { Bell, Cpu, Odometer, Postcard, TrendCharts } from '@element-plus/icons-vue'
+import type { MenuEntry } from './menu'
 
 /** Side-menu entries of the monitoring pages (path relative to the site root, permission code). */
-export const monitoringMenu: { path: string; title: string; perm?: string }[] = [
-  { path: '/devices', title: '监测设备', perm: 'monitor:read' },
-  { path: '/monitor-points', title: '监测点', perm: 'monitor:read' },
-  { path: '/alerts', title: '预警', perm: 'alert:read' },
-  { path: '/alert-receivers', title: '预警接收人', perm: 'alert:config' },
-  { path: '/alert-stats', title: '预警统计', perm: 'alert:read' },
+export const monitoringMenu: MenuEntry[] = [
+  { path: '/devices', title: '监测设备', perm: 'monitor:read', group: 'monitor', icon: Cpu },
+  { path: '/monitor-points', title: '监测点', perm: 'monitor:read', group: 'monitor', icon: Odometer },
+  { path: '/alerts', title: '预警', perm: 'alert:read', group: 'monitor', icon: Bell },
+  { path: '/alert-receivers', title: '预警接收人', perm: 'alert:config', group: 'monitor', icon: Postcard },
+  { path: '/alert-stats', title: '预警统计', perm: 'alert:read', group: 'stats', icon: TrendCharts },
 ]
 
 /** Routes of the monitoring pages, children of the main layout (paths without a leading slash). */

@@ -1,4 +1,5 @@
 import type { Schemas } from '@/api/client'
+import { fmtTime } from '@/views/monitoring/common/format'
 
 /** Risk levels (红/橙/黄/蓝) in display order, with their colours. */
 export const riskLevels: { key: string; name: string; color: string }[] = [
@@ -60,7 +61,7 @@ export function deviceItems(list: Device[], ents: Map<string, Enterprise>): MapI
     kind: 'device', id: d.id ?? '', lat: d.lat!, lng: d.lng!, title: d.name ?? '',
     rows: [['编码', d.code ?? ''], ['状态', d.disabled ? '已停用' : d.online ? '在线' : '离线'],
       ['所属企业', ents.get(d.enterprise_id ?? '')?.name ?? '—'],
-      ['最后上报', d.last_seen_at ? new Date(d.last_seen_at).toLocaleString('zh-CN', { hour12: false }) : '从未上报']],
+      ['最后上报', d.last_seen_at ? fmtTime(d.last_seen_at) : '从未上报']],
     link: `/devices?id=${encodeURIComponent(d.id ?? '')}`, linkText: '查看设备详情',
   }))
 }
@@ -76,7 +77,7 @@ export function alertItems(list: Alert[], devices: Map<string, Device>, ents: Ma
     out.push({
       kind: 'alert', id: a.id ?? '', lat, lng, title: a.title ?? '',
       rows: [['级别', a.level_name ? `${a.level} 级（${a.level_name}）` : `${a.level} 级`], ['企业', a.enterprise_name || '—'],
-        ['开始时间', a.started_at ? new Date(a.started_at).toLocaleString('zh-CN', { hour12: false }) : '—'], ['内容', a.message || '—']],
+        ['开始时间', a.started_at ? fmtTime(a.started_at) : '—'], ['内容', a.message || '—']],
       link: `/alerts?id=${encodeURIComponent(a.id ?? '')}`, linkText: '查看预警详情',
     })
   }

@@ -156,4 +156,3 @@ func found(items []Alert, point string) bool {
 }
 
 func body(b []byte) string { return fmt.Sprintf("%.500s", b) }
-

@@ -210,11 +210,37 @@ func (s *SharedMinIO) Server(tb testing.TB) *MinIO {
 	s.once.Do(func() { s.srv, s.err = StartMinIO(context.Background()) })
 	if s.err != nil {
 		if errors.Is(s.err, ErrNoMinIO) && !inCI() {
-			tb.Skip(s.err)
+			SkipNoMinIO(tb, s.err)
 		}
 		tb.Fatal(s.err)
 	}
 	return s.srv
+}
+
+// SkipNoMinIO skips a test because the MinIO binary is missing (outside CI, where a missing
+// binary fails instead). `go test ./...` shows nothing of a passing package's skips, so it
+// also says so in one line, once per test binary, on the terminal (stderr without one).
+func SkipNoMinIO(tb testing.TB, err error) {
+	tb.Helper()
+	announceOnce.Do(func() {
+		w, terr := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+		if terr != nil {
+			w = os.Stderr
+		} else {
+			defer w.Close()
+		}
+		fmt.Fprintln(w, skipNotice(filepath.Base(os.Args[0]), err))
+	})
+	tb.Skip(err)
+}
+
+var announceOnce sync.Once
+
+// skipNotice is the one line SkipNoMinIO prints.
+func skipNotice(testBinary string, err error) string {
+	where, _, _ := strings.Cut(err.Error(), ";")
+	return fmt.Sprintf("%s: MinIO media-store tests SKIPPED (%s); build it: GOBIN=\"$HOME/.cache/yingji/bin\" go install %s",
+		strings.TrimSuffix(testBinary, ".test"), where, MinIOModule)
 }
 
 // Close stops the server if it was started.

@@ -28,8 +28,9 @@ import (
 )
 
 const (
-	uploads = "/api/v1/media/uploads"
-	chunk   = 64 << 10 // the clients' upload request size here (several per photo)
+	uploads     = "/api/v1/media/uploads" // the tus collection: creation
+	uploadItems = "/api/v1/uploads"       // an upload's own URL (the creation's Location)
+	chunk       = 64 << 10                // the clients' upload request size here (several per photo)
 )
 
 // photo is a real JPEG of w×h pixels: a gradient with noise, different for every seed, a few
@@ -214,7 +215,7 @@ func TestMediaE2E(t *testing.T) {
 	// Online; the upload is cut halfway: the server gets part of a request body, the phone a
 	// dropped connection, then the network is gone again.
 	proxy.SetDown(false)
-	proxy.CutBodyAt("PATCH", uploads+"/", total/2)
+	proxy.CutBodyAt("PATCH", uploadItems+"/", total/2)
 	if _, err := c.Sync(ctx); sdk.KindOf(err) != sdk.KindUnreachable {
 		t.Fatalf("sync cut halfway: %v", err)
 	}
@@ -257,7 +258,7 @@ func TestMediaE2E(t *testing.T) {
 	}
 	var media []apptest.Forwarded
 	for _, r := range proxy.Requests()[mark:] {
-		if strings.HasPrefix(r.Path, uploads) {
+		if strings.HasPrefix(r.Path, uploads) || strings.HasPrefix(r.Path, uploadItems+"/") {
 			media = append(media, r)
 		}
 	}

@@ -54,6 +54,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	ops     []Op
+	legacy  []string // see legacyRoute
 	latency *prometheus.HistogramVec
 	doc     openAPIDoc
 }
@@ -142,7 +143,14 @@ type Op struct {
 	Status   int     // 2xx status; 200 if zero
 	Produces string  // content type of a non-JSON response (Excel files)
 	Upload   bool    // multipart/form-data request with a "file" field
+	Auth     string  // how a Public op authenticates instead: AuthBasic (devices) or AuthSigned (signed URL)
 }
+
+// How a Public op authenticates (Op.Auth); an op that is not Public needs a bearer session.
+const (
+	AuthBasic  = "basic"  // HTTP Basic: a device's code and secret
+	AuthSigned = "signed" // a signed URL: query parameters u, exp and sig
+)
 
 // Param is a query parameter.
 type Param struct {
@@ -168,6 +176,17 @@ func (s *Server) route(o Op, h echo.HandlerFunc) {
 	}
 	s.Echo.Add(o.Method, "/api/v1"+o.Path, h)
 }
+
+// legacyRoute keeps an old URL of a documented route working for clients that still hold it
+// (upload URLs handed out before a move). It is authenticated like the route it stands for
+// and left out of the OpenAPI document, which lists each operation once.
+func (s *Server) legacyRoute(method, path string, h echo.HandlerFunc) {
+	s.legacy = append(s.legacy, method+" "+apiPrefix+path)
+	s.Echo.Add(method, apiPrefix+path, s.authenticated(h))
+}
+
+// LegacyRoutes lists the old URLs kept routed beside the documented ones ("METHOD /api/v1/...").
+func (s *Server) LegacyRoutes() []string { return append([]string(nil), s.legacy...) }
 
 type actorKey struct{}
 

@@ -25,8 +25,10 @@ var hazardQuery = append([]Param{
 	{"q", "string", "标题或描述包含"},
 }, Paging...)
 
-// hazardRoutes registers the portal's reads of hazards (they are written by sync).
+// hazardRoutes registers the portal's reads of hazards (written by sync, or by the REST steps
+// of hazard_write.go).
 func (s *Server) hazardRoutes() {
+	s.hazardWriteRoutes()
 	s.route(Op{Method: http.MethodGet, Path: "/hazards", Tag: "hazards", Summary: "隐患列表（管辖范围内）",
 		Query: hazardQuery, Resp: HazardPage{}}, s.listHazards)
 	s.route(Op{Method: http.MethodGet, Path: "/hazards/:id", Tag: "hazards", Summary: "隐患详情", Resp: hazard.Hazard{}}, s.getHazard)

@@ -14,8 +14,15 @@ import (
 	"github.com/yingji/yingji/server/yingji"
 )
 
-// mediaUploads is the URL path of the tus upload collection.
-const mediaUploads = apiPrefix + "/media/uploads"
+// mediaUploads is the URL path of the tus upload collection; the Location of a new upload is
+// uploadItems + id. The items live outside /media/ so that no documented path is ambiguous
+// (/media/uploads/{id} against /media/{sha256}/info). Clients follow Location and never build
+// an item URL; the items' old path stays routed (legacyUploadItems) for uploads begun before.
+const (
+	mediaUploads      = apiPrefix + "/media/uploads"
+	uploadItems       = apiPrefix + "/uploads"
+	legacyUploadItems = "/media/uploads/:id"
+)
 
 // SignRequest asks for a signed URL.
 type SignRequest struct {
@@ -39,7 +46,7 @@ type mediaAPI struct {
 // and signed URLs. Like every route they are declared with their OpenAPI description.
 func (s *Server) MountMedia(svc *mediasvc.Service) error {
 	m := &mediaAPI{Server: s, svc: svc}
-	up, err := svc.Uploads(mediaUploads, s.writeMediaError)
+	up, err := svc.Uploads(uploadItems, s.writeMediaError)
 	if err != nil {
 		return err
 	}
@@ -59,14 +66,17 @@ func (s *Server) MountMedia(svc *mediasvc.Service) error {
 		Summary: proto + "能力查询：响应头 Tus-Version、Tus-Extension、Tus-Max-Size、Tus-Checksum-Algorithm"}, tus)
 	s.route(Op{Method: http.MethodPost, Path: "/media/uploads", Tag: "media", Status: http.StatusCreated,
 		Summary: proto + "创建上传：请求头 Tus-Resumable: 1.0.0、Upload-Length（字节数）、Upload-Metadata（sha256 必填，filename、content_type 可选，值为 base64）；" +
-			"响应头 Location 为上传地址。服务器已有该文件时直接完成：Upload-Offset 等于 Upload-Length，Media-Status: ready"}, tus)
-	s.route(Op{Method: http.MethodHead, Path: "/media/uploads/:id", Tag: "media",
+			"响应头 Location 为上传地址（/api/v1/uploads/{id}）。服务器已有该文件时直接完成：Upload-Offset 等于 Upload-Length，Media-Status: ready"}, tus)
+	s.route(Op{Method: http.MethodHead, Path: "/uploads/:id", Tag: "media",
 		Summary: proto + "查询上传进度：响应头 Upload-Offset 为服务器已收到的字节数，从该处续传；404 表示上传已过期或已丢弃"}, tus)
-	s.route(Op{Method: http.MethodPatch, Path: "/media/uploads/:id", Tag: "media", Status: http.StatusNoContent,
+	s.route(Op{Method: http.MethodPatch, Path: "/uploads/:id", Tag: "media", Status: http.StatusNoContent,
 		Summary: proto + "续传数据：Content-Type: application/offset+octet-stream，Upload-Offset 须等于服务器偏移量，可带 Upload-Checksum 校验本段；" +
 			"最后一段到达后核对 SHA-256 并入库（Media-Status: ready），不符返回 460（media.hash_mismatch）并丢弃"}, tus)
-	s.route(Op{Method: http.MethodDelete, Path: "/media/uploads/:id", Tag: "media", Status: http.StatusNoContent,
+	s.route(Op{Method: http.MethodDelete, Path: "/uploads/:id", Tag: "media", Status: http.StatusNoContent,
 		Summary: proto + "取消上传并删除已收到的数据"}, tus)
+	for _, method := range []string{http.MethodHead, http.MethodPatch, http.MethodDelete} {
+		s.legacyRoute(method, legacyUploadItems, tus)
+	}
 
 	s.route(Op{Method: http.MethodHead, Path: "/media/:sha256", Tag: "media",
 		Summary: "查询服务器是否已有该文件（200 已有，404 没有），已有则无需上传"}, m.exists)
@@ -78,9 +88,10 @@ func (s *Server) MountMedia(svc *mediasvc.Service) error {
 		Summary: "照片缩略图（JPEG，宽 320 或 1280 像素，按 EXIF 方向摆正），首次请求时生成并缓存"}, m.thumb)
 	s.route(Op{Method: http.MethodPost, Path: "/media/:sha256/signed-url", Tag: "media", Body: SignRequest{}, Resp: SignedURL{},
 		Summary: "生成短时有效的签名链接（最长 600 秒），无需登录凭证即可加载，供网页 <img> 使用"}, m.sign)
-	s.route(Op{Method: http.MethodGet, Path: "/media/:sha256/signed/:variant", Tag: "media", Public: true, Produces: "application/octet-stream",
-		Query:   []Param{{"u", "string", "签发链接的用户"}, {"exp", "integer", "过期时间（Unix 秒）"}, {"sig", "string", "签名"}},
-		Summary: "按签名链接加载原件（original）或缩略图（thumb320、thumb1280）；链接被篡改或已过期返回 403"}, m.signed)
+	s.route(Op{Method: http.MethodGet, Path: "/media/:sha256/signed/:variant", Tag: "media", Public: true, Auth: AuthSigned,
+		Produces: "application/octet-stream",
+		Query:    []Param{{"u", "string", "签发链接的用户"}, {"exp", "integer", "过期时间（Unix 秒）"}},
+		Summary:  "按签名链接加载原件（original）或缩略图（thumb320、thumb1280）；链接被篡改或已过期返回 403"}, m.signed)
 	return nil
 }
 

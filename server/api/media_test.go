@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -120,7 +121,7 @@ func TestMediaUpload(t *testing.T) {
 
 		cr := c.Create(t, photo, "", "image/jpeg")
 		loc := cr.Header.Get("Location")
-		if cr.Status != http.StatusCreated || !strings.Contains(loc, "/api/v1/media/uploads/") ||
+		if cr.Status != http.StatusCreated || !strings.Contains(loc, "/api/v1/uploads/") ||
 			cr.Header.Get("Media-Status") != "uploading" {
 			t.Fatalf("create: %d %v %s", cr.Status, cr.Header, cr.Body)
 		}
@@ -128,6 +129,11 @@ func TestMediaUpload(t *testing.T) {
 		r := c.Patch(t, loc, 0, photo[:half])
 		if r.Status != http.StatusNoContent || r.Offset() != int64(half) || r.Header.Get("Media-Status") != "" {
 			t.Fatalf("first PATCH: %d %v %s", r.Status, r.Header, r.Body)
+		}
+		// An upload URL of the old form (before uploads moved out of /media/) still works.
+		legacy := strings.Replace(loc, "/api/v1/uploads/", "/api/v1/media/uploads/", 1)
+		if h := c.Do(t, http.MethodHead, legacy, nil); h.Status != http.StatusOK || h.Offset() != int64(half) {
+			t.Fatalf("HEAD %s: %d %v", legacy, h.Status, h.Header)
 		}
 		if st, in := mediaInfo(t, s, c.Token, sha); st != http.StatusOK || in.Status != "uploading" || in.StatusLabel != "上传中" ||
 			in.ReceivedBytes == nil || *in.ReceivedBytes != int64(half) {
@@ -164,7 +170,7 @@ func TestMediaUpload(t *testing.T) {
 		c2 := tusClient(t, s, "township01")
 		again := c2.Create(t, photo, "", "image/jpeg")
 		if again.Status != http.StatusCreated || again.Offset() != int64(len(photo)) || again.Header.Get("Media-Status") != "ready" ||
-			!strings.HasSuffix(again.Header.Get("Location"), "/api/v1/media/uploads/"+sha) {
+			!strings.HasSuffix(again.Header.Get("Location"), "/api/v1/uploads/"+sha) {
 			t.Fatalf("dedupe create: %d %v %s", again.Status, again.Header, again.Body)
 		}
 		if h := c2.Do(t, http.MethodHead, again.Header.Get("Location"), nil); h.Status != http.StatusOK ||
@@ -595,7 +601,8 @@ func TestMediaRoutesDocumented(t *testing.T) {
 	param := regexp.MustCompile(`:([^/]+)`)
 	n := 0
 	for _, rt := range s.API.Echo.Routes() {
-		if !strings.HasPrefix(rt.Path, "/api/v1/media") {
+		if !strings.HasPrefix(rt.Path, "/api/v1/media") && !strings.HasPrefix(rt.Path, "/api/v1/uploads") ||
+			slices.Contains(s.API.LegacyRoutes(), rt.Method+" "+rt.Path) {
 			continue
 		}
 		n++

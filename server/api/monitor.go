@@ -226,7 +226,7 @@ func (s *Server) MountMonitor(m *monitor.Service) {
 	r := &monitorAPI{Server: s, svc: m}
 	const tag = "监测设备"
 	xlsx := sheet.ContentType
-	s.route(Op{Method: http.MethodPost, Path: "/ingest/readings", Tag: tag, Public: true, Body: IngestBody{}, Resp: monitor.IngestResult{},
+	s.route(Op{Method: http.MethodPost, Path: "/ingest/readings", Tag: tag, Public: true, Auth: AuthBasic, Body: IngestBody{}, Resp: monitor.IngestResult{},
 		Summary: "设备上报监测数据（HTTP Basic 认证：用户名为设备编码，密码为设备密钥）：一条消息或 {\"messages\": [...]}；返回接收与拒收的读数及原因"}, r.ingest)
 	s.route(Op{Method: http.MethodGet, Path: "/monitor/kinds", Tag: tag, Resp: MonitorKinds{},
 		Summary: "监测设备类别、设备类型、监测类型（单位与默认阈值）及数据拒收原因"}, r.kinds)

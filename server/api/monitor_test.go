@@ -182,14 +182,14 @@ func TestMonitorREST(t *testing.T) {
 }
 
 // TestMonitorOpenAPI checks the document stays valid with the monitoring routes mounted and
-// lists the ingest endpoint as public.
+// lists the ingest endpoint as authenticated by the device's HTTP Basic credentials only.
 func TestMonitorOpenAPI(t *testing.T) {
 	s := newOpenAPIServer(t)
 	s.MountMonitor(monitor.New(nil, nil, nil, monitor.Config{}))
 	doc := loadOpenAPI(t, s)
 	op := doc.Paths.Find("/api/v1/ingest/readings").GetOperation(http.MethodPost)
-	if op == nil || op.Security != nil && len(*op.Security) > 0 {
-		t.Fatalf("ingest should be public: %+v", op)
+	if op == nil || op.Security == nil || len(*op.Security) != 1 || (*op.Security)[0]["deviceBasic"] == nil || len((*op.Security)[0]) != 1 {
+		t.Fatalf("ingest should need the device's HTTP Basic credentials (deviceBasic) and nothing else: %+v", op)
 	}
 	if doc.Paths.Find("/api/v1/monitor-points/{id}/readings") == nil {
 		t.Fatal("readings route missing")

@@ -45,6 +45,8 @@ func (s *Server) openAPIDocument() ([]byte, error) {
 const (
 	apiPrefix       = "/api/v1"
 	bearerScheme    = "bearerAuth"
+	basicScheme     = "deviceBasic"
+	signedScheme    = "signedURL"
 	errorBodyName   = "ErrorBody"
 	schemaRefBase   = "#/components/schemas/"
 	responseRefBase = "#/components/responses/"
@@ -52,18 +54,28 @@ const (
 
 const apiDescription = `应急管理平台服务端接口。
 
-- **认证**：除标注为无需登录的接口外，请求须带请求头 ` + "`Authorization: Bearer TOKEN`" + `，TOKEN 由 ` + "`POST /api/v1/auth/login`" + ` 取得。会话结束（退出、被其他设备顶替、密码修改、账号停用、过期）后返回 401，` + "`code`" + ` 说明原因。
+- **认证**：除另有说明的接口外，请求须带请求头 ` + "`Authorization: Bearer TOKEN`" + `（bearerAuth），TOKEN 由 ` + "`POST /api/v1/auth/login`" + ` 取得。会话结束（退出、被其他设备顶替、密码修改、账号停用、过期）后返回 401，` + "`code`" + ` 说明原因。设备上报 ` + "`POST /api/v1/ingest/readings`" + ` 用 HTTP Basic（deviceBasic：设备编码与设备密钥）；签名链接 ` + "`GET /api/v1/media/{sha256}/signed/{variant}`" + ` 凭查询参数 u、exp、sig（signedURL）；` + "`security: []`" + ` 的接口无需认证。
 - **错误**：所有错误响应均为 JSON 对象 ErrorBody：` + "`code`" + ` 为稳定的机器码（如 ` + "`auth.locked`" + `），` + "`message`" + ` 为可直接展示给用户的中文提示，` + "`request_id`" + ` 与响应头 X-Request-ID 相同，` + "`data`" + ` 给出出错字段、上限等细节。
 - **请求体**：JSON，严格解析：未知字段、类型错误、多余内容均返回 400。
 - **时间**：RFC 3339 格式。列表接口接受 ` + "`page`、`page_size`、`sort`" + ` 参数并返回 ` + "`{items, total}`" + `。`
 
 // tagDescriptions describes the known tags; a tag without one is listed without description.
 var tagDescriptions = map[string]string{
-	"auth":  "登录、会话与本人密码",
-	"users": "用户与角色管理",
-	"audit": "审计日志",
-	"监测设备":  "监测设备与监测点：设备接入（MQTT、HTTP 批量上报）、阈值规则、实时与历史数据、在线状态、数据质量",
-	"预警":    "预警：列表、时间线、通知记录、处置、接收人配置、统计",
+	"auth":        "登录、会话与本人密码",
+	"users":       "用户与角色管理",
+	"audit":       "审计日志",
+	"org":         "组织机构（市、区县、乡镇街道、网格）与救援队伍",
+	"enterprises": "企业档案、联系人与监管概况",
+	"sync":        "离线同步（syncproto）：推送变更、拉取变更、WebSocket 实时通知",
+	"patrol":      "巡查清单（日、周、月）与巡查记录",
+	"hazards":     "隐患：列表、详情、时间线，以及不使用同步协议的系统所用的整改闭环接口（上报、交办、整改、提交、验收、退回）",
+	"stats":       "统计分析与导出",
+	"media":       "照片与文件：tus 断点续传上传、下载、缩略图、签名链接",
+	"risk":        "风险点：档案、二维码（签名令牌）与标签打印",
+	"reminders":   "提醒：巡查到期、隐患整改期限等",
+	"portal":      "门户首页与设置",
+	"监测设备":        "监测设备与监测点：设备接入（MQTT、HTTP 批量上报）、阈值规则、实时与历史数据、在线状态、数据质量",
+	"预警":          "预警：列表、时间线、通知记录、处置、接收人配置、统计",
 }
 
 // errorResponses are the standard error responses, by status: component name and description.
@@ -78,7 +90,7 @@ var errorResponses = map[int][2]string{
 	http.StatusInternalServerError:   {"InternalError", "服务器内部错误；message 中含请求编号，请凭此联系管理员"},
 }
 
-// errorStatuses are the error responses an op documents.
+// errorStatuses are the error responses an op documents, by how it authenticates.
 func errorStatuses(o Op, hasPathParams bool) []int {
 	var out []int
 	hasBody := o.Body != nil || o.Upload
@@ -88,6 +100,12 @@ func errorStatuses(o Op, hasPathParams bool) []int {
 	switch {
 	case !o.Public:
 		out = append(out, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound)
+	case o.Auth == AuthBasic:
+		// A device: no, unknown or wrong credentials; a disabled device.
+		out = append(out, http.StatusUnauthorized, http.StatusForbidden)
+	case o.Auth == AuthSigned:
+		// A tampered or expired link; a file that is gone.
+		out = append(out, http.StatusForbidden, http.StatusNotFound)
 	case hasBody:
 		// A public op taking a body checks credentials (login): wrong credentials, disabled.
 		out = append(out, http.StatusUnauthorized, http.StatusForbidden)
@@ -100,14 +118,50 @@ func errorStatuses(o Op, hasPathParams bool) []int {
 	if hasBody {
 		out = append(out, http.StatusRequestEntityTooLarge)
 	}
-	if o.Public && hasBody {
+	if o.Public && o.Auth == "" && hasBody {
 		out = append(out, http.StatusLocked) // login of a locked account
 	}
 	return append(out, http.StatusInternalServerError)
 }
 
+// securitySchemes are the ways of authenticating that the routes use.
+var securitySchemes = openapi3.SecuritySchemes{
+	bearerScheme: {Value: &openapi3.SecurityScheme{
+		Type: "http", Scheme: "bearer",
+		Description: "登录接口返回的 token，放在请求头 Authorization: Bearer TOKEN 中（WebSocket 客户端可用查询参数 token）",
+	}},
+	basicScheme: {Value: &openapi3.SecurityScheme{
+		Type: "http", Scheme: "basic",
+		Description: "设备认证：用户名为设备编码，密码为设备密钥（新建设备或重置密钥时显示一次）",
+	}},
+	signedScheme: {Value: &openapi3.SecurityScheme{
+		Type: "apiKey", In: "query", Name: "sig",
+		Description: "签名链接：POST /api/v1/media/{sha256}/signed-url 返回的 url 已含 u、exp、sig 三个查询参数，原样请求即可，无需 Authorization",
+	}},
+}
+
+// security is the security requirement of an op; an empty list means none.
+func security(o Op) *openapi3.SecurityRequirements {
+	req := openapi3.NewSecurityRequirements()
+	switch {
+	case !o.Public:
+		req.With(openapi3.NewSecurityRequirement().Authenticate(bearerScheme))
+	case o.Auth == AuthBasic:
+		req.With(openapi3.NewSecurityRequirement().Authenticate(basicScheme))
+	case o.Auth == AuthSigned:
+		req.With(openapi3.NewSecurityRequirement().Authenticate(signedScheme))
+	}
+	return req
+}
+
 // buildOpenAPI describes ops as an OpenAPI 3.0 document.
 func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
+	doc, _, err := buildOpenAPIDoc(ops, version)
+	return doc, err
+}
+
+// buildOpenAPIDoc is buildOpenAPI, also returning the unresolved table entries.
+func buildOpenAPIDoc(ops []Op, version string) (*openapi3.T, *docBuilder, error) {
 	if version == "" {
 		version = "dev"
 	}
@@ -116,6 +170,8 @@ func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
 		names:   map[reflect.Type]string{},
 		types:   map[string]reflect.Type{},
 		opIDs:   map[string]bool{},
+
+		requestTypes: map[reflect.Type]bool{},
 	}
 	doc := &openapi3.T{
 		OpenAPI: "3.0.3",
@@ -124,24 +180,22 @@ func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
 			Version:     version,
 			Description: apiDescription,
 		},
-		Paths: openapi3.NewPaths(),
+		Servers: openapi3.Servers{{URL: "/", Description: "本服务器（路径均以 /api/v1 开头；默认监听 127.0.0.1:8080）"}},
+		Paths:   openapi3.NewPaths(),
 		Components: &openapi3.Components{
-			Schemas: b.schemas,
-			SecuritySchemes: openapi3.SecuritySchemes{bearerScheme: {Value: &openapi3.SecurityScheme{
-				Type: "http", Scheme: "bearer",
-				Description: "登录接口返回的 token，放在请求头 Authorization: Bearer TOKEN 中",
-			}}},
-			Responses: openapi3.ResponseBodies{},
+			Schemas:         b.schemas,
+			SecuritySchemes: securitySchemes,
+			Responses:       openapi3.ResponseBodies{},
 		},
 	}
 
 	// ErrorBody, and the standard error responses referring to it.
 	errRef, err := b.schema(ErrorBody{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if eb := b.schemas[errorBodyName]; eb == nil || eb.Value == nil || errRef.Ref != schemaRefBase+errorBodyName {
-		return nil, fmt.Errorf("component schema %s not generated", errorBodyName)
+		return nil, nil, fmt.Errorf("component schema %s not generated", errorBodyName)
 	} else {
 		eb.Value.Description = "错误响应"
 		eb.Value.Required = []string{"code", "message", "request_id"}
@@ -162,7 +216,7 @@ func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
 		path, params := openAPIPath(o.Path)
 		op, err := b.operation(o, params)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", o.Method, o.Path, err)
+			return nil, nil, fmt.Errorf("%s %s: %w", o.Method, o.Path, err)
 		}
 		full := apiPrefix + path
 		item := doc.Paths.Value(full)
@@ -171,7 +225,7 @@ func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
 			doc.Paths.Set(full, item)
 		}
 		if item.GetOperation(o.Method) != nil {
-			return nil, fmt.Errorf("%s %s: declared twice", o.Method, o.Path)
+			return nil, nil, fmt.Errorf("%s %s: declared twice", o.Method, o.Path)
 		}
 		item.SetOperation(o.Method, op)
 		if o.Tag != "" && !tagSeen[o.Tag] {
@@ -179,7 +233,10 @@ func buildOpenAPI(ops []Op, version string) (*openapi3.T, error) {
 			doc.Tags = append(doc.Tags, &openapi3.Tag{Name: o.Tag, Description: tagDescriptions[o.Tag]})
 		}
 	}
-	return doc, nil
+	if err := b.refineSchemas(doc); err != nil {
+		return nil, nil, err
+	}
+	return doc, b, nil
 }
 
 type docBuilder struct {
@@ -187,6 +244,9 @@ type docBuilder struct {
 	names   map[reflect.Type]string // component name of each named type
 	types   map[string]reflect.Type // and back, to keep names unique
 	opIDs   map[string]bool
+
+	requestTypes map[reflect.Type]bool // types in request bodies: their required fields are declared (schemaDocs)
+	unresolved   []string              // schemaDocs and schemaEnums entries naming schemas not in the document
 }
 
 func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, error) {
@@ -194,10 +254,14 @@ func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, 
 	if o.Tag != "" {
 		op.Tags = []string{o.Tag}
 	}
-	if o.Public {
+	op.Security = security(o)
+	switch {
+	case o.Auth == AuthBasic:
+		op.Description = "设备以 HTTP Basic 认证，无需登录。"
+	case o.Auth == AuthSigned:
+		op.Description = "凭签名链接访问，无需登录。"
+	case o.Public:
 		op.Description = "无需登录。"
-	} else {
-		op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate(bearerScheme))
 	}
 
 	for _, name := range pathParams {
@@ -230,6 +294,7 @@ func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, 
 		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
 			WithDescription("上传的文件，表单字段 file").WithFormDataSchema(file)}
 	case o.Body != nil:
+		markRequestTypes(b.requestTypes, reflect.TypeOf(o.Body))
 		ref, err := b.schema(o.Body)
 		if err != nil {
 			return nil, fmt.Errorf("request body: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/yingji/yingji/server/api"
+	"github.com/yingji/yingji/server/app/apptest"
 )
 
 const openAPIPath = "/api/v1/openapi.json"
@@ -79,6 +80,15 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		}
 	}
 
+	for _, tag := range doc.Tags {
+		if tag.Description == "" {
+			t.Errorf("tag %q has no description (add it to tagDescriptions in openapi.go)", tag.Name)
+		}
+	}
+	if len(doc.Servers) == 0 {
+		t.Error("no servers")
+	}
+
 	// Spot checks on the mapping of an op's declaration.
 	login := doc.Paths.Find("/api/v1/auth/login").GetOperation(http.MethodPost)
 	if login == nil || login.Security != nil && len(*login.Security) > 0 || login.RequestBody == nil {
@@ -104,7 +114,7 @@ func TestOpenAPICoversAllRoutes(t *testing.T) {
 	param := regexp.MustCompile(`:([^/]+)`)
 	routes := map[string]bool{}
 	for _, r := range s.Echo.Routes() {
-		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Path == openAPIPath {
+		if !strings.HasPrefix(r.Path, "/api/v1/") || r.Path == openAPIPath || slices.Contains(s.LegacyRoutes(), r.Method+" "+r.Path) {
 			continue
 		}
 		p := param.ReplaceAllString(r.Path, "{$1}")
@@ -140,5 +150,95 @@ func TestOpenAPICoversAllRoutes(t *testing.T) {
 	}
 	if len(routes) == 0 {
 		t.Error("no routes under /api/v1")
+	}
+}
+
+// TestOpenAPIContract checks, on the whole app's document, what a generated client relies on:
+// how each kind of route authenticates, required fields of responses, closed sets of values,
+// and that every entry of the description tables names a schema of the document.
+func TestOpenAPIContract(t *testing.T) {
+	s := apptest.Start(t)
+	unresolved, err := api.UnresolvedSchemaDocs(s.API)
+	if err != nil || len(unresolved) > 0 {
+		t.Errorf("schemaDocs/schemaEnums entries without a schema in the document: %v (%v)", unresolved, err)
+	}
+	r := s.Do(t, http.MethodGet, openAPIPath, "", nil)
+	doc, err := openapi3.NewLoader().LoadFromData(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	security := func(method, path string) string {
+		op := doc.Paths.Find(path).GetOperation(method)
+		if op == nil || op.Security == nil {
+			return "<missing>"
+		}
+		var names []string
+		for _, req := range *op.Security {
+			for name := range req {
+				names = append(names, name)
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	for _, c := range []struct{ method, path, want string }{
+		{"POST", "/api/v1/auth/login", ""},
+		{"GET", "/api/v1/auth/password-policy", ""},
+		{"OPTIONS", "/api/v1/media/uploads", ""},
+		{"POST", "/api/v1/ingest/readings", "deviceBasic"},
+		{"GET", "/api/v1/media/{sha256}/signed/{variant}", "signedURL"},
+		{"GET", "/api/v1/alerts", "bearerAuth"},
+		{"POST", "/api/v1/hazards/{id}/accept", "bearerAuth"},
+	} {
+		if got := security(c.method, c.path); got != c.want {
+			t.Errorf("%s %s: security %q, want %q", c.method, c.path, got, c.want)
+		}
+	}
+	for _, sc := range []string{"bearerAuth", "deviceBasic", "signedURL"} {
+		if doc.Components.SecuritySchemes[sc] == nil {
+			t.Errorf("security scheme %s missing", sc)
+		}
+	}
+	schema := func(name string) *openapi3.Schema {
+		ref := doc.Components.Schemas[name]
+		if ref == nil || ref.Value == nil {
+			t.Fatalf("schema %s missing", name)
+		}
+		return ref.Value
+	}
+	for name, fields := range map[string][]string{
+		"Hazard":         {"id", "status", "level", "title", "enterprise_id"},
+		"Alert":          {"id", "status", "level", "kind"},
+		"RiskPointInput": {"enterprise_id", "code", "name", "level"},
+		"LoginInput":     {"username", "password"},
+	} {
+		for _, f := range fields {
+			if !slices.Contains(schema(name).Required, f) {
+				t.Errorf("%s.required %v lacks %s", name, schema(name).Required, f)
+			}
+		}
+	}
+	if slices.Contains(schema("MonitorPointInput").Required, "thresholds") {
+		t.Error("MonitorPointInput.thresholds is required, but leaving it out means the default thresholds")
+	}
+	if e := schema("Hazard").Properties["status"].Value.Enum; len(e) != 5 {
+		t.Errorf("Hazard.status enum %v", e)
+	}
+	if d := schema("Alert").Properties["status"].Value.Description; d == "" {
+		t.Error("Alert.status has no description")
+	}
+	if schema("HazardReport").Example == nil || schema("IngestBody").Example == nil {
+		t.Error("request bodies without example")
+	}
+	var statusEnum []any
+	for _, p := range doc.Paths.Find("/api/v1/alerts").GetOperation("GET").Parameters {
+		if p.Value.Name == "status" {
+			statusEnum = p.Value.Schema.Value.Enum
+		}
+	}
+	if len(statusEnum) != 5 {
+		t.Errorf("GET /alerts ?status enum %v", statusEnum)
 	}
 }

@@ -12,19 +12,19 @@ export function tierRank(t?: string): number {
 }
 
 /** What changed between two snapshots of the open alerts. */
-export interface AlertChanges {
+export interface AlertChanges<T = Alert> {
   /** Alerts not in the previous snapshot. */
-  fresh: Alert[]
+  fresh: T[]
   /** Alerts now at a higher tier than before. */
-  escalated: Alert[]
+  escalated: T[]
 }
 
 /**
  * diffAlerts compares the open alerts with what was known (id → tier) and returns the new and
  * the escalated ones, oldest first. known is updated to the current snapshot.
  */
-export function diffAlerts(known: Map<string, string>, items: readonly Alert[]): AlertChanges {
-  const out: AlertChanges = { fresh: [], escalated: [] }
+export function diffAlerts<T extends { id?: string; tier?: string }>(known: Map<string, string>, items: readonly T[]): AlertChanges<T> {
+  const out: AlertChanges<T> = { fresh: [], escalated: [] }
   const next = new Map<string, string>()
   for (const a of items) {
     if (!a.id) continue

@@ -207,15 +207,6 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
-	// Alert timers fire within a poll of their deadline (see alert's punctual insert).
-	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
-		Register: m.Alerts.Workers, Periodic: m.Alerts.PeriodicJobs()}
-	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
-		return err
-	}
-	m.Alerts.Jobs = m.Jobs
-	m.Alerts.Async = true
-
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
 	if m.Now != nil {
 		m.Monitor.Now = m.Now
@@ -225,13 +216,28 @@ func (m *Main) Open(ctx context.Context) error {
 		m.listenMonitor(ctx, pg)
 	}
 	m.Registry.MustRegister(m.Monitor.Collectors()...)
-	if err := m.Monitor.Start(ctx); err != nil {
-		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)
-	}
+	// The demo's devices and history go in before the jobs and the monitor start, so the alert
+	// sweep never sees a history half made and the monitor starts from where it ends.
 	if m.demoLoaded {
 		if err := m.loadDemoMonitoring(ctx); err != nil {
 			return fmt.Errorf("载入演示监测设备失败 (load demo devices): %w", err)
 		}
+		if m.Config.DemoHistory {
+			if err := m.loadDemoHistory(ctx); err != nil {
+				return fmt.Errorf("载入演示历史数据失败 (load demo history): %w", err)
+			}
+		}
+	}
+	// Alert timers fire within a poll of their deadline (see alert's punctual insert).
+	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
+		Register: m.Alerts.Workers, Periodic: m.Alerts.PeriodicJobs()}
+	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
+		return err
+	}
+	m.Alerts.Jobs = m.Jobs
+	m.Alerts.Async = true
+	if err := m.Monitor.Start(ctx); err != nil {
+		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)
 	}
 	if err := m.startMQTT(ctx); err != nil {
 		return err

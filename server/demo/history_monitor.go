@@ -66,7 +66,7 @@ type outage struct {
 
 const (
 	minute = time.Minute
-	hour = time.Hour
+	hour   = time.Hour
 	oneDay = 24 * time.Hour
 )
 

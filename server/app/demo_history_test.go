@@ -40,6 +40,8 @@ func TestDemoHistory(t *testing.T) {
 			} else {
 				s = apptest.StartPostgres(t, opts...)
 			}
+			before := tableCounts(t, s)
+			checkQuiet(t, s, before)
 			checkPortalData(t, s)
 			checkRollups(t, s)
 			prints[engine] = fingerprint(t, s)
@@ -85,6 +87,47 @@ func TestDemoHistoryOff(t *testing.T) {
 
 var countedTables = []string{"risk_points", "checklists", "patrols", "hazards", "hazard_actions", "alerts", "alert_events",
 	"alert_deliveries", "readings", "reading_rollups", "device_status_log", "devices"}
+
+// checkQuiet: once the live alert sweep has run over the history, it scheduled no timer and no
+// dispatch (every open alert is as far escalated as its age takes it, with its deliveries),
+// and the historic readings raised nothing new.
+func checkQuiet(t *testing.T, s *apptest.Server, before map[string]int) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'alert_sweep' AND state = 'completed'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the alert sweep did not run at start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var jobs int
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind IN ('alert_timer', 'alert_dispatch', 'alert_delivery')`).Scan(&jobs); err != nil {
+		t.Fatal(err)
+	}
+	if jobs != 0 {
+		t.Errorf("the sweep scheduled %d alert jobs for the history", jobs)
+	}
+	if after := tableCounts(t, s); !mapsEqual(after, before) {
+		t.Errorf("the start changed the history: %v, was %v", after, before)
+	}
+	var detail string
+	if err := s.DB.QueryRow(ctx, `SELECT detail FROM audit_log WHERE action = 'demo.history'`).Scan(&detail); err != nil {
+		t.Fatal(err)
+	}
+	var st demo.HistoryStats
+	json.Unmarshal([]byte(detail), &st)
+	if st.QualityEvents != 0 || st.Readings == 0 {
+		t.Errorf("history stats %s: want readings and no data-quality events", detail)
+	}
+}
 
 func tableCounts(t *testing.T, s *apptest.Server) map[string]int {
 	t.Helper()

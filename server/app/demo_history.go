@@ -27,7 +27,8 @@ func (m *Main) loadDemoHistory(ctx context.Context) error {
 		return err
 	}
 	took := time.Since(start)
-	m.Audit.Record(ctx, yingji.System, yingji.Event{Action: "demo.history", ObjectType: "system", Detail: st})
+	m.Audit.Record(ctx, yingji.System, yingji.Event{Action: "demo.history", ObjectType: "system",
+		Detail: map[string]any{"stats": st, "seed": DemoHistorySeed, "end": h.End.UTC(), "took_ms": took.Milliseconds()}})
 	m.Log.Info("已生成演示城市一个月的历史数据 demo history loaded", "took", took.Round(time.Millisecond),
 		"risk_points", st.RiskPoints, "checklists", st.Checklists, "patrols", st.Patrols, "hazards", st.Hazards,
 		"readings", st.Readings, "alerts", st.Alerts)

@@ -122,9 +122,9 @@ func checkQuiet(t *testing.T, s *apptest.Server, before map[string]int) {
 	if err := s.DB.QueryRow(ctx, `SELECT detail FROM audit_log WHERE action = 'demo.history'`).Scan(&detail); err != nil {
 		t.Fatal(err)
 	}
-	var st demo.HistoryStats
-	json.Unmarshal([]byte(detail), &st)
-	if st.QualityEvents != 0 || st.Readings == 0 {
+	var d struct{ Stats demo.HistoryStats }
+	json.Unmarshal([]byte(detail), &d)
+	if st := d.Stats; st.QualityEvents != 0 || st.Readings == 0 {
 		t.Errorf("history stats %s: want readings and no data-quality events", detail)
 	}
 }

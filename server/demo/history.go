@@ -176,7 +176,7 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 	for _, k := range slices.Sorted(maps.Keys(s.took)) {
 		parts = append(parts, k, s.took[k].Round(time.Millisecond).String())
 	}
-	h.Log.Info("demo history: time spent", parts...)
+	h.Log.Debug("demo history: time spent", parts...)
 	return s.stats, s.count(ctx)
 }
 

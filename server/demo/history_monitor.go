@@ -91,8 +91,8 @@ var episodes = []episode{
 		{after: 160 * minute, user: "admin", status: alert.StatusDisposing, measures: "开启泄洪闸降低库区水位，通知下游群众注意安全"},
 		{after: 9*hour + 30*minute, user: "admin", status: alert.StatusClosed, reason: "泄洪后库区水位回落至警戒水位以下"},
 	}},
-	// Still open: three new alerts at 临港石化 that wait for safety01 ...
-	{"LGSH-GW01/TI-101", 30 * hour, 10 * minute, 15 * minute, 15 * minute, 66, nil},
+	// Still open: three new alerts at 临港石化 that wait for safety01 (with the gateway's outage
+	// below; 1号储罐温度 is left free for the README's example) ...
 	{"LGSH-GW01/LI-101", 20 * hour, 15 * minute, 20 * minute, 20 * minute, 16.8, nil},
 	{"LGSH-GW01/PI-101", 9 * hour, 8 * minute, 10 * minute, 10 * minute, 2.12, nil},
 	// ... one acknowledged and one being disposed of at 临江氯碱, handled by the township.
@@ -107,6 +107,7 @@ var episodes = []episode{
 }
 
 var outages = []outage{
+	{"LGSH-GW01", 30 * hour, 40 * minute, nil}, // nobody acknowledged it
 	{"LJLJ-GW01", 6*oneDay + 6*hour, 35 * minute, []handling{
 		{after: 20 * minute, user: "township01", status: alert.StatusAcknowledged},
 		{after: 48 * minute, user: "township01", status: alert.StatusClosed, reason: "厂区检修停电导致网关离线，已恢复供电"},

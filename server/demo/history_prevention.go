@@ -352,22 +352,18 @@ func (s *sim) planPatrols(lists []*checklist) {
 				}
 				loc["lat"], loc["lng"] = round6(l.Lat+dLat), round6(l.Lng+dLng)
 			}
+			// 临港石化's warehouse label was reissued: later patrols scan the new one, except the
+			// one made with the old label still on the wall.
+			p := v.p
 			version := 1
-			if v.p.site.ent == 0 && v.p.tpl.name == pointTpls["warehouse"].name && v.started.After(s.day(reissueDay).Add(10*time.Hour+12*time.Minute)) {
+			if p.site.ent == 0 && p.tpl.name == pointTpls["warehouse"].name && v.started.After(s.day(reissueDay).Add(10*time.Hour+12*time.Minute)) &&
+				v.flag != patrol.FlagStaleQR {
 				version = 2
 			}
-			fields := map[string]any{"risk_point_id": v.p.ID, "checklist_id": r.c.id, "started_at": rfc(v.started),
+			fields := map[string]any{"risk_point_id": p.ID, "checklist_id": r.c.id, "started_at": rfc(v.started),
 				"finished_at": rfc(v.finished), "location": loc, "items": v.items}
-			p := v.p
-			switch v.flag {
-			case patrol.FlagStaleQR:
-				if p.site.ent == 0 && p.tpl.name == pointTpls["warehouse"].name {
-					version = 1
-				}
-			}
-			ms = append(ms, mutation{coll: "patrols", id: id, op: "create", fields: fields})
-			tok := &tokenSpec{p: p, version: version, forged: v.flag == patrol.FlagForgedQR}
-			ms[len(ms)-1].token = tok
+			ms = append(ms, mutation{coll: "patrols", id: id, op: "create", fields: fields,
+				token: &tokenSpec{p: p, version: version, forged: v.flag == patrol.FlagForgedQR}})
 			for _, it := range v.items {
 				if it.Controlled {
 					continue

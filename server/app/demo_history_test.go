@@ -21,9 +21,11 @@ import (
 // always in the same minute, so every server makes the same history.
 var historyBase = time.Date(2026, 11, 30, 10, 0, 0, 0, demo.Zone)
 
-func historyClock() func() time.Time {
+func historyClock() func() time.Time { return clockFrom(historyBase) }
+
+func clockFrom(base time.Time) func() time.Time {
 	t0 := time.Now()
-	return func() time.Time { return historyBase.Add(time.Since(t0)) }
+	return func() time.Time { return base.Add(time.Since(t0)) }
 }
 
 // TestDemoHistory starts the demo with its history on SQLite and PostgreSQL: every list and
@@ -50,6 +52,13 @@ func TestDemoHistory(t *testing.T) {
 	if prints["sqlite"] != nil && prints["postgres"] != nil {
 		sameHistory(t, "SQLite", prints["sqlite"], "PostgreSQL", prints["postgres"])
 	}
+}
+
+// TestDemoHistoryAnyHour: a first start just after midnight (no patrol done yet today, the
+// morning's reminders not run) still shows every kind of record.
+func TestDemoHistoryAnyHour(t *testing.T) {
+	s := apptest.Start(t, apptest.WithDemoHistory(), apptest.WithClock(clockFrom(time.Date(2026, 12, 1, 0, 20, 0, 0, demo.Zone))))
+	checkPortalData(t, s)
 }
 
 // TestDemoHistoryOnce: a second start finds the city and adds nothing; the same seed and

@@ -149,30 +149,58 @@ func (s *sim) hazardLoop(p hazardPlan) {
 	if worker == nil {
 		worker = sup
 	}
-	step := func(at time.Time, a *yingji.Actor, name, status, kind, note string, fields map[string]any, base map[string]any) {
-		if !at.Before(s.end.Add(-5 * time.Minute)) {
-			return
-		}
-		s.at(at, name+" "+p.title, func() error {
-			f := map[string]any{"status": status}
-			for k, v := range fields {
-				f[k] = v
-			}
-			if f["photos"] == "photo" { // the after-photo is taken when the step is
-				sha, err := s.photo(a, p.id)
-				if err != nil {
-					return err
-				}
-				f["photos"] = []string{sha}
-			}
-			act := map[string]any{"hazard_id": p.id, "kind": kind, "text": note, "assignee": "", "at": rfc(s.now)}
-			if r, ok := fields["rectifier_id"].(string); ok {
-				act["assignee"] = r
-			}
-			return s.push(a, device(a), mutation{coll: "hazards", id: p.id, op: "update", fields: f, base: base},
-				mutation{coll: "hazard_actions", id: s.uuid(), op: "create", fields: act})
-		})
+	type planned struct {
+		at                       time.Time
+		a                        *yingji.Actor
+		name, status, kind, note string
+		fields, base             map[string]any
 	}
+	var steps []planned
+	step := func(at time.Time, a *yingji.Actor, name, status, kind, note string, fields map[string]any, base map[string]any) {
+		steps = append(steps, planned{at, a, name, status, kind, note, fields, base})
+	}
+	defer func() {
+		// The loop must be where it was designed to be at the end, whatever the hour of the
+		// start: steps that would fall after it are drawn closer to the report.
+		if n := len(steps); n > 0 {
+			last, limit := steps[n-1].at, s.end.Add(-15*time.Minute)
+			origin := p.reportedAt.Add(30 * time.Minute)
+			if p.fromPatrol {
+				origin = p.reportedAt.Add(25 * time.Hour) // after the patrol synced
+			}
+			if last.After(limit) && limit.After(origin) {
+				f := float64(limit.Sub(origin)) / float64(last.Sub(origin))
+				for i := range steps {
+					steps[i].at = origin.Add(time.Duration(float64(steps[i].at.Sub(origin)) * f)).Truncate(time.Second)
+				}
+			}
+		}
+		for _, st := range steps {
+			st := st
+			if !st.at.Before(s.end.Add(-5*time.Minute)) || !st.at.After(p.reportedAt) {
+				continue
+			}
+			s.at(st.at, st.name+" "+p.title, func() error {
+				f := map[string]any{"status": st.status}
+				for k, v := range st.fields {
+					f[k] = v
+				}
+				if f["photos"] == "photo" { // the after-photo is taken when the step is
+					sha, err := s.photo(st.a, p.id)
+					if err != nil {
+						return err
+					}
+					f["photos"] = []string{sha}
+				}
+				act := map[string]any{"hazard_id": p.id, "kind": st.kind, "text": st.note, "assignee": "", "at": rfc(s.now)}
+				if r, ok := st.fields["rectifier_id"].(string); ok {
+					act["assignee"] = r
+				}
+				return s.push(st.a, device(st.a), mutation{coll: "hazards", id: p.id, op: "update", fields: f, base: st.base},
+					mutation{coll: "hazard_actions", id: s.uuid(), op: "create", fields: act})
+			})
+		}
+	}()
 	final := rank(p.final)
 	// A patrol's hazard exists once its patrol synced (the next morning at worst).
 	t := office(p.reportedAt.Add(time.Duration(2+s.rnd.IntN(20)) * time.Hour))

@@ -36,7 +36,7 @@ var signals = map[string]signal{
 	"LXSD-ST01/WS-01":  {base: 4, amp: 2, noise: 0.4, positive: true},
 }
 
-// handling is what a person did about an alert, some time after its episode began.
+// handling is what a person did about an alert, some time after it was raised.
 type handling struct {
 	after    time.Duration
 	user     string
@@ -72,24 +72,24 @@ const (
 
 var episodes = []episode{
 	{"LGSH-GW01/TI-101", 6*oneDay + 3*hour, 8 * minute, 20 * minute, 15 * minute, 84, []handling{
-		{after: 12 * minute, user: "safety01", status: alert.StatusAcknowledged},
-		{after: 16 * minute, user: "safety01", status: alert.StatusDisposing, measures: "开启储罐喷淋降温，降低进料量"},
-		{after: 32 * minute, user: "safety01", status: alert.StatusClosed, reason: "喷淋降温后罐温恢复正常，原因为进料温度偏高"},
+		{after: 7 * minute, user: "safety01", status: alert.StatusAcknowledged},
+		{after: 11 * minute, user: "safety01", status: alert.StatusDisposing, measures: "开启储罐喷淋降温，降低进料量"},
+		{after: 27 * minute, user: "safety01", status: alert.StatusClosed, reason: "喷淋降温后罐温恢复正常，原因为进料温度偏高"},
 	}},
 	{"LGSH-GW01/PI-101", 4*oneDay + 5*hour, 10 * minute, 6 * minute, 10 * minute, 1.75, []handling{
-		{after: 14 * minute, user: "safety01", status: alert.StatusFalseAlarm, reason: "压力变送器校验时误触发，现场压力表读数正常"},
+		{after: 6 * minute, user: "safety01", status: alert.StatusFalseAlarm, reason: "压力变送器校验时误触发，现场压力表读数正常"},
 	}},
 	{"LJLJ-GW01/GT-201", 3*oneDay + 2*hour, 6 * minute, 25 * minute, 15 * minute, 2.3, []handling{
-		{after: 22 * minute, user: "township01", status: alert.StatusAcknowledged},
-		{after: 25 * minute, user: "township01", feedback: "已电话通知企业值班长到场处置"},
-		{after: 30 * minute, user: "township01", status: alert.StatusDisposing, measures: "启动事故氯吸收装置，关闭液氯储罐出口阀"},
-		{after: 58 * minute, user: "township01", status: alert.StatusClosed, reason: "泄漏点（阀门填料）已紧固，现场氯气浓度恢复正常"},
+		{after: 18 * minute, user: "township01", status: alert.StatusAcknowledged},
+		{after: 21 * minute, user: "township01", feedback: "已电话通知企业值班长到场处置"},
+		{after: 26 * minute, user: "township01", status: alert.StatusDisposing, measures: "启动事故氯吸收装置，关闭液氯储罐出口阀"},
+		{after: 54 * minute, user: "township01", status: alert.StatusClosed, reason: "泄漏点（阀门填料）已紧固，现场氯气浓度恢复正常"},
 	}},
 	{"LXSD-ST01/WL-01", 4*oneDay + 8*hour, 3 * hour, 2 * hour, 4 * hour, 120.1, []handling{
-		{after: 115 * minute, user: "admin", status: alert.StatusAcknowledged},
-		{after: 2 * hour, user: "admin", feedback: "已通知临溪镇和水电站值班人员加密巡查"},
-		{after: 160 * minute, user: "admin", status: alert.StatusDisposing, measures: "开启泄洪闸降低库区水位，通知下游群众注意安全"},
-		{after: 9*hour + 30*minute, user: "admin", status: alert.StatusClosed, reason: "泄洪后库区水位回落至警戒水位以下"},
+		{after: 10 * minute, user: "admin", status: alert.StatusAcknowledged},
+		{after: 15 * minute, user: "admin", feedback: "已通知临溪镇和水电站值班人员加密巡查"},
+		{after: 70 * minute, user: "admin", status: alert.StatusDisposing, measures: "开启泄洪闸降低库区水位，通知下游群众注意安全"},
+		{after: 8 * hour, user: "admin", status: alert.StatusClosed, reason: "泄洪后库区水位回落至警戒水位以下"},
 	}},
 	// Still open: three new alerts at 临港石化 that wait for safety01 (with the gateway's outage
 	// below; 1号储罐温度 is left free for the README's example) ...
@@ -97,26 +97,28 @@ var episodes = []episode{
 	{"LGSH-GW01/PI-101", 9 * hour, 8 * minute, 10 * minute, 10 * minute, 2.12, nil},
 	// ... one acknowledged and one being disposed of at 临江氯碱, handled by the township.
 	{"LJLJ-GW01/GT-201", 5 * hour, 8 * minute, 10 * minute, 10 * minute, 1.4, []handling{
-		{after: 25 * minute, user: "township01", status: alert.StatusAcknowledged},
-		{after: 27 * minute, user: "township01", feedback: "企业设备员正在排查氯气检测点附近管线"},
+		{after: 20 * minute, user: "township01", status: alert.StatusAcknowledged},
+		{after: 22 * minute, user: "township01", feedback: "企业设备员正在排查氯气检测点附近管线"},
 	}},
 	{"LJLJ-GW01/TI-201", 3 * hour, 6 * minute, 12 * minute, 12 * minute, 96, []handling{
-		{after: 10 * minute, user: "township01", status: alert.StatusAcknowledged},
-		{after: 14 * minute, user: "township01", status: alert.StatusDisposing, measures: "降低电解电流负荷，加大冷却水量"},
+		{after: 6 * minute, user: "township01", status: alert.StatusAcknowledged},
+		{after: 10 * minute, user: "township01", status: alert.StatusDisposing, measures: "降低电解电流负荷，加大冷却水量"},
 	}},
 }
 
+// outages: handling, as for episodes, counts from the offline alert (the heartbeat timeout
+// after the last message).
 var outages = []outage{
 	{"LGSH-GW01", 30 * hour, 40 * minute, nil}, // nobody acknowledged it
 	{"LJLJ-GW01", 6*oneDay + 6*hour, 35 * minute, []handling{
-		{after: 20 * minute, user: "township01", status: alert.StatusAcknowledged},
-		{after: 48 * minute, user: "township01", status: alert.StatusClosed, reason: "厂区检修停电导致网关离线，已恢复供电"},
+		{after: 15 * minute, user: "township01", status: alert.StatusAcknowledged},
+		{after: 43 * minute, user: "township01", status: alert.StatusClosed, reason: "厂区检修停电导致网关离线，已恢复供电"},
 	}},
 	{"LGYQ-GD01", 2*oneDay + 4*hour, 50 * minute, []handling{
-		{after: 70 * minute, user: "township01", status: alert.StatusClosed, reason: "充装站例行断电检修，网关已恢复上报"},
+		{after: 65 * minute, user: "township01", status: alert.StatusClosed, reason: "充装站例行断电检修，网关已恢复上报"},
 	}},
 	{"LXSD-ST01", 5*oneDay + 2*hour, 2 * hour, []handling{
-		{after: 3 * hour, user: "admin", status: alert.StatusClosed, reason: "水电站通信光缆被施工挖断，已抢修恢复"},
+		{after: 175 * minute, user: "admin", status: alert.StatusClosed, reason: "水电站通信光缆被施工挖断，已抢修恢复"},
 	}},
 }
 
@@ -273,14 +275,20 @@ func (s *sim) monitoring() error {
 				pid = hp.p.ID
 			}
 		}
-		s.handle(s.end.Add(-ep.ago).Truncate(time.Minute), hd.d.ID, pid, "threshold", ep.handle)
+		from := s.end.Add(-ep.ago).Truncate(time.Minute)
+		if err := s.handle(events, from, from.Add(ep.rise+ep.hold+ep.fall), hd.d.ID, pid, rules.KindThreshold, ep.handle); err != nil {
+			return err
+		}
 	}
 	for _, o := range outages {
 		hd := byCode[o.device]
 		if hd == nil {
 			return fmt.Errorf("%w: device %s", errDesign, o.device)
 		}
-		s.handle(s.end.Add(-o.ago).Truncate(time.Minute), hd.d.ID, "", "offline", o.handle)
+		from := s.end.Add(-o.ago).Truncate(time.Minute)
+		if err := s.handle(events, from, from.Add(o.dur+time.Hour), hd.d.ID, "", rules.KindOffline, o.handle); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -351,12 +359,24 @@ func (s *sim) value(hp *histPoint, t time.Time) float64 {
 	return math.Round(v*1000) / 1000
 }
 
-// handle schedules what people did about the alert an episode (or outage) starting at from
-// raised on a device (and point).
-func (s *sim) handle(from time.Time, deviceID, pointID, kind string, steps []handling) {
+// handle schedules what people did about the alert raised on a device (and point) between
+// from and to, each step some time after the alert was raised.
+func (s *sim) handle(events []rules.Event, from, to time.Time, deviceID, pointID string, kind rules.Kind, steps []handling) error {
+	var raised time.Time
+	for _, ev := range events {
+		if ev.Action == rules.Raise && ev.Kind == kind && ev.DeviceID == deviceID && ev.PointID == pointID &&
+			!ev.At.Before(from) && ev.At.Before(to) {
+			raised = ev.At
+			break
+		}
+	}
+	if raised.IsZero() {
+		return fmt.Errorf("%w: the readings of %s raised no %s alert after %s", errDesign, deviceID, kind, from)
+	}
 	for _, h := range steps {
 		h := h
-		s.at(from.Add(h.after), "handle alert", func() error {
+		kind := string(kind)
+		s.at(raised.Add(h.after).Truncate(time.Second), "handle alert", func() error {
 			var id string
 			err := s.h.DB.QueryRow(s.ctx, `SELECT id FROM alerts WHERE device_id = $1 AND point_id = $2 AND kind = $3
 				AND status NOT IN ('closed', 'false_alarm')`, deviceID, pointID, kind).Scan(&id)
@@ -375,4 +395,5 @@ func (s *sim) handle(from time.Time, deviceID, pointID, kind string, steps []han
 			return err
 		})
 	}
+	return nil
 }

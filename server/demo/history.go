@@ -183,9 +183,12 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 // setup builds the services on the simulated clock and loads the demo people and enterprises.
 func (s *sim) setup(ctx context.Context) error {
 	h := s.h
-	s.audit = audit.NewService(h.Store, h.Log)
+	// The services' own info lines ("alert escalated" …) would read as live events in the
+	// start log: the history's services log warnings and errors only.
+	quiet := slog.New(minLevel{h.Log.Handler(), slog.LevelWarn})
+	s.audit = audit.NewService(h.Store, quiet)
 	s.audit.Now = s.clock
-	s.sync = syncsvc.New(h.DB, s.audit, h.Log)
+	s.sync = syncsvc.New(h.DB, s.audit, quiet)
 	s.sync.Now = s.clock
 	hz := hazard.NewCollection()
 	hz.Now = s.clock
@@ -206,7 +209,7 @@ func (s *sim) setup(ctx context.Context) error {
 	s.sync.Register(h.Store.RiskCollection())
 	s.checks = &patrol.Service{DB: h.DB, Audit: s.audit, Now: s.clock, Changes: s.sync}
 	s.jobs = &jobQueue{s: s}
-	s.alerts = alert.New(h.DB, s.sync, s.audit, h.Log, h.Alerts, nil)
+	s.alerts = alert.New(h.DB, s.sync, s.audit, quiet, h.Alerts, nil)
 	s.alerts.Now = s.clock
 	s.alerts.Jobs = s.jobs
 	for _, c := range s.alerts.Collections() {
@@ -250,6 +253,21 @@ func (s *sim) setup(ctx context.Context) error {
 	}
 	return nil
 }
+
+// minLevel drops records below its level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{m.Handler.WithAttrs(as), m.min}
+}
+func (m minLevel) WithGroup(n string) slog.Handler { return minLevel{m.Handler.WithGroup(n), m.min} }
 
 // run executes the scheduled actions in time order, running the alert jobs that fall due
 // between them, then the jobs due by the end.

@@ -366,13 +366,37 @@ func checkPortalData(t *testing.T, s *apptest.Server) {
 	get(t, s, admin, "/stats/alerts?from="+now.AddDate(0, 0, -30).In(demo.Zone).Format("2006-01-02"), &as)
 	nonEmpty("alert statistics", len(as.Rows))
 
-	var dash map[string]any
-	get(t, s, admin, "/dashboard", &dash)
-	b, _ := json.Marshal(dash)
-	for _, want := range []string{`"hazards"`, `"alerts"`, `"devices"`} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("dashboard lacks %s: %s", want, b)
+	var dash struct {
+		Patrol struct {
+			Today          struct{ Total int }
+			OverduePeriods int `json:"overdue_periods"`
 		}
+		Hazards struct {
+			Open, Overdue     int
+			PendingAcceptance int `json:"pending_acceptance"`
+		}
+		Alerts struct {
+			Open, Unconfirmed int
+			ByTier            []struct {
+				Key   string
+				Count int
+			} `json:"by_tier"`
+		}
+		Devices struct{ Total, Online int }
+	}
+	get(t, s, admin, "/dashboard", &dash)
+	countyOpen := 0
+	for _, c := range dash.Alerts.ByTier {
+		if c.Key == "county" {
+			countyOpen = c.Count
+		}
+	}
+	for what, n := range map[string]int{"dashboard: checklist periods today": dash.Patrol.Today.Total,
+		"dashboard: overdue periods": dash.Patrol.OverduePeriods, "dashboard: open hazards": dash.Hazards.Open,
+		"dashboard: overdue hazards": dash.Hazards.Overdue, "dashboard: hazards to accept": dash.Hazards.PendingAcceptance,
+		"dashboard: open alerts": dash.Alerts.Open, "dashboard: unconfirmed alerts": dash.Alerts.Unconfirmed,
+		"dashboard: alerts at the county": countyOpen, "dashboard: devices online": dash.Devices.Online} {
+		nonEmpty(what, n)
 	}
 
 	for _, who := range []string{town, safety} {

@@ -94,7 +94,7 @@ func TestDemoHistoryOff(t *testing.T) {
 	}
 }
 
-var countedTables = []string{"risk_points", "checklists", "patrols", "hazards", "hazard_actions", "alerts", "alert_events",
+var countedTables = []string{"alert_receivers", "risk_points", "checklists", "patrols", "hazards", "hazard_actions", "alerts", "alert_events",
 	"alert_deliveries", "readings", "reading_rollups", "device_status_log", "devices"}
 
 // checkQuiet: once the live alert sweep has run over the history, it scheduled no timer and no
@@ -300,6 +300,10 @@ func checkPortalData(t *testing.T, s *apptest.Server) {
 		}
 	}
 	nonEmpty("hazards for safety01 to rectify", toRectify)
+
+	var rcv page
+	get(t, s, admin, "/alert-receivers", &rcv)
+	nonEmpty("alert receivers", len(rcv.Items))
 
 	var devs page
 	get(t, s, admin, "/devices?page_size=50", &devs)

@@ -259,6 +259,25 @@ func (s *sim) monitoring() error {
 	}
 	s.took["readings:store"] = time.Since(t1)
 
+	// 临港化工园区街道 and 江南区 name their alert receivers (the others use the defaults by
+	// role): the township's and the district's administrators, in the app and by SMS.
+	s.at(s.day(HistoryDays).Add(15*time.Hour), "alert receivers", func() error {
+		e := s.ents[0]
+		units := strings.Split(strings.Trim(e.OrgPath, "/"), "/")
+		if len(units) < 3 {
+			return fmt.Errorf("%w: org path %s", errDesign, e.OrgPath)
+		}
+		for _, r := range []alert.Receiver{
+			{Tier: alert.TierTownship, OrgUnitID: e.TownshipID, UserID: s.users["township01"].UserID},
+			{Tier: alert.TierCounty, OrgUnitID: units[1], UserID: s.users["district01"].UserID},
+		} {
+			r.Channels, r.MinLevel, r.Enabled = []string{alert.ChannelApp, alert.ChannelSMS}, 1, true
+			if _, err := s.alerts.SaveReceiver(s.ctx, s.users["admin"], r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	// The events reach the alert service when they happened, as the monitor hands them over.
 	for _, ev := range events {
 		ev := ev

@@ -213,6 +213,27 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 
+	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
+	if m.Now != nil {
+		m.Monitor.Now = m.Now
+	}
+	m.Monitor.SetAlertSink(m.Alerts)
+	if pg, ok := db.(*postgres.DB); ok {
+		m.listenMonitor(ctx, pg)
+	}
+	m.Registry.MustRegister(m.Monitor.Collectors()...)
+	// The demo's devices and history go in before the jobs and the monitor start, so the alert
+	// sweep never sees a history half made and the monitor starts from where it ends.
+	if m.demoLoaded {
+		if err := m.loadDemoMonitoring(ctx); err != nil {
+			return fmt.Errorf("载入演示监测设备失败 (load demo devices): %w", err)
+		}
+		if m.Config.DemoHistory {
+			if err := m.loadDemoHistory(ctx); err != nil {
+				return fmt.Errorf("载入演示历史数据失败 (load demo history): %w", err)
+			}
+		}
+	}
 	// Alert timers fire within a poll of their deadline (see alert's punctual insert).
 	m.startWake()
 	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
@@ -223,23 +244,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Alerts.Jobs = m.Jobs
 	m.Inbox.SetJobs(m.Jobs)
 	m.Alerts.Async = true
-
-	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
-	if m.Now != nil {
-		m.Monitor.Now = m.Now
-	}
-	m.Monitor.SetAlertSink(m.Alerts)
-	if pg, ok := db.(*postgres.DB); ok {
-		m.listenMonitor(ctx, pg)
-	}
-	m.Registry.MustRegister(m.Monitor.Collectors()...)
 	if err := m.Monitor.Start(ctx); err != nil {
 		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)
-	}
-	if m.demoLoaded {
-		if err := m.loadDemoMonitoring(ctx); err != nil {
-			return fmt.Errorf("载入演示监测设备失败 (load demo devices): %w", err)
-		}
 	}
 	if err := m.startMQTT(ctx); err != nil {
 		return err

@@ -23,6 +23,7 @@ type Config struct {
 	DatabaseURL       string        `yaml:"database_url"`
 	Demo              bool          `yaml:"demo"`
 	DemoPassword      string        `yaml:"demo_password"`
+	DemoHistory       bool          `yaml:"demo_history"`
 	LogFormat         string        `yaml:"log_format"`
 	LogLevel          string        `yaml:"log_level"`
 	PasswordMinLength int           `yaml:"password_min_length"`
@@ -81,6 +82,7 @@ func Default() Config {
 		HTTPAddr:          "127.0.0.1:8080",
 		DataDir:           "./data",
 		Demo:              true,
+		DemoHistory:       true,
 		LogFormat:         "text",
 		LogLevel:          "info",
 		PasswordMinLength: 8,
@@ -124,6 +126,7 @@ func (c *Config) keys() []key {
 		{"database_url", "YINGJI_DATABASE_URL", "database-url", "数据库地址（空：数据目录中的 SQLite；postgres://...：PostgreSQL）", &c.DatabaseURL},
 		{"demo", "YINGJI_DEMO", "demo", "空数据库首次启动时载入演示城市数据", &c.Demo},
 		{"demo_password", "YINGJI_DEMO_PASSWORD", "demo-password", "演示账号密码（未设置时随机生成并在日志中打印一次）", &c.DemoPassword},
+		{"demo_history", "YINGJI_DEMO_HISTORY", "demo-history", "载入演示城市时一并生成一个月的历史数据（风险点、巡查、隐患、监测读数、预警）", &c.DemoHistory},
 		{"log_format", "YINGJI_LOG_FORMAT", "log-format", "日志格式 text 或 json", &c.LogFormat},
 		{"log_level", "YINGJI_LOG_LEVEL", "log-level", "日志级别 debug/info/warn/error", &c.LogLevel},
 		{"password_min_length", "YINGJI_PASSWORD_MIN_LENGTH", "password-min-length", "密码最小长度（不低于 6）", &c.PasswordMinLength},

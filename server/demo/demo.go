@@ -1,6 +1,7 @@
 // Package demo loads a fictional prefecture city, 临江市, into an empty database: two
 // districts, four townships, twelve grids, twenty enterprises (eight handle hazardous
-// chemicals), a rescue team and one demo account per role.
+// chemicals), a rescue team and one demo account per role; History (history.go) gives it a
+// month of daily work.
 package demo
 
 import (

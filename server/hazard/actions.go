@@ -36,11 +36,13 @@ type Actions struct {
 
 // NewActions returns the hazard_actions collection.
 func NewActions() *Actions {
-	return &Actions{Now: time.Now, Table: syncsvc.Table{Name: "hazard_actions",
+	c := &Actions{Now: time.Now}
+	c.Table = syncsvc.Table{Name: "hazard_actions",
 		Columns: []string{"hazard_id", "kind", "text", "assignee", "by_user", "at"},
 		Extra: func(context.Context, sqldb.Querier, syncsvc.Fields) (map[string]any, error) {
-			return map[string]any{"created_at": time.Now().UTC()}, nil
-		}}}
+			return map[string]any{"created_at": c.Now().UTC()}, nil
+		}}
+	return c
 }
 
 func (c *Actions) Spec() *syncproto.CollectionSpec { return actionSpec }

@@ -47,6 +47,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	st.Config.MQTTListen = "127.0.0.1:0"
 	st.Config.DataDir = tb.TempDir()
 	st.Config.DemoPassword = Password
+	// The demo city without its month of history: tests make the records they check (and
+	// start faster). WithDemoHistory turns it on.
+	st.Config.DemoHistory = false
 	for _, o := range opts {
 		o(&st)
 	}
@@ -172,6 +175,12 @@ func (s *Server) LoginAs(tb testing.TB, username, password, client, device strin
 // WithClock replaces the services' clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Setup) { s.Now = now }
+}
+
+// WithDemoHistory loads the demo city's month of history (demo.History), as a first start
+// with the default configuration does.
+func WithDemoHistory() Option {
+	return func(s *Setup) { s.Config.DemoHistory = true }
 }
 
 // WithConfig changes the configuration.

@@ -164,7 +164,8 @@ func StartProcess(tb testing.TB, dataDir, addr string, env ...string) *Process {
 		addr = freeAddr(tb)
 	}
 	cmd := exec.Command(Binary(tb))
-	cmd.Env = append(os.Environ(), "YINGJI_DATA_DIR="+dataDir, "YINGJI_HTTP_ADDR="+addr, "YINGJI_DEMO_PASSWORD="+Password, "YINGJI_MQTT_LISTEN=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "YINGJI_DATA_DIR="+dataDir, "YINGJI_HTTP_ADDR="+addr, "YINGJI_DEMO_PASSWORD="+Password, "YINGJI_MQTT_LISTEN=127.0.0.1:0",
+		"YINGJI_DEMO_HISTORY=false") // as Start; env may turn it on
 	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

@@ -92,13 +92,16 @@ func TestHazardRESTLoop(t *testing.T) {
 			what := ev.Kind
 			if ev.Status != nil {
 				what = ev.Status.Step
+				if ev.Action != nil { // a step's note joins its step: one row per step
+					what += "+note:" + ev.Action.Kind
+				}
 			} else if ev.Action != nil {
 				what = "action:" + ev.Action.Kind
 			}
 			got = append(got, ev.UserName+" "+what)
 		}
-		wantTL := []string{"吴安全 report", "钱主任 assign", "钱主任 action:assign", "吴安全 rectify", "吴安全 submit", "吴安全 action:submit",
-			"钱主任 send_back", "钱主任 action:reject", "吴安全 submit", "钱主任 accept"}
+		wantTL := []string{"吴安全 report", "钱主任 assign+note:assign", "吴安全 rectify", "吴安全 submit+note:submit",
+			"钱主任 send_back+note:reject", "吴安全 submit", "钱主任 accept"}
 		if fmt.Sprint(got) != fmt.Sprint(wantTL) {
 			t.Errorf("timeline %v,\nwant %v", got, wantTL)
 		}

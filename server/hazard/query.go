@@ -382,19 +382,28 @@ var noteKinds = map[string]string{StepAssign: "assign", StepRectify: "rectify", 
 // noteWindow is how long after a step its note may arrive and still be the step's note.
 const noteWindow = 10 * time.Minute
 
-// stepOfNote returns the index of the status change a note belongs to: the latest step of the
-// note's kind by the same user, not yet with a note, at most noteWindow earlier; -1 if none.
+// stepOfNote returns the index of the status change a note belongs to: the step of the note's
+// kind by the same user, not yet with a note, nearest before the note and at most noteWindow
+// earlier (or, failing that, at most a second after it: the two travel in one push); -1 if none.
 func stepOfNote(events []Event, note Event) int {
-	for i := len(events) - 1; i >= 0; i-- {
-		ev := events[i]
+	best, after := -1, -1
+	for i, ev := range events {
 		if ev.Status == nil || ev.Action != nil || ev.UserID != note.UserID || noteKinds[ev.Status.Step] != note.Action.Kind {
 			continue
 		}
-		if d := note.At.Sub(ev.At); d >= -time.Second && d <= noteWindow {
-			return i
+		switch d := note.At.Sub(ev.At); {
+		case d >= 0 && d <= noteWindow:
+			if best < 0 || ev.At.After(events[best].At) || ev.At.Equal(events[best].At) {
+				best = i
+			}
+		case d < 0 && d >= -time.Second && after < 0:
+			after = i
 		}
 	}
-	return -1
+	if best >= 0 {
+		return best
+	}
+	return after
 }
 
 func summary(ev *Event) string {

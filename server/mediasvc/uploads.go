@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tus/tusd/v2/pkg/filestore"
@@ -411,11 +412,11 @@ func (s *Service) parseCreation(h http.Header) (creation, error) {
 	if !media.ValidSHA256(c.sha) {
 		return c, badSHA256()
 	}
-	c.filename = clip(filepath.Base(strings.ReplaceAll(strings.TrimSpace(meta["filename"]), `\`, "/")), 255)
-	if c.filename == "." || c.filename == "/" {
+	c.filename = clip(filepath.Base(strings.ReplaceAll(printable(meta["filename"]), `\`, "/")), 255)
+	if c.filename == "." || c.filename == ".." || c.filename == "/" {
 		c.filename = ""
 	}
-	c.contentType = clip(strings.TrimSpace(meta["content_type"]), 100)
+	c.contentType = clip(printable(meta["content_type"]), 100)
 	if err := s.cfg.checkSize("", size); err != nil {
 		return c, err
 	}
@@ -423,6 +424,17 @@ func (s *Service) parseCreation(h http.Header) (creation, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// printable drops control characters (a NUL or a line break in a file name would reach the
+// Content-Disposition of downloads) and the spaces around.
+func printable(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s))
 }
 
 func clip(s string, n int) string {

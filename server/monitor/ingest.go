@@ -308,6 +308,7 @@ func (s *Service) ingest(ctx context.Context, dev *devEntry, m *inMessage, now t
 	}
 	var one [8]accepted
 	acc := one[:0]
+	dups := 0
 	rows := make([]row, 0, len(m.Readings))
 	earliest, latest := now.Add(-s.cfg.MaxAge), now.Add(s.cfg.MaxFuture)
 	for i := range m.Readings {
@@ -356,14 +357,28 @@ func (s *Service) ingest(ctx context.Context, dev *devEntry, m *inMessage, now t
 			continue
 		}
 		at = at.UTC().Truncate(time.Millisecond)
+		rt.mu.Lock()
+		dup := rt.seen(at.UnixMilli())
+		rt.mu.Unlock()
+		if dup { // sent again: stored and evaluated once; answered as accepted
+			s.metrics.duplicates.Inc()
+			dups++
+			continue
+		}
 		acc = append(acc, accepted{rt, rules.Reading{PointID: rt.id, At: at, Value: r.Value.v}})
 		rows = append(rows, row{point: rt.id, ts: at.UnixMilli(), value: r.Value.v})
+	}
+	if res != nil {
+		res.Accepted += dups
 	}
 	if len(rows) == 0 {
 		return
 	}
 	if reason := s.writer.add(ctx, rows); reason != "" {
 		for i := range acc {
+			acc[i].rt.mu.Lock()
+			acc[i].rt.forget(acc[i].r.At.UnixMilli()) // not stored: the device may send it again
+			acc[i].rt.mu.Unlock()
 			fail(-1, rt0(acc[i].rt), reason)
 		}
 		return

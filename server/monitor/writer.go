@@ -234,23 +234,51 @@ type pooler interface{ Pool() *pgxpool.Pool }
 // store writes rows, with the rollups of those too late for an open bucket, and adds the
 // others' rollups to the in-memory accumulators. It returns how many rows are stored (on
 // SQLite a failure can come after some transactions committed).
+//
+// A reading already stored (same point and time: sent again after a reconnect, possibly to
+// another instance or after a restart) is not stored again — readings are unique by
+// (point_id, ts) — and counts in no rollup: only the rows actually inserted do.
 func (w *writer) store(ctx context.Context, rows []row) (int, error) {
 	cut := w.openAfter(w.s.Now().UnixMilli())
 	if p, ok := w.s.db.(pooler); ok && w.s.db.Engine() == sqldb.Postgres {
-		if err := storePG(ctx, p.Pool(), rows, lateRollups(rows, cut)); err != nil {
+		stored, err := storePG(ctx, p.Pool(), rows, cut)
+		if err != nil {
 			return 0, err
 		}
-		w.accumulate(rows, cut)
+		w.accumulate(stored, cut)
+		w.s.metrics.duplicates.Add(float64(len(rows) - len(stored)))
 		return len(rows), nil
 	}
 	for start := 0; start < len(rows); start += sqlTxRows {
 		chunk := rows[start:min(start+sqlTxRows, len(rows))]
-		if err := storeSQL(ctx, w.s.db, chunk, lateRollups(chunk, cut)); err != nil {
+		stored, err := storeSQL(ctx, w.s.db, chunk, cut)
+		if err != nil {
 			return start, err
 		}
-		w.accumulate(chunk, cut)
+		w.accumulate(stored, cut)
+		w.s.metrics.duplicates.Add(float64(len(chunk) - len(stored)))
 	}
 	return len(rows), nil
+}
+
+// rowKey identifies a reading.
+type rowKey struct {
+	point string
+	ts    int64
+}
+
+// without returns rows less those whose key is in dups (rows itself when dups is empty).
+func without(rows []row, dups map[rowKey]bool) []row {
+	if len(dups) == 0 {
+		return rows
+	}
+	out := make([]row, 0, len(rows))
+	for _, r := range rows {
+		if !dups[rowKey{r.point, r.ts}] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 const pgRollupUpsert = `INSERT INTO reading_rollups (point_id, resolution, bucket, n, sum, min, max, last, last_ts)
@@ -261,10 +289,33 @@ const pgRollupUpsert = `INSERT INTO reading_rollups (point_id, resolution, bucke
 		last = CASE WHEN excluded.last_ts >= reading_rollups.last_ts THEN excluded.last ELSE reading_rollups.last END,
 		last_ts = GREATEST(reading_rollups.last_ts, excluded.last_ts)`
 
-func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, rs []rollup) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+// COPY cannot skip rows that conflict, so readings are copied into a temporary staging table
+// (one per connection, emptied at commit) and moved into readings with ON CONFLICT DO NOTHING;
+// the same statement answers the staged rows that were not inserted (usually none, so nothing
+// more crosses the wire).
+const (
+	pgStage     = `CREATE TEMP TABLE IF NOT EXISTS readings_stage (point_id TEXT, ts BIGINT, value DOUBLE PRECISION) ON COMMIT DELETE ROWS`
+	pgFromStage = `WITH ins AS (
+		INSERT INTO readings (point_id, ts, value) SELECT point_id, ts, value FROM readings_stage
+		ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts)
+	SELECT s.point_id, s.ts FROM readings_stage s LEFT JOIN ins ON ins.point_id = s.point_id AND ins.ts = s.ts
+	WHERE ins.point_id IS NULL`
+	pgStageQuiet = `SET LOCAL client_min_messages = warning` // no NOTICE for the existing staging table
+)
+
+// storePG stores rows and the rollups of the late ones among those inserted; it returns the
+// rows inserted.
+func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
+	var stored []row
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, pgStageQuiet); err != nil {
+			return fmt.Errorf("stage readings: %w", err)
+		}
+		if _, err := tx.Exec(ctx, pgStage); err != nil {
+			return fmt.Errorf("stage readings: %w", err)
+		}
 		vals := make([]any, 3*len(rows))
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"point_id", "ts", "value"},
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings_stage"}, []string{"point_id", "ts", "value"},
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				v := vals[3*i : 3*i+3 : 3*i+3]
 				v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
@@ -273,11 +324,33 @@ func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, rs []rollup) e
 		if err != nil {
 			return fmt.Errorf("copy readings: %w", err)
 		}
-		if len(rs) == 0 {
-			return nil
+		res, err := tx.Query(ctx, pgFromStage)
+		if err != nil {
+			return fmt.Errorf("insert readings: %w", err)
 		}
-		return execPGRollups(ctx, tx, rs)
+		var dups map[rowKey]bool
+		for res.Next() {
+			var k rowKey
+			if err := res.Scan(&k.point, &k.ts); err != nil {
+				res.Close()
+				return fmt.Errorf("insert readings: %w", err)
+			}
+			if dups == nil {
+				dups = map[rowKey]bool{}
+			}
+			dups[k] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return fmt.Errorf("insert readings: %w", err)
+		}
+		stored = without(rows, dups)
+		if rs := lateRollups(stored, cut); len(rs) > 0 {
+			return execPGRollups(ctx, tx, rs)
+		}
+		return nil
 	})
+	return stored, err
 }
 
 // execPGRollups merges rollups into reading_rollups with one statement.
@@ -323,6 +396,7 @@ func readingInsert(n int) string {
 		}
 		fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
 	}
+	b.WriteString(" ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts")
 	readingInserts.Store(n, b.String())
 	return b.String()
 }
@@ -355,21 +429,63 @@ func rollupUpsert(n int) string {
 	return b.String()
 }
 
-func storeSQL(ctx context.Context, db sqldb.DB, rows []row, rs []rollup) error {
-	return db.InTx(ctx, func(tx sqldb.Querier) error {
+// storeSQL stores rows and the rollups of the late ones among those inserted; it returns the
+// rows inserted (RETURNING answers the inserted ones, not those already stored).
+func storeSQL(ctx context.Context, db sqldb.DB, rows []row, cut int64) ([]row, error) {
+	var stored []row
+	err := db.InTx(ctx, func(tx sqldb.Querier) error {
 		args := make([]any, 0, 3*sqlReadingChunk)
+		var inserted map[rowKey]bool
+		n := 0
 		for start := 0; start < len(rows); start += sqlReadingChunk {
 			chunk := rows[start:min(start+sqlReadingChunk, len(rows))]
 			args = args[:0]
 			for _, r := range chunk {
 				args = append(args, r.point, r.ts, r.value)
 			}
-			if _, err := tx.Exec(ctx, readingInsert(len(chunk)), args...); err != nil {
+			res, err := tx.Query(ctx, readingInsert(len(chunk)), args...)
+			if err != nil {
 				return fmt.Errorf("insert readings: %w", err)
 			}
+			got := map[rowKey]bool{}
+			for res.Next() {
+				var k rowKey
+				if err := res.Scan(&k.point, &k.ts); err != nil {
+					res.Close()
+					return fmt.Errorf("insert readings: %w", err)
+				}
+				got[k] = true
+			}
+			res.Close()
+			if err := res.Err(); err != nil {
+				return fmt.Errorf("insert readings: %w", err)
+			}
+			if len(got) < len(chunk) && inserted == nil {
+				inserted = map[rowKey]bool{}
+				for _, r := range rows[:start] { // every earlier chunk went in whole
+					inserted[rowKey{r.point, r.ts}] = true
+				}
+			}
+			if inserted != nil {
+				for k := range got {
+					inserted[k] = true
+				}
+			}
+			n += len(got)
 		}
-		return execSQLRollups(ctx, tx, rs)
+		stored = rows
+		if inserted != nil {
+			stored = make([]row, 0, n)
+			for _, r := range rows {
+				if k := (rowKey{r.point, r.ts}); inserted[k] {
+					stored = append(stored, r)
+					delete(inserted, k) // a key twice in rows was inserted once
+				}
+			}
+		}
+		return execSQLRollups(ctx, tx, lateRollups(stored, cut))
 	})
+	return stored, err
 }
 
 // execSQLRollups merges rollups into reading_rollups in statements of sqlRollupChunk rows.

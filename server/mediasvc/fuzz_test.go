@@ -22,7 +22,10 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzParseCreation$' -fuzztime 10m -parallel 1 ./server/mediasvc/
 //
-// Result, 2026-12-07: see RESULT below.
+// Result, 2026-12-07 14:32 UTC (after 18 minutes of building with coverage instrumentation): 10
+// minutes, 1 worker, 540,160 execs, no failure. Written before the first run, its seeds
+// already failed on two cases, fixed in parseCreation: a file name kept control characters
+// (NUL, CR, LF) and a file name ".." was kept as it was.
 func FuzzParseCreation(f *testing.F) {
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	sha := strings.Repeat("ab", 32)

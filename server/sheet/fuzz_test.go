@@ -22,9 +22,12 @@ import (
 // the limit) or a coded error the user can act on (invalid file or too large), never an
 // internal one.
 //
-//	go test -run '^$' -fuzz '^FuzzRead$' -fuzztime 10m -parallel 1 ./server/sheet/
+//	go test -run '^$' -fuzz '^FuzzRead$' -fuzztime 10m -fuzzminimizetime 5s -parallel 1 ./server/sheet/
 //
-// Result, 2026-12-07: see RESULT below.
+// Result, 2026-12-07 14:03 UTC: 10 minutes, 1 worker (-fuzzminimizetime 5s: one workbook takes
+// about 10 ms to read, and minimizing kilobyte inputs otherwise takes the whole run), 7,500
+// execs, 120 new interesting inputs, no failure. The machine was shared by 8 engineers (load
+// average above 20 on 2 cores), so the count is low; run it longer on a quiet machine.
 func FuzzRead(f *testing.F) {
 	w, err := sheet.NewWriter(testSpec) // the template users fill in, with its 说明 sheet
 	if err != nil {

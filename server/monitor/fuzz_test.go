@@ -19,7 +19,11 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzDecodePayload$' -fuzztime 10m -parallel 1 ./server/monitor/
 //
-// Result, 2026-12-07 (10 minutes, 1 worker): see RESULT below.
+// Result, 2026-12-07 13:53 UTC: 10 minutes, 1 worker, 2,152,641 execs, no failure. An earlier
+// run failed after 2.5 minutes: a time before 1970 as RFC 3339 was judged good, the same
+// instant in Unix milliseconds bad; both are bad times now (seed in testdata). Trailing data
+// after the object was malformed over MQTT but accepted over HTTP before the two shared
+// decodePayload.
 func FuzzDecodePayload(f *testing.F) {
 	for _, s := range []string{
 		`{"ts": "2026-11-28T08:00:00+08:00", "readings": [{"point": "TI-101", "value": 35.2, "unit": "℃"}, {"point": "LI-101", "value": 12.4, "ts": 1795830000000}]}`,

@@ -76,5 +76,31 @@ func TestReadingsSentAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantStored("replayed after a restart")
+
+		// A reading another instance stored (the gateway reconnected there) and then sent here:
+		// later than anything this instance stored for the point, so it goes the fast way and
+		// is still stored once.
+		later := now.Add(2 * time.Second).UnixMilli()
+		if _, err := e.db.Exec(ctx, `INSERT INTO readings (point_id, ts, value) VALUES ($1, $2, 33)`, temp.ID, later); err != nil {
+			t.Fatal(err)
+		}
+		s2.Deliver(ctx, "GW-001", "readings", []byte(fmt.Sprintf(`{"readings": [{"point": "TI-101", "value": 33, "ts": %d}]}`, later)))
+		if err := s2.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, e.db, `SELECT COUNT(*) FROM readings WHERE point_id = $1`, temp.ID); n != 4 {
+			t.Fatalf("%d readings stored, want 4", n)
+		}
+		if n := count(t, e.db, `SELECT COALESCE(SUM(n), 0) FROM reading_rollups WHERE point_id = $1 AND resolution = 'minute'`, temp.ID); n != 3 {
+			t.Fatalf("minute rollups count %d readings, want 3 (the one stored elsewhere counts there)", n)
+		}
+		// And the next new reading is stored as usual.
+		s2.Deliver(ctx, "GW-001", "readings", []byte(fmt.Sprintf(`{"readings": [{"point": "TI-101", "value": 34, "ts": %d}]}`, later+1000)))
+		if err := s2.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, e.db, `SELECT COUNT(*) FROM readings WHERE point_id = $1`, temp.ID); n != 5 {
+			t.Fatalf("%d readings stored, want 5", n)
+		}
 	})
 }

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -41,13 +43,17 @@ type writer struct {
 	retry   []row      // rows of a failed flush, guarded by flushMu
 
 	roll rollupState // guarded by flushMu
+	// stored is, per point, the latest reading time this writer has seen stored (guarded by
+	// flushMu): a batch whose every reading is later cannot hold one stored before, so
+	// PostgreSQL takes it by plain COPY (storePG).
+	stored map[string]int64
 	// crashed makes the writer stop as a killed process would: no final flush, no rollup
 	// write, the lease left behind (tests of the crash recovery set it).
 	crashed atomic.Bool
 }
 
 func newWriter(s *Service) *writer {
-	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1), roll: newRollupState()}
+	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1), roll: newRollupState(), stored: map[string]int64{}}
 }
 
 func (w *writer) pending() int {
@@ -241,7 +247,7 @@ type pooler interface{ Pool() *pgxpool.Pool }
 func (w *writer) store(ctx context.Context, rows []row) (int, error) {
 	cut := w.openAfter(w.s.Now().UnixMilli())
 	if p, ok := w.s.db.(pooler); ok && w.s.db.Engine() == sqldb.Postgres {
-		stored, err := storePG(ctx, p.Pool(), rows, cut)
+		stored, err := w.storePG(ctx, p.Pool(), rows, cut)
 		if err != nil {
 			return 0, err
 		}
@@ -251,10 +257,18 @@ func (w *writer) store(ctx context.Context, rows []row) (int, error) {
 	}
 	for start := 0; start < len(rows); start += sqlTxRows {
 		chunk := rows[start:min(start+sqlTxRows, len(rows))]
-		stored, err := storeSQL(ctx, w.s.db, chunk, cut)
+		var stored []row
+		err := errSomeStored
+		if w.fresh(chunk) {
+			stored, err = storeSQL(ctx, w.s.db, chunk, cut, false)
+		}
+		if errors.Is(err, errSomeStored) {
+			stored, err = storeSQL(ctx, w.s.db, chunk, cut, true)
+		}
 		if err != nil {
 			return start, err
 		}
+		w.noteStored(chunk)
 		w.accumulate(stored, cut)
 		w.s.metrics.duplicates.Add(float64(len(chunk) - len(stored)))
 	}
@@ -304,8 +318,76 @@ const (
 )
 
 // storePG stores rows and the rollups of the late ones among those inserted; it returns the
-// rows inserted.
-func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
+// rows inserted. A batch of readings all later than what this writer has stored for their
+// points goes straight into readings by COPY, as fast as before readings were unique; should
+// one exist after all (stored by another instance, or twice in the batch), the unique index
+// refuses the COPY and the batch goes through the staging table. Any other batch (readings
+// sent again, points this writer has not stored yet) goes through the staging table.
+func (w *writer) storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
+	var stored []row
+	var err error
+	if w.fresh(rows) {
+		err = copyPG(ctx, pool, rows, cut)
+		var pe *pgconn.PgError
+		if err == nil {
+			stored = rows
+		} else if !errors.As(err, &pe) || pe.Code != pgUniqueViolation {
+			return nil, err
+		}
+	}
+	if stored == nil {
+		if stored, err = stagePG(ctx, pool, rows, cut); err != nil {
+			return nil, err
+		}
+	}
+	w.noteStored(rows)
+	return stored, nil
+}
+
+// fresh reports whether every row is later than what this writer has stored for its point.
+func (w *writer) fresh(rows []row) bool {
+	for i := range rows {
+		if last, ok := w.stored[rows[i].point]; !ok || rows[i].ts <= last {
+			return false
+		}
+	}
+	return true
+}
+
+// noteStored records that rows are in readings now (inserted or found there).
+func (w *writer) noteStored(rows []row) {
+	for i := range rows {
+		if last, ok := w.stored[rows[i].point]; !ok || rows[i].ts > last {
+			w.stored[rows[i].point] = rows[i].ts
+		}
+	}
+}
+
+const pgUniqueViolation = "23505"
+
+// copyPG stores rows by COPY, with the rollups of the late ones.
+func copyPG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		vals := make([]any, 3*len(rows))
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"point_id", "ts", "value"},
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				v := vals[3*i : 3*i+3 : 3*i+3]
+				v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
+				return v, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy readings: %w", err)
+		}
+		if rs := lateRollups(rows, cut); len(rs) > 0 {
+			return execPGRollups(ctx, tx, rs)
+		}
+		return nil
+	})
+}
+
+// stagePG stores those of rows not stored yet through the staging table, with the rollups of
+// the late ones among them, and returns them.
+func stagePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
 	var stored []row
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, pgStageQuiet); err != nil {
@@ -380,12 +462,17 @@ const (
 )
 
 var (
-	readingInserts sync.Map // chunk size → statement
+	readingInserts sync.Map // readingStmt → statement
 	rollupUpserts  sync.Map
 )
 
-func readingInsert(n int) string {
-	if q, ok := readingInserts.Load(n); ok {
+type readingStmt struct {
+	n         int
+	returning bool
+}
+
+func readingInsert(n int, returning bool) string {
+	if q, ok := readingInserts.Load(readingStmt{n, returning}); ok {
 		return q.(string)
 	}
 	var b strings.Builder
@@ -396,8 +483,11 @@ func readingInsert(n int) string {
 		}
 		fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
 	}
-	b.WriteString(" ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts")
-	readingInserts.Store(n, b.String())
+	b.WriteString(" ON CONFLICT (point_id, ts) DO NOTHING")
+	if returning {
+		b.WriteString(" RETURNING point_id, ts")
+	}
+	readingInserts.Store(readingStmt{n, returning}, b.String())
 	return b.String()
 }
 
@@ -429,12 +519,36 @@ func rollupUpsert(n int) string {
 	return b.String()
 }
 
+// errSomeStored: a batch taken for fresh held readings stored before; it is stored again the
+// careful way.
+var errSomeStored = errors.New("monitor: some readings were stored before")
+
 // storeSQL stores rows and the rollups of the late ones among those inserted; it returns the
-// rows inserted (RETURNING answers the inserted ones, not those already stored).
-func storeSQL(ctx context.Context, db sqldb.DB, rows []row, cut int64) ([]row, error) {
+// rows inserted. With careful, RETURNING answers which were inserted (not those stored
+// before); without, a batch believed fresh is inserted as it is, and should any reading turn
+// out stored before, the transaction is rolled back with errSomeStored.
+func storeSQL(ctx context.Context, db sqldb.DB, rows []row, cut int64, careful bool) ([]row, error) {
 	var stored []row
 	err := db.InTx(ctx, func(tx sqldb.Querier) error {
 		args := make([]any, 0, 3*sqlReadingChunk)
+		if !careful {
+			for start := 0; start < len(rows); start += sqlReadingChunk {
+				chunk := rows[start:min(start+sqlReadingChunk, len(rows))]
+				args = args[:0]
+				for _, r := range chunk {
+					args = append(args, r.point, r.ts, r.value)
+				}
+				n, err := tx.Exec(ctx, readingInsert(len(chunk), false), args...)
+				if err != nil {
+					return fmt.Errorf("insert readings: %w", err)
+				}
+				if n != int64(len(chunk)) {
+					return errSomeStored
+				}
+			}
+			stored = rows
+			return execSQLRollups(ctx, tx, lateRollups(rows, cut))
+		}
 		var inserted map[rowKey]bool
 		n := 0
 		for start := 0; start < len(rows); start += sqlReadingChunk {
@@ -443,7 +557,7 @@ func storeSQL(ctx context.Context, db sqldb.DB, rows []row, cut int64) ([]row, e
 			for _, r := range chunk {
 				args = append(args, r.point, r.ts, r.value)
 			}
-			res, err := tx.Query(ctx, readingInsert(len(chunk)), args...)
+			res, err := tx.Query(ctx, readingInsert(len(chunk), true), args...)
 			if err != nil {
 				return fmt.Errorf("insert readings: %w", err)
 			}

@@ -140,6 +140,15 @@ func TestMediaUpload(t *testing.T) {
 		if !storedOriginal(t, s, sha) || !uploadDirEmpty(t, s) {
 			t.Fatal("original not stored, or partial data left")
 		}
+		// The finished upload's URL answers as complete (a client that lost the last answer
+		// asks there), also after the data left the upload folder.
+		if h := c.Do(t, http.MethodHead, loc, nil); h.Status != http.StatusOK || h.Offset() != int64(len(photo)) ||
+			h.Header.Get("Upload-Length") != strconv.Itoa(len(photo)) {
+			t.Fatalf("HEAD finished upload: %d %v", h.Status, h.Header)
+		}
+		if h := tusClient(t, s, "safety02").Do(t, http.MethodHead, loc, nil); h.Status != http.StatusNotFound {
+			t.Fatalf("HEAD of another user's finished upload: %d", h.Status)
+		}
 
 		st, in := mediaInfo(t, s, c.Token, sha)
 		if st != http.StatusOK || in.Status != "ready" || in.Kind != "photo" || in.ContentType != "image/jpeg" ||

@@ -511,6 +511,11 @@ func (d *dataStore) GetUpload(ctx context.Context, id string) (handler.Upload, e
 	}
 	up, err := d.u.files.GetUpload(ctx, id)
 	if errors.Is(err, handler.ErrNotFound) {
+		// A finished upload keeps its row (until UploadTTL) without data: its URL answers
+		// as complete, so a client that lost the last answer learns it is done.
+		if o, err := getObject(ctx, svc.DB, row.SHA256); err == nil {
+			return &doneUpload{o: o}, nil
+		}
 		deleteUpload(ctx, svc.DB, id)
 		return nil, fail(ctx, errNoUpload())
 	} else if err != nil {
@@ -599,7 +604,11 @@ func (f *fileUpload) FinishUpload(ctx context.Context) error {
 		}
 		return fail(ctx, err)
 	}
-	f.discard(ctx)
+	// The data is in the media store; the row stays (ingest touched it) so the upload's URL
+	// answers HEAD as complete until UploadTTL.
+	if err := f.d.u.files.AsTerminatableUpload(f.Upload).Terminate(ctx); err != nil {
+		f.d.u.svc.Log.Warn("remove finished upload data", "id", f.row.ID, "err", err)
+	}
 	return nil
 }
 
@@ -677,7 +686,7 @@ func (s *Service) ingest(ctx context.Context, a *yingji.Actor, row uploadRow, op
 		if err := insertObject(ctx, q, o); err != nil {
 			return err
 		}
-		return deleteUpload(ctx, q, row.ID)
+		return touchUpload(ctx, q, row.ID, s.Now())
 	}); err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func TestReadingsSentAgain(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		s := e.service(t, monitor.Config{})
-		_, secret, _, temp := e.device(t, s, "GW-001")
+		_, secret, gas, temp := e.device(t, s, "GW-001")
 		now := e.clock.Now()
 		old := now.Add(-10 * time.Minute).Truncate(time.Minute)
 		batch := []byte(fmt.Sprintf(`{"readings": [
@@ -94,13 +94,20 @@ func TestReadingsSentAgain(t *testing.T) {
 		if n := count(t, e.db, `SELECT COALESCE(SUM(n), 0) FROM reading_rollups WHERE point_id = $1 AND resolution = 'minute'`, temp.ID); n != 3 {
 			t.Fatalf("minute rollups count %d readings, want 3 (the one stored elsewhere counts there)", n)
 		}
-		// And the next new reading is stored as usual.
-		s2.Deliver(ctx, "GW-001", "readings", []byte(fmt.Sprintf(`{"readings": [{"point": "TI-101", "value": 34, "ts": %d}]}`, later+1000)))
+		// And the next new readings are stored as usual: one of a point this instance stored
+		// before (the fast way) beside one of a point it has not (the careful way), twice.
+		next := []byte(fmt.Sprintf(`{"readings": [{"point": "TI-101", "value": 34, "ts": %d}, {"point": "GT-101", "value": 1, "ts": %d}]}`,
+			later+1000, later+1000))
+		s2.Deliver(ctx, "GW-001", "readings", next)
+		s2.Deliver(ctx, "GW-001", "readings", next)
 		if err := s2.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(t, e.db, `SELECT COUNT(*) FROM readings WHERE point_id = $1`, temp.ID); n != 5 {
 			t.Fatalf("%d readings stored, want 5", n)
+		}
+		if n := count(t, e.db, `SELECT COUNT(*) FROM readings WHERE point_id = $1`, gas.ID); n != 1 {
+			t.Fatalf("%d gas readings stored, want 1", n)
 		}
 	})
 }

@@ -318,30 +318,113 @@ const (
 )
 
 // storePG stores rows and the rollups of the late ones among those inserted; it returns the
-// rows inserted. A batch of readings all later than what this writer has stored for their
-// points goes straight into readings by COPY, as fast as before readings were unique; should
-// one exist after all (stored by another instance, or twice in the batch), the unique index
-// refuses the COPY and the batch goes through the staging table. Any other batch (readings
-// sent again, points this writer has not stored yet) goes through the staging table.
+// rows inserted. Readings later than what this writer has stored for their points go straight
+// into readings by COPY, as fast as before readings were unique; the others (sent again, or of
+// points this writer has not stored yet) go through the staging table, in the same
+// transaction. Should a reading taken for new exist after all (stored by another instance, or
+// twice in the batch), the unique index refuses the COPY and the whole batch is staged.
 func (w *writer) storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
-	var stored []row
-	var err error
+	var direct, staged []row
 	if w.fresh(rows) {
-		err = copyPG(ctx, pool, rows, cut)
-		var pe *pgconn.PgError
-		if err == nil {
-			stored = rows
-		} else if !errors.As(err, &pe) || pe.Code != pgUniqueViolation {
-			return nil, err
+		direct = rows
+	} else {
+		for i := range rows {
+			if last, ok := w.stored[rows[i].point]; ok && rows[i].ts > last {
+				direct = append(direct, rows[i])
+			} else {
+				staged = append(staged, rows[i])
+			}
 		}
 	}
-	if stored == nil {
-		if stored, err = stagePG(ctx, pool, rows, cut); err != nil {
-			return nil, err
-		}
+	stored, err := storePGTx(ctx, pool, direct, staged, cut)
+	var pe *pgconn.PgError
+	if err != nil && len(direct) > 0 && errors.As(err, &pe) && pe.Code == pgUniqueViolation {
+		stored, err = storePGTx(ctx, pool, nil, rows, cut)
+	}
+	if err != nil {
+		return nil, err
 	}
 	w.noteStored(rows)
 	return stored, nil
+}
+
+const pgUniqueViolation = "23505"
+
+// storePGTx copies direct into readings and moves those of staged not stored yet there
+// through the staging table, with the rollups of the late ones among the rows inserted, in one
+// transaction; it returns the rows inserted.
+func storePGTx(ctx context.Context, pool *pgxpool.Pool, direct, staged []row, cut int64) ([]row, error) {
+	var stored []row
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if len(direct) > 0 {
+			if err := copyRows(ctx, tx, "readings", direct); err != nil {
+				return fmt.Errorf("copy readings: %w", err)
+			}
+		}
+		stored = direct
+		if len(staged) > 0 {
+			ins, err := stagePG(ctx, tx, staged)
+			if err != nil {
+				return err
+			}
+			if len(direct) == 0 {
+				stored = ins
+			} else {
+				stored = append(slices.Clip(direct), ins...)
+			}
+		}
+		if rs := lateRollups(stored, cut); len(rs) > 0 {
+			return execPGRollups(ctx, tx, rs)
+		}
+		return nil
+	})
+	return stored, err
+}
+
+func copyRows(ctx context.Context, tx pgx.Tx, table string, rows []row) error {
+	vals := make([]any, 3*len(rows))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"point_id", "ts", "value"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			v := vals[3*i : 3*i+3 : 3*i+3]
+			v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
+			return v, nil
+		}))
+	return err
+}
+
+// stagePG moves those of rows not stored yet into readings through the staging table and
+// returns them.
+func stagePG(ctx context.Context, tx pgx.Tx, rows []row) ([]row, error) {
+	if _, err := tx.Exec(ctx, pgStageQuiet); err != nil {
+		return nil, fmt.Errorf("stage readings: %w", err)
+	}
+	if _, err := tx.Exec(ctx, pgStage); err != nil {
+		return nil, fmt.Errorf("stage readings: %w", err)
+	}
+	if err := copyRows(ctx, tx, "readings_stage", rows); err != nil {
+		return nil, fmt.Errorf("copy readings: %w", err)
+	}
+	res, err := tx.Query(ctx, pgFromStage)
+	if err != nil {
+		return nil, fmt.Errorf("insert readings: %w", err)
+	}
+	var dups map[rowKey]bool
+	for res.Next() {
+		var k rowKey
+		if err := res.Scan(&k.point, &k.ts); err != nil {
+			res.Close()
+			return nil, fmt.Errorf("insert readings: %w", err)
+		}
+		if dups == nil {
+			dups = map[rowKey]bool{}
+		}
+		dups[k] = true
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("insert readings: %w", err)
+	}
+	return without(rows, dups), nil
 }
 
 // fresh reports whether every row is later than what this writer has stored for its point.
@@ -361,78 +444,6 @@ func (w *writer) noteStored(rows []row) {
 			w.stored[rows[i].point] = rows[i].ts
 		}
 	}
-}
-
-const pgUniqueViolation = "23505"
-
-// copyPG stores rows by COPY, with the rollups of the late ones.
-func copyPG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		vals := make([]any, 3*len(rows))
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"point_id", "ts", "value"},
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				v := vals[3*i : 3*i+3 : 3*i+3]
-				v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
-				return v, nil
-			}))
-		if err != nil {
-			return fmt.Errorf("copy readings: %w", err)
-		}
-		if rs := lateRollups(rows, cut); len(rs) > 0 {
-			return execPGRollups(ctx, tx, rs)
-		}
-		return nil
-	})
-}
-
-// stagePG stores those of rows not stored yet through the staging table, with the rollups of
-// the late ones among them, and returns them.
-func stagePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
-	var stored []row
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, pgStageQuiet); err != nil {
-			return fmt.Errorf("stage readings: %w", err)
-		}
-		if _, err := tx.Exec(ctx, pgStage); err != nil {
-			return fmt.Errorf("stage readings: %w", err)
-		}
-		vals := make([]any, 3*len(rows))
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings_stage"}, []string{"point_id", "ts", "value"},
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				v := vals[3*i : 3*i+3 : 3*i+3]
-				v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
-				return v, nil
-			}))
-		if err != nil {
-			return fmt.Errorf("copy readings: %w", err)
-		}
-		res, err := tx.Query(ctx, pgFromStage)
-		if err != nil {
-			return fmt.Errorf("insert readings: %w", err)
-		}
-		var dups map[rowKey]bool
-		for res.Next() {
-			var k rowKey
-			if err := res.Scan(&k.point, &k.ts); err != nil {
-				res.Close()
-				return fmt.Errorf("insert readings: %w", err)
-			}
-			if dups == nil {
-				dups = map[rowKey]bool{}
-			}
-			dups[k] = true
-		}
-		res.Close()
-		if err := res.Err(); err != nil {
-			return fmt.Errorf("insert readings: %w", err)
-		}
-		stored = without(rows, dups)
-		if rs := lateRollups(stored, cut); len(rs) > 0 {
-			return execPGRollups(ctx, tx, rs)
-		}
-		return nil
-	})
-	return stored, err
 }
 
 // execPGRollups merges rollups into reading_rollups with one statement.

@@ -56,7 +56,10 @@ func noteOf(ctx context.Context) *requestNote {
 func (s *Server) auditScope(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		ctx, p := audit.WithPending(r.Context())
+		ctx, p := r.Context(), (*audit.Pending)(nil)
+		if r.Header.Get("Upgrade") == "" { // a WebSocket lives for hours: its services write directly
+			ctx, p = audit.WithPending(ctx)
+		}
 		route := c.Path()
 		if route == "" {
 			route = r.URL.Path

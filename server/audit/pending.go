@@ -31,8 +31,11 @@ func WithPending(ctx context.Context) (context.Context, *Pending) {
 	return context.WithValue(ctx, pendingKey{}, p), p
 }
 
-// Take returns the held entries and ends the holding.
+// Take returns the held entries and ends the holding (nothing for a nil Pending).
 func (p *Pending) Take() []PendingEvent {
+	if p == nil {
+		return nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := p.events

@@ -162,7 +162,8 @@ func TestEveryRefusalAudited(t *testing.T) {
 		{"few permissions", "rescue01", s.Login(t, "rescue01")},
 	}
 	refusals := map[string]int{}
-	seen := map[string]bool{} // identical refusals (user, method, route, code) are coalesced
+	status := map[string]int{} // "prober METHOD path" → status
+	seen := map[string]bool{}  // identical refusals (user, method, route, code) are coalesced
 	for _, p := range probers {
 		for _, o := range ops {
 			if p.user != "" && o.method == "POST" && o.path == "/api/v1/auth/logout" {
@@ -170,6 +171,7 @@ func TestEveryRefusalAudited(t *testing.T) {
 			}
 			route := pathParam.ReplaceAllStringFunc(o.path, func(x string) string { return ":" + strings.Trim(x, "{}") })
 			r := probe(t, s, o.method, fill(o.path), p.token)
+			status[p.name+" "+o.method+" "+o.path] = r.Status
 			if !o.public && p.user == "" && r.Status != http.StatusUnauthorized {
 				t.Errorf("%s %s as %s answered %d, want 401: %s", o.method, o.path, p.name, r.Status, r.Body)
 				continue
@@ -196,6 +198,18 @@ func TestEveryRefusalAudited(t *testing.T) {
 		}
 	}
 	t.Logf("refusals audited: %v", refusals)
+	// The refusals the issue named are among them.
+	for _, k := range []string{
+		"few permissions GET /api/v1/users", "few permissions GET /api/v1/audit", "few permissions GET /api/v1/alert-receivers",
+		"few permissions POST /api/v1/users/import", "few permissions POST /api/v1/enterprises/import",
+		"other enterprise GET /api/v1/hazards/{id}", "other enterprise GET /api/v1/hazards/{id}/timeline",
+		"other enterprise GET /api/v1/enterprises/{id}/supervision", "other enterprise POST /api/v1/alerts/{id}/acknowledge",
+		"other enterprise POST /api/v1/alerts/{id}/dispose", "other enterprise GET /api/v1/alerts/{id}/timeline",
+	} {
+		if st, ok := status[k]; !ok || st != http.StatusForbidden {
+			t.Errorf("%s: status %d (probed %v), want 403", k, st, ok)
+		}
+	}
 	if refusals["nobody"] < 100 || refusals["unknown token"] < 100 || refusals["other enterprise"] < 30 || refusals["few permissions"] < 40 {
 		t.Fatalf("too few refusals probed: %v", refusals)
 	}

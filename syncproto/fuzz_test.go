@@ -134,25 +134,89 @@ func (s *src) fields(names, words []string, n int) map[string]json.RawMessage {
 	return m
 }
 
-func (s *src) state(names, words []string) syncproto.RecordState {
-	flags := s.byte()
-	st := syncproto.RecordState{Exists: flags&1 != 0, Deleted: flags&2 != 0}
-	if flags&4 != 0 {
-		st.DeletedAt = s.pick(fuzzStamps)
-	}
-	st.Fields = s.fields(names, words, 5)
-	if s.intn(8) != 0 {
-		st.Stamps = map[string]string{}
-		for name := range st.Fields {
-			if s.intn(4) != 0 {
-				st.Stamps[name] = s.pick(fuzzStamps)
+// state builds the current record the way a server can hold one: from nothing, by up to four
+// steps, each a client mutation that Merge accepted or a write of the server's own (any field
+// as valid JSON with a valid stamp — read-only collections and server-owned fields are written
+// so — or a delete). A record that does not exist has no fields; every stored value is JSON.
+// (Arbitrary states, such as an immutable field holding invalid JSON, are not states a server
+// can hold, and Merge keeps what it holds.)
+func (s *src) state(spec *syncproto.CollectionSpec, names, words []string) syncproto.RecordState {
+	var cur syncproto.RecordState
+	for k := s.intn(5); k > 0; k-- {
+		switch s.intn(5) {
+		case 0:
+			s.serverWrite(spec, &cur, words)
+		case 1:
+			if cur.Exists && !cur.Deleted && s.intn(3) == 0 {
+				cur = cur.Clone()
+				cur.Deleted, cur.DeletedAt = true, s.stamp()
+			}
+		default:
+			if next, _, rej := syncproto.Merge(spec, cur, s.mutation(spec, names, words)); rej == nil {
+				cur = next
 			}
 		}
-		if s.intn(4) == 0 {
-			st.Stamps[s.pick(names)] = s.pick(fuzzStamps)
+	}
+	return cur
+}
+
+// stamp picks one of the valid stamps.
+func (s *src) stamp() string {
+	for {
+		st := s.pick(fuzzStamps)
+		if _, err := syncproto.ParseHLC(st); err == nil {
+			return st
+		}
+		if s.i >= len(s.b) {
+			return fuzzStamps[0]
 		}
 	}
-	return st
+}
+
+// serverWrite sets one declared field the way the server's own code does.
+func (s *src) serverWrite(spec *syncproto.CollectionSpec, cur *syncproto.RecordState, words []string) {
+	if len(spec.Fields) == 0 || cur.Deleted {
+		return
+	}
+	f := spec.Fields[s.intn(len(spec.Fields))]
+	var v json.RawMessage
+	switch {
+	case f.Rule == syncproto.State && f.Machine != nil && len(f.Machine.States) > 0:
+		v, _ = json.Marshal(s.pick(f.Machine.States))
+	case f.Rule == syncproto.State:
+		return
+	case f.Rule == syncproto.Set:
+		set := []string{}
+		for k := s.intn(4); k > 0; k-- {
+			set = append(set, s.pick(words))
+		}
+		slices.Sort(set)
+		v, _ = json.Marshal(slices.Compact(set))
+	default:
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, s.value(words, 0)); err != nil {
+			return
+		}
+		v = buf.Bytes()
+	}
+	next := cur.Clone()
+	next.Exists = true
+	next.Fields[f.Name], next.Stamps[f.Name] = v, s.stamp()
+	*cur = next
+}
+
+// mutation makes a client's mutation of record "r", valid or not.
+func (s *src) mutation(spec *syncproto.CollectionSpec, names, words []string) syncproto.Mutation {
+	m := syncproto.Mutation{
+		MutationID: "m", Collection: spec.Name, ID: "r",
+		Op:     s.pick([]string{syncproto.OpCreate, syncproto.OpUpdate, syncproto.OpDelete, syncproto.OpUpdate, "", "x"}),
+		HLC:    s.pick(fuzzStamps),
+		Fields: s.fields(names, words, 4),
+	}
+	if s.intn(2) == 0 {
+		m.Base = s.fields(names, words, 2)
+	}
+	return m
 }
 
 func deepCopyState(s syncproto.RecordState) syncproto.RecordState {
@@ -186,6 +250,13 @@ func deepCopyMutation(m syncproto.Mutation) syncproto.Mutation {
 	return n
 }
 
+// FuzzMerge checks Merge's promises on every state a server can hold and any mutation.
+//
+//	go test -run '^$' -fuzz '^FuzzMerge$' -fuzztime 10m -parallel 1 ./syncproto/
+//
+// Result, 2026-12-07 13:34 UTC: 10 minutes, 1 worker, 3,903,817 execs, no failure (before the
+// generator built only reachable states it failed within 30 s: "field risk_point_id holds
+// invalid JSON", an immutable field of a state no server holds).
 func FuzzMerge(f *testing.F) {
 	specs := goldenSpecs(f)
 	for _, seed := range []string{
@@ -209,17 +280,8 @@ func FuzzMerge(f *testing.F) {
 			spec.ReadOnly = false
 		}
 		names, words := fieldWords(&spec)
-		cur := s.state(names, words)
-		m := syncproto.Mutation{
-			MutationID: "m", Collection: spec.Name, ID: "r",
-			Op:     s.pick([]string{syncproto.OpCreate, syncproto.OpUpdate, syncproto.OpDelete, syncproto.OpUpdate, "", "x"}),
-			HLC:    s.pick(fuzzStamps),
-			Fields: s.fields(names, words, 4),
-		}
-		if s.intn(2) == 0 {
-			m.Base = s.fields(names, words, 2)
-		}
-		checkMerge(t, &spec, cur, m)
+		cur := s.state(&spec, names, words)
+		checkMerge(t, &spec, cur, s.mutation(&spec, names, words))
 	})
 }
 
@@ -281,7 +343,7 @@ func checkMerge(t *testing.T, spec *syncproto.CollectionSpec, cur syncproto.Reco
 				}
 				continue
 			}
-			if lww := !slices.Contains([]syncproto.Rule{syncproto.Set, syncproto.State, syncproto.Immutable}, f.Rule); !lww && !json.Valid(v) { // LWW (the default for any other rule) may keep what cur held
+			if !json.Valid(v) {
 				t.Fatalf("field %q holds invalid JSON %q", name, v)
 			}
 			switch f.Rule {

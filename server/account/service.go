@@ -189,6 +189,9 @@ var endedErrors = map[string]*yingji.Error{
 // ErrNoToken is the answer to a request without a session token.
 var ErrNoToken = yingji.Errorf(yingji.EUNAUTHORIZED, "auth.no_token", "请先登录")
 
+// ErrInvalidToken is the answer to a token no session has.
+var ErrInvalidToken = yingji.Errorf(yingji.EUNAUTHORIZED, "auth.invalid_token", "登录凭证无效，请重新登录")
+
 // Authenticate resolves a bearer token to the acting user with his data scope. An ended
 // session is answered with the reason, so the client can tell the user why.
 func (s *Service) Authenticate(ctx context.Context, token, ip, requestID string) (*yingji.Actor, error) {
@@ -197,7 +200,7 @@ func (s *Service) Authenticate(ctx context.Context, token, ip, requestID string)
 	}
 	su, err := s.Store.GetSessionByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, yingji.ErrNotFound) {
-		return nil, yingji.Errorf(yingji.EUNAUTHORIZED, "auth.invalid_token", "登录凭证无效，请重新登录")
+		return nil, ErrInvalidToken
 	} else if err != nil {
 		return nil, fmt.Errorf("account: authenticate: %w", err)
 	}

@@ -57,6 +57,8 @@ type Server struct {
 	legacy  []string // see legacyRoute
 	latency *prometheus.HistogramVec
 	doc     openAPIDoc
+	// refusals coalesces identical refusals in the audit log (refusals.go).
+	refusals coalescer
 }
 
 // New builds the API with every route registered.
@@ -74,6 +76,7 @@ func New(cfg Config, d Deps) *Server {
 	d.Registry.MustRegister(s.latency)
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: yingji.NewID}))
+	e.Use(s.auditScope)
 	e.Use(s.observe)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "err", err, "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "stack", string(stack))
@@ -193,7 +196,9 @@ type actorKey struct{}
 // authenticated resolves the bearer token to an actor.
 func (s *Server) authenticated(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		a, err := s.Accounts.Authenticate(c.Request().Context(), bearer(c), c.RealIP(), c.Response().Header().Get(echo.HeaderXRequestID))
+		token := bearer(c)
+		a, err := s.Accounts.Authenticate(c.Request().Context(), token, c.RealIP(), c.Response().Header().Get(echo.HeaderXRequestID))
+		s.noteCaller(c, a, token, err)
 		if err != nil {
 			return err
 		}

@@ -64,6 +64,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Error("internal error", "err", err, "request_id", rid, "method", c.Request().Method, "path", c.Request().URL.Path)
 		body.Code, body.Message = "internal", "服务器内部错误，请稍后再试；如持续出现请联系管理员并提供请求编号 "+rid
 	}
+	s.auditAnswer(c.Request().Context(), status, body.Code)
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(status)
 		return

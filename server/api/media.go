@@ -79,7 +79,7 @@ func (s *Server) MountMedia(svc *mediasvc.Service) error {
 	}
 
 	s.route(Op{Method: http.MethodHead, Path: "/media/:sha256", Tag: "media",
-		Summary: "查询服务器是否已有该文件（200 已有，404 没有），已有则无需上传"}, m.exists)
+		Summary: "查询服务器是否已有本人可查看的该文件（200 已有，404 没有或无权查看，与下载的权限相同）"}, m.exists)
 	s.route(Op{Method: http.MethodGet, Path: "/media/:sha256", Tag: "media", Produces: "application/octet-stream",
 		Summary: "下载原件：支持 Range 断点下载，ETag 为 SHA-256；每次下载记入审计日志（media.download）"}, m.original)
 	s.route(Op{Method: http.MethodGet, Path: "/media/:sha256/info", Tag: "media", Resp: mediasvc.Info{},
@@ -112,6 +112,7 @@ func (s *Server) writeMediaError(w http.ResponseWriter, r *http.Request, err err
 		status = http.StatusInternalServerError
 		body.Code, body.Message = "internal", "服务器内部错误，请稍后再试；如持续出现请联系管理员并提供请求编号 "+rid
 	}
+	s.auditAnswer(r.Context(), status, body.Code)
 	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSONCharsetUTF8)
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
@@ -129,7 +130,7 @@ func (s *Server) mediaError(c echo.Context, err error) error {
 }
 
 func (m *mediaAPI) exists(c echo.Context) error {
-	info, ok, err := m.svc.Exists(c.Request().Context(), c.Param("sha256"))
+	info, ok, err := m.svc.Exists(c.Request().Context(), actor(c), c.Param("sha256"))
 	if err != nil {
 		return err
 	}

@@ -146,6 +146,15 @@ func TestMediaUpload(t *testing.T) {
 		if !storedOriginal(t, s, sha) || !uploadDirEmpty(t, s) {
 			t.Fatal("original not stored, or partial data left")
 		}
+		// The finished upload's URL answers as complete (a client that lost the last answer
+		// asks there), also after the data left the upload folder.
+		if h := c.Do(t, http.MethodHead, loc, nil); h.Status != http.StatusOK || h.Offset() != int64(len(photo)) ||
+			h.Header.Get("Upload-Length") != strconv.Itoa(len(photo)) {
+			t.Fatalf("HEAD finished upload: %d %v", h.Status, h.Header)
+		}
+		if h := tusClient(t, s, "safety02").Do(t, http.MethodHead, loc, nil); h.Status != http.StatusNotFound {
+			t.Fatalf("HEAD of another user's finished upload: %d", h.Status)
+		}
 
 		st, in := mediaInfo(t, s, c.Token, sha)
 		if st != http.StatusOK || in.Status != "ready" || in.Kind != "photo" || in.ContentType != "image/jpeg" ||
@@ -177,8 +186,13 @@ func TestMediaUpload(t *testing.T) {
 			h.Offset() != int64(len(photo)) || h.Header.Get("Upload-Length") != strconv.Itoa(len(photo)) {
 			t.Fatalf("HEAD deduplicated upload: %d %v", h.Status, h.Header)
 		}
-		if h := c2.Do(t, http.MethodHead, "/api/v1/media/"+sha, nil); h.Status != http.StatusOK || h.Header.Get("ETag") != `"`+sha+`"` {
-			t.Fatalf("HEAD media: %d %v", h.Status, h.Header)
+		if h := c.Do(t, http.MethodHead, "/api/v1/media/"+sha, nil); h.Status != http.StatusOK || h.Header.Get("ETag") != `"`+sha+`"` ||
+			h.Header.Get("Content-Length") != strconv.Itoa(len(photo)) {
+			t.Fatalf("HEAD media by its uploader: %d %v", h.Status, h.Header)
+		}
+		// Whoever may not read it learns nothing more from HEAD than from GET.
+		if h := c2.Do(t, http.MethodHead, "/api/v1/media/"+sha, nil); h.Status != http.StatusNotFound || h.Header.Get("ETag") != "" {
+			t.Fatalf("HEAD media by a user who only claimed the hash: %d %v", h.Status, h.Header)
 		}
 		var n int
 		s.DB.QueryRow(context.Background(), "SELECT COUNT(*) FROM media_objects WHERE sha256 = $1", sha).Scan(&n)
@@ -186,7 +200,7 @@ func TestMediaUpload(t *testing.T) {
 			t.Fatalf("%d rows for the object, upload dir empty %v", n, uploadDirEmpty(t, s))
 		}
 		// Deduplication gives no access: township01 sees it only through a record.
-		if st, _ := mediaInfo(t, s, c2.Token, sha); st != http.StatusForbidden {
+		if st, _ := mediaInfo(t, s, c2.Token, sha); st != http.StatusNotFound {
 			t.Fatalf("info by a user who only claimed the hash: %d", st)
 		}
 	})
@@ -420,7 +434,7 @@ func TestMediaAccess(t *testing.T) {
 	for _, u := range []string{"safety01", "safety02", "township01", "township02"} {
 		tok[u] = s.Login(t, u)
 	}
-	if st, _ := mediaInfo(t, s, tok["safety01"], sha); st != http.StatusForbidden {
+	if st, _ := mediaInfo(t, s, tok["safety01"], sha); st != http.StatusNotFound {
 		t.Fatalf("before any record refers to it: %d", st)
 	}
 	missing := mediasvctest.SHA256([]byte("a photo still on the phone"))
@@ -430,15 +444,28 @@ func TestMediaAccess(t *testing.T) {
 	for _, tc := range []struct {
 		user   string
 		status int
-	}{{"safety01", 200}, {"township01", 200}, {"safety02", 403}, {"township02", 403}} {
+	}{{"safety01", 200}, {"township01", 200}, {"safety02", 404}, {"township02", 404}} {
 		if st, _ := mediaInfo(t, s, tok[tc.user], sha); st != tc.status {
 			t.Errorf("%s info: %d, want %d", tc.user, st, tc.status)
 		}
 		r := s.Do(t, http.MethodGet, "/api/v1/media/"+sha, tok[tc.user], nil)
-		if tc.status == 403 {
-			wantError(t, r, 403, "auth.out_of_scope")
+		if tc.status == 404 {
+			// Answered as an unknown hash would be, and audited as a refusal.
+			wantError(t, r, 404, "media.not_found")
+			rows := auditRows(t, s, r.Header.Get("X-Request-ID"))
+			if len(rows) != 1 || rows[0].Action != "media.download" || rows[0].Result != "denied" || rows[0].Username != tc.user ||
+				rows[0].Detail["route"] != "/api/v1/media/:sha256" || rows[0].Detail["status"] != float64(404) {
+				t.Errorf("%s download refusal audit: %+v", tc.user, rows)
+			}
 		} else if r.Status != 200 || !bytes.Equal(r.Body, photo) {
 			t.Errorf("%s download: %d", tc.user, r.Status)
+		}
+		// HEAD follows the same rule: the size and type only for who may download it.
+		h := s.Do(t, http.MethodHead, "/api/v1/media/"+sha, tok[tc.user], nil)
+		size := h.Header.Get("Content-Length")
+		if h.Status != tc.status || tc.status == 200 && size != strconv.Itoa(len(photo)) ||
+			tc.status == 404 && (h.Header.Get("ETag") != "" || size != "" && size != "0") {
+			t.Errorf("%s HEAD: %d %v, want %d", tc.user, h.Status, h.Header, tc.status)
 		}
 		if r := s.Do(t, http.MethodGet, "/api/v1/media/"+sha+"/thumb/320", tok[tc.user], nil); r.Status != tc.status {
 			t.Errorf("%s thumbnail: %d, want %d", tc.user, r.Status, tc.status)
@@ -507,7 +534,7 @@ func TestMediaAccess(t *testing.T) {
 	if resp.Results[0].Status != syncproto.StatusApplied {
 		t.Fatalf("update: %+v", resp.Results)
 	}
-	if st, _ := mediaInfo(t, s, tok["safety01"], sha); st != http.StatusForbidden {
+	if st, _ := mediaInfo(t, s, tok["safety01"], sha); st != http.StatusNotFound {
 		t.Fatalf("after the photo left the hazard: %d", st)
 	}
 }
@@ -568,7 +595,7 @@ func TestMediaSignedURL(t *testing.T) {
 	wantError(t, s.Do(t, http.MethodGet, su.URL, "", nil), 403, "media.url_expired")
 
 	// Only for who may read it, and within the limits.
-	wantError(t, sign(s.Login(t, "safety02"), "original", 60), 403, "auth.out_of_scope")
+	wantError(t, sign(s.Login(t, "safety02"), "original", 60), 404, "media.not_found")
 	wantError(t, sign(c.Token, "original", 601), 400, "media.bad_ttl")
 	wantError(t, sign(c.Token, "poster", 60), 400, "media.bad_variant")
 

@@ -61,9 +61,14 @@ func NewService(store Store, log *slog.Logger) *Service {
 }
 
 // Record writes one entry. A failure is logged: the audited action has already happened.
+// Within an API request (WithPending) a refusal or failure is held for the API to write when
+// it answers.
 func (s *Service) Record(ctx context.Context, a *yingji.Actor, ev yingji.Event) {
 	if a == nil {
 		a = yingji.System
+	}
+	if p := pendingOf(ctx); p != nil && ev.Result != "" && ev.Result != "ok" && p.hold(a, ev) {
+		return
 	}
 	detail := []byte("{}")
 	if ev.Detail != nil {

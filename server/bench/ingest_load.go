@@ -22,6 +22,7 @@ type publisher struct {
 	g     *gateway
 	topic string
 	seq   int64
+	last  int64 // ms of the last message: a device stamps no two messages alike
 }
 
 // connectAll connects a paho client per gateway, 32 at a time.
@@ -85,8 +86,11 @@ func disconnectAll(ps []*publisher) {
 // drifting slowly between 30 and 50 ℃ (below the 80 ℃ alarm, no jump, never stuck).
 func (p *publisher) gatewayMessage(buf []byte, now time.Time) []byte {
 	p.seq++
+	// A reading is unique per point and time (the server stores one sent again once), so a
+	// device catching up within one millisecond stamps its next message a millisecond later.
+	p.last = max(now.UnixMilli(), p.last+1)
 	buf = append(buf[:0], `{"ts":`...)
-	buf = strconv.AppendInt(buf, now.UnixMilli(), 10)
+	buf = strconv.AppendInt(buf, p.last, 10)
 	buf = append(buf, `,"readings":[`...)
 	for j := range pointsPerDevice {
 		if j > 0 {

@@ -30,12 +30,12 @@ func TestGatewayMessage(t *testing.T) {
 			Unit  string
 		}
 	}
-	for range 200 {
-		b := p.gatewayMessage(nil, at)
+	for i := range 200 {
+		b := p.gatewayMessage(nil, at) // 200 messages within one millisecond: stamped apart
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		if m.TS != at.UnixMilli() || len(m.Readings) != pointsPerDevice || m.Readings[3].Point != "TI-3" || m.Readings[3].Unit != "℃" {
+		if m.TS != at.UnixMilli()+int64(i) || len(m.Readings) != pointsPerDevice || m.Readings[3].Point != "TI-3" || m.Readings[3].Unit != "℃" {
 			t.Fatalf("message %s", b)
 		}
 		for _, r := range m.Readings {

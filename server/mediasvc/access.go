@@ -106,8 +106,9 @@ func (st state) canRead(a *yingji.Actor) bool {
 
 func (st state) known() bool { return st.obj != nil || len(st.uploads) > 0 || len(st.refs) > 0 }
 
-// authorize loads what is known of a hash and checks that the actor may read it; a refusal is
-// audited under action.
+// authorize loads what is known of a hash and checks that the actor may read it. A refusal is
+// audited under action and answered as if the hash were unknown (media.not_found): whether
+// another enterprise holds a file, and its size, is not for everyone to learn.
 func (s *Service) authorize(ctx context.Context, a *yingji.Actor, sha, action string) (state, error) {
 	st, err := s.load(ctx, sha)
 	if err != nil {
@@ -118,25 +119,24 @@ func (s *Service) authorize(ctx context.Context, a *yingji.Actor, sha, action st
 	}
 	if !st.canRead(a) {
 		s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "media", ObjectID: sha, Result: "denied"})
-		return st, yingji.Forbidden("媒体文件")
+		return st, notFound()
 	}
 	return st, nil
 }
 
-// Exists reports whether the server holds the object (HEAD /media/:sha256): a client skips the
-// upload of what is there. Knowing a hash reveals nothing of the content, and the dedupe of
-// uploads answers the same question, so this needs no read access.
-func (s *Service) Exists(ctx context.Context, sha string) (Info, bool, error) {
-	if !media.ValidSHA256(sha) {
-		return Info{}, false, badSHA256()
-	}
-	o, err := getObject(ctx, s.DB, sha)
-	if isNotFound(err) {
+// Exists reports whether the server holds an object the actor may read (HEAD /media/:sha256),
+// by the same rule as a download: a file the actor may not read does not exist for him.
+func (s *Service) Exists(ctx context.Context, a *yingji.Actor, sha string) (Info, bool, error) {
+	st, err := s.authorize(ctx, a, sha, "media.exists")
+	if yingji.ErrorKind(err) == yingji.ENOTFOUND {
 		return Info{}, false, nil
 	} else if err != nil {
 		return Info{}, false, err
 	}
-	return o.info(), true, nil
+	if st.obj == nil {
+		return Info{}, false, nil
+	}
+	return st.obj.info(), true, nil
 }
 
 // Info describes a media object the actor may read: stored (ready), being uploaded

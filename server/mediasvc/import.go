@@ -16,7 +16,7 @@ import (
 func (s *Service) Import(ctx context.Context, a *yingji.Actor, data []byte, filename string) (string, error) {
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	if _, ok, err := s.Exists(ctx, sha); err != nil || ok {
+	if _, ok, err := s.Exists(ctx, a, sha); err != nil || ok {
 		return sha, err
 	}
 	row := uploadRow{ID: yingji.NewID(), SHA256: sha, UserID: a.UserID, Filename: filename, Size: int64(len(data))}

@@ -243,7 +243,7 @@ func TestUploadFinishRetried(t *testing.T) {
 	if r := c.Patch(t, loc, 0, photo); r.Status != http.StatusInternalServerError {
 		t.Fatalf("PATCH with a failing store: %d %s", r.Status, r.Body)
 	}
-	if _, ok, _ := svc.Exists(ctx, sha); ok {
+	if _, ok, _ := svc.Exists(ctx, actor, sha); ok {
 		t.Fatal("recorded although not stored")
 	}
 	store.fail.Store(false)
@@ -251,7 +251,7 @@ func TestUploadFinishRetried(t *testing.T) {
 	if h.Status != http.StatusOK || h.Offset() != int64(len(photo)) {
 		t.Fatalf("HEAD: %d %v", h.Status, h.Header)
 	}
-	if _, ok, _ := svc.Exists(ctx, sha); !ok {
+	if _, ok, _ := svc.Exists(ctx, actor, sha); !ok {
 		t.Fatal("not stored after the retry")
 	}
 	if rc, _, err := ls.Get(ctx, media.Original(sha), 0, -1); err != nil {

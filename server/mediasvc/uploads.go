@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tus/tusd/v2/pkg/filestore"
@@ -411,11 +412,11 @@ func (s *Service) parseCreation(h http.Header) (creation, error) {
 	if !media.ValidSHA256(c.sha) {
 		return c, badSHA256()
 	}
-	c.filename = clip(filepath.Base(strings.ReplaceAll(strings.TrimSpace(meta["filename"]), `\`, "/")), 255)
-	if c.filename == "." || c.filename == "/" {
+	c.filename = clip(filepath.Base(strings.ReplaceAll(printable(meta["filename"]), `\`, "/")), 255)
+	if c.filename == "." || c.filename == ".." || c.filename == "/" {
 		c.filename = ""
 	}
-	c.contentType = clip(strings.TrimSpace(meta["content_type"]), 100)
+	c.contentType = clip(printable(meta["content_type"]), 100)
 	if err := s.cfg.checkSize("", size); err != nil {
 		return c, err
 	}
@@ -423,6 +424,17 @@ func (s *Service) parseCreation(h http.Header) (creation, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// printable drops control characters (a NUL or a line break in a file name would reach the
+// Content-Disposition of downloads) and the spaces around.
+func printable(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s))
 }
 
 func clip(s string, n int) string {
@@ -499,6 +511,11 @@ func (d *dataStore) GetUpload(ctx context.Context, id string) (handler.Upload, e
 	}
 	up, err := d.u.files.GetUpload(ctx, id)
 	if errors.Is(err, handler.ErrNotFound) {
+		// A finished upload keeps its row (until UploadTTL) without data: its URL answers
+		// as complete, so a client that lost the last answer learns it is done.
+		if o, err := getObject(ctx, svc.DB, row.SHA256); err == nil {
+			return &doneUpload{o: o}, nil
+		}
 		deleteUpload(ctx, svc.DB, id)
 		return nil, fail(ctx, errNoUpload())
 	} else if err != nil {
@@ -587,7 +604,11 @@ func (f *fileUpload) FinishUpload(ctx context.Context) error {
 		}
 		return fail(ctx, err)
 	}
-	f.discard(ctx)
+	// The data is in the media store; the row stays (ingest touched it) so the upload's URL
+	// answers HEAD as complete until UploadTTL.
+	if err := f.d.u.files.AsTerminatableUpload(f.Upload).Terminate(ctx); err != nil {
+		f.d.u.svc.Log.Warn("remove finished upload data", "id", f.row.ID, "err", err)
+	}
 	return nil
 }
 
@@ -665,7 +686,7 @@ func (s *Service) ingest(ctx context.Context, a *yingji.Actor, row uploadRow, op
 		if err := insertObject(ctx, q, o); err != nil {
 			return err
 		}
-		return deleteUpload(ctx, q, row.ID)
+		return touchUpload(ctx, q, row.ID, s.Now())
 	}); err != nil {
 		return err
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/yingji/yingji/server/monitor/rules"
 	"github.com/yingji/yingji/server/sqldb"
@@ -57,12 +60,23 @@ func (s *Service) ImportHistory(ctx context.Context, h History) error {
 	}
 	rs := agg.sorted()
 	if p, ok := s.db.(pooler); ok && s.db.Engine() == sqldb.Postgres {
-		if err := storePG(ctx, p.Pool(), rows, rs); err != nil {
+		// A history goes into empty tables: readings by plain COPY, no staging.
+		err := pgx.BeginFunc(ctx, p.Pool(), func(tx pgx.Tx) error {
+			if err := copyRows(ctx, tx, "readings", rows); err != nil {
+				return fmt.Errorf("copy readings: %w", err)
+			}
+			if len(rs) == 0 {
+				return nil
+			}
+			return execPGRollups(ctx, tx, rs)
+		})
+		if err != nil {
 			return fmt.Errorf("monitor: import history: %w", err)
 		}
 	} else {
 		for start := 0; start < len(rows); start += sqlTxRows {
-			if err := storeSQL(ctx, s.db, rows[start:min(start+sqlTxRows, len(rows))], nil); err != nil {
+			// cut = MinInt64: no rollups here, they are written below from the whole history.
+			if _, err := storeSQL(ctx, s.db, rows[start:min(start+sqlTxRows, len(rows))], math.MinInt64, false); err != nil {
 				return fmt.Errorf("monitor: import history: %w", err)
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"strconv"
 	"time"
@@ -109,11 +111,12 @@ func (t *jsonTime) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 		v, err := time.Parse(time.RFC3339Nano, s)
-		t.t, t.bad = v, err != nil
+		// Judged like Unix milliseconds, which cannot be negative: not before 1970.
+		t.t, t.bad = v, err != nil || v.Before(time.Unix(0, 0))
 		return nil
 	}
 	ms, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(ms) || math.Abs(ms) > 1e15 {
+	if err != nil || math.IsNaN(ms) || ms < 0 || ms > 1e15 { // Unix ms: from 1970 to year 33658
 		t.bad = true
 		return nil
 	}
@@ -167,13 +170,37 @@ func (s *Service) Deliver(ctx context.Context, deviceCode, kind string, payload 
 	if kind == "heartbeat" {
 		return
 	}
-	var m inMessage
-	if err := json.Unmarshal(payload, &m); err != nil {
+	msgs, err := decodePayload(payload)
+	if err != nil {
 		s.reject(deviceCode, RejectMalformed, err.Error(), 1)
 		return
 	}
-	s.ingest(ctx, dev, &m, now, nil, 0)
+	for i := range msgs {
+		s.ingest(ctx, dev, &msgs[i], now, nil, i)
+	}
 }
+
+// decodePayload is the one decoder of the readings payload, MQTT's and HTTP's: one JSON
+// object, either a message {"ts", "readings"} or a batch {"messages": [...]} (a message given
+// beside "messages" comes first). Anything after the object is malformed. Values and times
+// are judged per reading later (jsonNum, jsonTime), so one bad reading never spoils the rest.
+func decodePayload(payload []byte) ([]inMessage, error) {
+	var b inBatch
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&b); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errTrailing
+	}
+	msgs := b.Messages
+	if len(b.Readings) > 0 || b.TS.set || msgs == nil {
+		msgs = append([]inMessage{{TS: b.TS, Readings: b.Readings}}, msgs...)
+	}
+	return msgs, nil
+}
+
+var errTrailing = errors.New("trailing data after the JSON object")
 
 // AuthDevice checks a device's code and secret; it implements the MQTT broker's
 // authentication. A failure is counted as a reject of the device.
@@ -208,28 +235,16 @@ func (s *Service) IngestHTTP(ctx context.Context, code, secret string, body []by
 	}
 	now := s.Now()
 	s.markSeen(dev, now)
-	var b inBatch
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&b); err != nil || dec.More() {
-		s.reject(code, RejectMalformed, errText(err), 1)
+	msgs, err := decodePayload(body)
+	if err != nil {
+		s.reject(code, RejectMalformed, err.Error(), 1)
 		return IngestResult{}, yingji.Errorf(yingji.EINVALID, "monitor.bad_payload", "%s", rejectMessages[RejectMalformed])
 	}
 	res := IngestResult{Rejects: []ReadingReject{}}
-	msgs := b.Messages
-	if len(b.Readings) > 0 || b.TS.set {
-		msgs = append([]inMessage{{TS: b.TS, Readings: b.Readings}}, msgs...)
-	}
 	for i := range msgs {
 		s.ingest(ctx, dev, &msgs[i], now, &res, i)
 	}
 	return res, nil
-}
-
-func errText(err error) string {
-	if err == nil {
-		return "trailing data"
-	}
-	return err.Error()
 }
 
 // device finds an enabled device by code.
@@ -293,6 +308,7 @@ func (s *Service) ingest(ctx context.Context, dev *devEntry, m *inMessage, now t
 	}
 	var one [8]accepted
 	acc := one[:0]
+	dups := 0
 	rows := make([]row, 0, len(m.Readings))
 	earliest, latest := now.Add(-s.cfg.MaxAge), now.Add(s.cfg.MaxFuture)
 	for i := range m.Readings {
@@ -341,14 +357,28 @@ func (s *Service) ingest(ctx context.Context, dev *devEntry, m *inMessage, now t
 			continue
 		}
 		at = at.UTC().Truncate(time.Millisecond)
+		rt.mu.Lock()
+		dup := rt.seen(at.UnixMilli())
+		rt.mu.Unlock()
+		if dup { // sent again: stored and evaluated once; answered as accepted
+			s.metrics.duplicates.Inc()
+			dups++
+			continue
+		}
 		acc = append(acc, accepted{rt, rules.Reading{PointID: rt.id, At: at, Value: r.Value.v}})
 		rows = append(rows, row{point: rt.id, ts: at.UnixMilli(), value: r.Value.v})
+	}
+	if res != nil {
+		res.Accepted += dups
 	}
 	if len(rows) == 0 {
 		return
 	}
 	if reason := s.writer.add(ctx, rows); reason != "" {
 		for i := range acc {
+			acc[i].rt.mu.Lock()
+			acc[i].rt.forget(acc[i].r.At.UnixMilli()) // not stored: the device may send it again
+			acc[i].rt.mu.Unlock()
 			fail(-1, rt0(acc[i].rt), reason)
 		}
 		return

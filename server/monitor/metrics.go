@@ -3,10 +3,10 @@ package monitor
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	accepted, dropped, stored, statesSaved, eventsDropped prometheus.Counter
-	rejects                                               *prometheus.CounterVec
-	events                                                *prometheus.CounterVec
-	flushSeconds                                          prometheus.Histogram
+	accepted, dropped, stored, statesSaved, eventsDropped, duplicates prometheus.Counter
+	rejects                                                           *prometheus.CounterVec
+	events                                                            *prometheus.CounterVec
+	flushSeconds                                                      prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -15,6 +15,7 @@ func newMetrics() *metrics {
 	}
 	return &metrics{
 		accepted:      c("readings_accepted_total", "Readings accepted by the ingest."),
+		duplicates:    c("readings_duplicate_total", "Readings sent again (same point and time) and not stored or evaluated again."),
 		dropped:       c("readings_dropped_total", "Accepted readings dropped because the storage queue stayed full."),
 		stored:        c("readings_stored_total", "Readings written to the database."),
 		statesSaved:   c("rule_states_saved_total", "Rule states written."),
@@ -41,5 +42,5 @@ func (s *Service) Collectors() []prometheus.Collector {
 			on, _ := s.tracker.Stats()
 			return float64(on)
 		})
-	return []prometheus.Collector{m.accepted, m.dropped, m.stored, m.statesSaved, m.eventsDropped, m.rejects, m.events, m.flushSeconds, queued, online}
+	return []prometheus.Collector{m.accepted, m.duplicates, m.dropped, m.stored, m.statesSaved, m.eventsDropped, m.rejects, m.events, m.flushSeconds, queued, online}
 }

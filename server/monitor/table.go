@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,52 @@ type pointRT struct {
 	latest   Latest
 	dirty    bool   // evaluated since the last save
 	savedSig []byte // state as last saved, without its last reading
+	recent   *recentTimes
+}
+
+// recentTimes are the times (unix ms) of a point's last accepted readings: a reading sent
+// again (a gateway replaying its buffer after a reconnect) is recognised and dropped before
+// the rules and the storage see it twice. Older repeats are caught by the storage (readings are
+// unique by point and time) and ignored by the rules (they evaluate no reading older than the
+// last one, and the last one's time is in rules.PointState.LastAt, saved across restarts).
+type recentTimes struct {
+	ts   [recentReadings]int64
+	n    int // filled slots
+	next int // slot the next time goes to
+}
+
+const recentReadings = 64
+
+// seen reports whether ts is a recent reading's time, and remembers it when not.
+func (rt *pointRT) seen(ts int64) bool {
+	if !rt.state.LastAt.IsZero() && rt.state.LastAt.UnixMilli() == ts {
+		return true
+	}
+	r := rt.recent
+	if r == nil {
+		r = &recentTimes{}
+		rt.recent = r
+	}
+	for i := 0; i < r.n; i++ {
+		if r.ts[i] == ts {
+			return true
+		}
+	}
+	r.ts[r.next] = ts
+	r.next = (r.next + 1) % recentReadings
+	r.n = min(r.n+1, recentReadings)
+	return false
+}
+
+// forget drops ts from the recent times (a reading that could not be queued for storage).
+func (rt *pointRT) forget(ts int64) {
+	if r := rt.recent; r != nil {
+		for i := 0; i < r.n; i++ {
+			if r.ts[i] == ts {
+				r.ts[i] = math.MinInt64
+			}
+		}
+	}
 }
 
 // Latest returns the last accepted reading of a point held in memory (since the start of this

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -41,13 +43,17 @@ type writer struct {
 	retry   []row      // rows of a failed flush, guarded by flushMu
 
 	roll rollupState // guarded by flushMu
+	// stored is, per point, the latest reading time this writer has seen stored (guarded by
+	// flushMu): a batch whose every reading is later cannot hold one stored before, so
+	// PostgreSQL takes it by plain COPY (storePG).
+	stored map[string]int64
 	// crashed makes the writer stop as a killed process would: no final flush, no rollup
 	// write, the lease left behind (tests of the crash recovery set it).
 	crashed atomic.Bool
 }
 
 func newWriter(s *Service) *writer {
-	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1), roll: newRollupState()}
+	return &writer{s: s, space: make(chan struct{}), kick: make(chan struct{}, 1), roll: newRollupState(), stored: map[string]int64{}}
 }
 
 func (w *writer) pending() int {
@@ -234,23 +240,59 @@ type pooler interface{ Pool() *pgxpool.Pool }
 // store writes rows, with the rollups of those too late for an open bucket, and adds the
 // others' rollups to the in-memory accumulators. It returns how many rows are stored (on
 // SQLite a failure can come after some transactions committed).
+//
+// A reading already stored (same point and time: sent again after a reconnect, possibly to
+// another instance or after a restart) is not stored again — readings are unique by
+// (point_id, ts) — and counts in no rollup: only the rows actually inserted do.
 func (w *writer) store(ctx context.Context, rows []row) (int, error) {
 	cut := w.openAfter(w.s.Now().UnixMilli())
 	if p, ok := w.s.db.(pooler); ok && w.s.db.Engine() == sqldb.Postgres {
-		if err := storePG(ctx, p.Pool(), rows, lateRollups(rows, cut)); err != nil {
+		stored, err := w.storePG(ctx, p.Pool(), rows, cut)
+		if err != nil {
 			return 0, err
 		}
-		w.accumulate(rows, cut)
+		w.accumulate(stored, cut)
+		w.s.metrics.duplicates.Add(float64(len(rows) - len(stored)))
 		return len(rows), nil
 	}
 	for start := 0; start < len(rows); start += sqlTxRows {
 		chunk := rows[start:min(start+sqlTxRows, len(rows))]
-		if err := storeSQL(ctx, w.s.db, chunk, lateRollups(chunk, cut)); err != nil {
+		var stored []row
+		err := errSomeStored
+		if w.fresh(chunk) {
+			stored, err = storeSQL(ctx, w.s.db, chunk, cut, false)
+		}
+		if errors.Is(err, errSomeStored) {
+			stored, err = storeSQL(ctx, w.s.db, chunk, cut, true)
+		}
+		if err != nil {
 			return start, err
 		}
-		w.accumulate(chunk, cut)
+		w.noteStored(chunk)
+		w.accumulate(stored, cut)
+		w.s.metrics.duplicates.Add(float64(len(chunk) - len(stored)))
 	}
 	return len(rows), nil
+}
+
+// rowKey identifies a reading.
+type rowKey struct {
+	point string
+	ts    int64
+}
+
+// without returns rows less those whose key is in dups (rows itself when dups is empty).
+func without(rows []row, dups map[rowKey]bool) []row {
+	if len(dups) == 0 {
+		return rows
+	}
+	out := make([]row, 0, len(rows))
+	for _, r := range rows {
+		if !dups[rowKey{r.point, r.ts}] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 const pgRollupUpsert = `INSERT INTO reading_rollups (point_id, resolution, bucket, n, sum, min, max, last, last_ts)
@@ -261,23 +303,147 @@ const pgRollupUpsert = `INSERT INTO reading_rollups (point_id, resolution, bucke
 		last = CASE WHEN excluded.last_ts >= reading_rollups.last_ts THEN excluded.last ELSE reading_rollups.last END,
 		last_ts = GREATEST(reading_rollups.last_ts, excluded.last_ts)`
 
-func storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, rs []rollup) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		vals := make([]any, 3*len(rows))
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"readings"}, []string{"point_id", "ts", "value"},
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				v := vals[3*i : 3*i+3 : 3*i+3]
-				v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
-				return v, nil
-			}))
-		if err != nil {
-			return fmt.Errorf("copy readings: %w", err)
+// COPY cannot skip rows that conflict, so readings are copied into a temporary staging table
+// (one per connection, emptied at commit) and moved into readings with ON CONFLICT DO NOTHING;
+// the same statement answers the staged rows that were not inserted (usually none, so nothing
+// more crosses the wire).
+const (
+	pgStage     = `CREATE TEMP TABLE IF NOT EXISTS readings_stage (point_id TEXT, ts BIGINT, value DOUBLE PRECISION) ON COMMIT DELETE ROWS`
+	pgFromStage = `WITH ins AS (
+		INSERT INTO readings (point_id, ts, value) SELECT point_id, ts, value FROM readings_stage
+		ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts)
+	SELECT s.point_id, s.ts FROM readings_stage s LEFT JOIN ins ON ins.point_id = s.point_id AND ins.ts = s.ts
+	WHERE ins.point_id IS NULL`
+	pgStageQuiet = `SET LOCAL client_min_messages = warning` // no NOTICE for the existing staging table
+)
+
+// storePG stores rows and the rollups of the late ones among those inserted; it returns the
+// rows inserted. Readings later than what this writer has stored for their points go straight
+// into readings by COPY, as fast as before readings were unique; the others (sent again, or of
+// points this writer has not stored yet) go through the staging table, in the same
+// transaction. Should a reading taken for new exist after all (stored by another instance, or
+// twice in the batch), the unique index refuses the COPY and the whole batch is staged.
+func (w *writer) storePG(ctx context.Context, pool *pgxpool.Pool, rows []row, cut int64) ([]row, error) {
+	var direct, staged []row
+	if w.fresh(rows) {
+		direct = rows
+	} else {
+		for i := range rows {
+			if last, ok := w.stored[rows[i].point]; ok && rows[i].ts > last {
+				direct = append(direct, rows[i])
+			} else {
+				staged = append(staged, rows[i])
+			}
 		}
-		if len(rs) == 0 {
-			return nil
+	}
+	stored, err := storePGTx(ctx, pool, direct, staged, cut)
+	var pe *pgconn.PgError
+	if err != nil && len(direct) > 0 && errors.As(err, &pe) && pe.Code == pgUniqueViolation {
+		stored, err = storePGTx(ctx, pool, nil, rows, cut)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.noteStored(rows)
+	return stored, nil
+}
+
+const pgUniqueViolation = "23505"
+
+// storePGTx copies direct into readings and moves those of staged not stored yet there
+// through the staging table, with the rollups of the late ones among the rows inserted, in one
+// transaction; it returns the rows inserted.
+func storePGTx(ctx context.Context, pool *pgxpool.Pool, direct, staged []row, cut int64) ([]row, error) {
+	var stored []row
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if len(direct) > 0 {
+			if err := copyRows(ctx, tx, "readings", direct); err != nil {
+				return fmt.Errorf("copy readings: %w", err)
+			}
 		}
-		return execPGRollups(ctx, tx, rs)
+		stored = direct
+		if len(staged) > 0 {
+			ins, err := stagePG(ctx, tx, staged)
+			if err != nil {
+				return err
+			}
+			if len(direct) == 0 {
+				stored = ins
+			} else {
+				stored = append(slices.Clip(direct), ins...)
+			}
+		}
+		if rs := lateRollups(stored, cut); len(rs) > 0 {
+			return execPGRollups(ctx, tx, rs)
+		}
+		return nil
 	})
+	return stored, err
+}
+
+func copyRows(ctx context.Context, tx pgx.Tx, table string, rows []row) error {
+	vals := make([]any, 3*len(rows))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, []string{"point_id", "ts", "value"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			v := vals[3*i : 3*i+3 : 3*i+3]
+			v[0], v[1], v[2] = rows[i].point, rows[i].ts, rows[i].value
+			return v, nil
+		}))
+	return err
+}
+
+// stagePG moves those of rows not stored yet into readings through the staging table and
+// returns them.
+func stagePG(ctx context.Context, tx pgx.Tx, rows []row) ([]row, error) {
+	if _, err := tx.Exec(ctx, pgStageQuiet); err != nil {
+		return nil, fmt.Errorf("stage readings: %w", err)
+	}
+	if _, err := tx.Exec(ctx, pgStage); err != nil {
+		return nil, fmt.Errorf("stage readings: %w", err)
+	}
+	if err := copyRows(ctx, tx, "readings_stage", rows); err != nil {
+		return nil, fmt.Errorf("copy readings: %w", err)
+	}
+	res, err := tx.Query(ctx, pgFromStage)
+	if err != nil {
+		return nil, fmt.Errorf("insert readings: %w", err)
+	}
+	var dups map[rowKey]bool
+	for res.Next() {
+		var k rowKey
+		if err := res.Scan(&k.point, &k.ts); err != nil {
+			res.Close()
+			return nil, fmt.Errorf("insert readings: %w", err)
+		}
+		if dups == nil {
+			dups = map[rowKey]bool{}
+		}
+		dups[k] = true
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("insert readings: %w", err)
+	}
+	return without(rows, dups), nil
+}
+
+// fresh reports whether every row is later than what this writer has stored for its point.
+func (w *writer) fresh(rows []row) bool {
+	for i := range rows {
+		if last, ok := w.stored[rows[i].point]; !ok || rows[i].ts <= last {
+			return false
+		}
+	}
+	return true
+}
+
+// noteStored records that rows are in readings now (inserted or found there).
+func (w *writer) noteStored(rows []row) {
+	for i := range rows {
+		if last, ok := w.stored[rows[i].point]; !ok || rows[i].ts > last {
+			w.stored[rows[i].point] = rows[i].ts
+		}
+	}
 }
 
 // execPGRollups merges rollups into reading_rollups with one statement.
@@ -307,12 +473,17 @@ const (
 )
 
 var (
-	readingInserts sync.Map // chunk size → statement
+	readingInserts sync.Map // readingStmt → statement
 	rollupUpserts  sync.Map
 )
 
-func readingInsert(n int) string {
-	if q, ok := readingInserts.Load(n); ok {
+type readingStmt struct {
+	n         int
+	returning bool
+}
+
+func readingInsert(n int, returning bool) string {
+	if q, ok := readingInserts.Load(readingStmt{n, returning}); ok {
 		return q.(string)
 	}
 	var b strings.Builder
@@ -323,7 +494,11 @@ func readingInsert(n int) string {
 		}
 		fmt.Fprintf(&b, "($%d, $%d, $%d)", 3*i+1, 3*i+2, 3*i+3)
 	}
-	readingInserts.Store(n, b.String())
+	b.WriteString(" ON CONFLICT (point_id, ts) DO NOTHING")
+	if returning {
+		b.WriteString(" RETURNING point_id, ts")
+	}
+	readingInserts.Store(readingStmt{n, returning}, b.String())
 	return b.String()
 }
 
@@ -355,21 +530,87 @@ func rollupUpsert(n int) string {
 	return b.String()
 }
 
-func storeSQL(ctx context.Context, db sqldb.DB, rows []row, rs []rollup) error {
-	return db.InTx(ctx, func(tx sqldb.Querier) error {
+// errSomeStored: a batch taken for fresh held readings stored before; it is stored again the
+// careful way.
+var errSomeStored = errors.New("monitor: some readings were stored before")
+
+// storeSQL stores rows and the rollups of the late ones among those inserted; it returns the
+// rows inserted. With careful, RETURNING answers which were inserted (not those stored
+// before); without, a batch believed fresh is inserted as it is, and should any reading turn
+// out stored before, the transaction is rolled back with errSomeStored.
+func storeSQL(ctx context.Context, db sqldb.DB, rows []row, cut int64, careful bool) ([]row, error) {
+	var stored []row
+	err := db.InTx(ctx, func(tx sqldb.Querier) error {
 		args := make([]any, 0, 3*sqlReadingChunk)
+		if !careful {
+			for start := 0; start < len(rows); start += sqlReadingChunk {
+				chunk := rows[start:min(start+sqlReadingChunk, len(rows))]
+				args = args[:0]
+				for _, r := range chunk {
+					args = append(args, r.point, r.ts, r.value)
+				}
+				n, err := tx.Exec(ctx, readingInsert(len(chunk), false), args...)
+				if err != nil {
+					return fmt.Errorf("insert readings: %w", err)
+				}
+				if n != int64(len(chunk)) {
+					return errSomeStored
+				}
+			}
+			stored = rows
+			return execSQLRollups(ctx, tx, lateRollups(rows, cut))
+		}
+		var inserted map[rowKey]bool
+		n := 0
 		for start := 0; start < len(rows); start += sqlReadingChunk {
 			chunk := rows[start:min(start+sqlReadingChunk, len(rows))]
 			args = args[:0]
 			for _, r := range chunk {
 				args = append(args, r.point, r.ts, r.value)
 			}
-			if _, err := tx.Exec(ctx, readingInsert(len(chunk)), args...); err != nil {
+			res, err := tx.Query(ctx, readingInsert(len(chunk), true), args...)
+			if err != nil {
 				return fmt.Errorf("insert readings: %w", err)
 			}
+			got := map[rowKey]bool{}
+			for res.Next() {
+				var k rowKey
+				if err := res.Scan(&k.point, &k.ts); err != nil {
+					res.Close()
+					return fmt.Errorf("insert readings: %w", err)
+				}
+				got[k] = true
+			}
+			res.Close()
+			if err := res.Err(); err != nil {
+				return fmt.Errorf("insert readings: %w", err)
+			}
+			if len(got) < len(chunk) && inserted == nil {
+				inserted = map[rowKey]bool{}
+				for _, r := range rows[:start] { // every earlier chunk went in whole
+					inserted[rowKey{r.point, r.ts}] = true
+				}
+			}
+			if inserted != nil {
+				for k := range got {
+					inserted[k] = true
+				}
+			}
+			n += len(got)
 		}
-		return execSQLRollups(ctx, tx, rs)
+		stored = rows
+		if inserted != nil {
+			stored = make([]row, 0, n)
+			for _, r := range rows {
+				if k := (rowKey{r.point, r.ts}); inserted[k] {
+					stored = append(stored, r)
+					delete(inserted, k) // a key twice in rows was inserted once
+				}
+			}
+		}
+		return execSQLRollups(ctx, tx, lateRollups(stored, cut))
 	})
+	return stored, err
 }
 
 // execSQLRollups merges rollups into reading_rollups in statements of sqlRollupChunk rows.

@@ -88,7 +88,7 @@ type file struct {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := path.Clean("/" + r.URL.Path)
-	if isReserved(p) {
+	if isReserved(p) || dotSegments(r.URL.Path) { // browsers resolve "..": such a path is a probe
 		notFoundJSON(w, r)
 		return
 	}

@@ -213,6 +213,18 @@ func TestMount(t *testing.T) {
 		{"GET", "/enterprises/01x", 200, "应急管理平台"},
 		{"HEAD", "/enterprises", 200, ""},
 		{"GET", "/assets/index-AbC123.js", 200, "console.log"},
+		// Under the server's prefixes: errors for the echo error handler (the API's answers them
+		// coded: server/api TestAPIPathsNeverThePortal), never the portal.
+		{"PUT", "/api/v1/enterprises", 405, `"message"`},
+		{"HEAD", "/api/v1/enterprises", 405, ""},
+		{"POST", "/api/v1/nope", 404, `"message"`},
+		{"DELETE", "/api/v1/nope/x", 404, `"message"`},
+		{"GET", "/api/v1/media/../../../x", 404, `"message"`},
+		{"GET", "/api/v1/media/%2e%2e/%2E%2E/%2e%2e/x", 404, `"message"`},
+		{"GET", "/api/../index.html", 404, `"message"`},
+		{"HEAD", "/api/v1/../../index.html", 404, ""},
+		{"GET", "/healthz/../enterprises", 404, `"message"`},
+		{"POST", "/enterprises", 405, `"message"`},
 	}
 	for _, c := range cases {
 		w := get(e, c.method, c.target)

@@ -760,7 +760,7 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        /** 查询服务器是否已有该文件（200 已有，404 没有），已有则无需上传 */
+        /** 查询服务器是否已有本人可查看的该文件（200 已有，404 没有或无权查看，与下载的权限相同） */
         head: operations["headMediaBySha256"];
         patch?: never;
         trace?: never;

@@ -44,6 +44,9 @@ type Broker struct {
 	log     *slog.Logger
 	metrics *brokerMetrics
 	addr    string
+	hook    *deviceHook
+	// logLimit bounds the lines a misbehaving device causes (logging.go).
+	logLimit *logLimiter
 
 	ctx       context.Context // parent of Auth and Deliver calls; cancelled by Close
 	cancel    context.CancelFunc
@@ -81,29 +84,30 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	if cfg.MaxClients > 0 {
 		caps.MaximumClients = int64(cfg.MaxClients)
 	}
+	bctx, cancel := context.WithCancel(ctx)
+	b := &Broker{
+		sink:     cfg.Sink,
+		auth:     newAuthCache(cfg.Auth, cfg.AuthCacheTTL, cfg.AuthTimeout, cfg.Now),
+		log:      log,
+		metrics:  newBrokerMetrics(),
+		logLimit: newLogLimiter(refusalLogEvery, cfg.Now),
+		ctx:      bctx,
+		cancel:   cancel,
+		closed:   make(chan struct{}),
+	}
 	server := mochi.New(&mochi.Options{
 		Capabilities:           caps,
-		Logger:                 log,
+		Logger:                 slog.New(&brokerLogHandler{inner: log.Handler(), b: b}),
 		InlineClient:           true, // for PublishCommand
 		SysTopicResendInterval: 60,
 	})
-
-	bctx, cancel := context.WithCancel(ctx)
-	b := &Broker{
-		server:  server,
-		sink:    cfg.Sink,
-		auth:    newAuthCache(cfg.Auth, cfg.AuthCacheTTL, cfg.AuthTimeout, cfg.Now),
-		log:     log,
-		metrics: newBrokerMetrics(),
-		ctx:     bctx,
-		cancel:  cancel,
-		closed:  make(chan struct{}),
-	}
-	if err := server.AddHook(&deviceHook{b: b}, nil); err != nil {
+	b.server = server
+	b.hook = &deviceHook{b: b}
+	if err := server.AddHook(b.hook, nil); err != nil {
 		cancel()
 		return nil, fmt.Errorf("mqtt: start broker: %w", err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "devices", Address: cfg.Addr})
+	tcp := &deviceListener{TCP: listeners.NewTCP(listeners.Config{ID: "devices", Address: cfg.Addr}), b: b}
 	if err := server.AddListener(tcp); err != nil {
 		cancel()
 		return nil, fmt.Errorf("mqtt: start broker: listen %s: %w", cfg.Addr, err)

@@ -16,6 +16,8 @@ type deviceHook struct {
 
 	secrets sync.Map // *mochi.Client → device secret, while the client is connected
 	revoked sync.Map // *mochi.Client → struct{}: disconnect once the current packet is answered
+	sizes   sync.Map // *mochi.Client → payload size of the PUBLISH being handled, for the refusal log
+	remotes sync.Map // remote address → device code it connected as, for connection errors
 }
 
 // ID implements mochi.Hook.
@@ -24,7 +26,7 @@ func (h *deviceHook) ID() string { return "yingji-devices" }
 // Provides implements mochi.Hook.
 func (h *deviceHook) Provides(event byte) bool {
 	switch event {
-	case mochi.OnConnectAuthenticate, mochi.OnSessionEstablished, mochi.OnACLCheck,
+	case mochi.OnConnectAuthenticate, mochi.OnSessionEstablished, mochi.OnACLCheck, mochi.OnPacketRead,
 		mochi.OnPublish, mochi.OnPacketProcessed, mochi.OnDisconnect:
 		return true
 	}
@@ -37,14 +39,15 @@ func (h *deviceHook) Provides(event byte) bool {
 func (h *deviceHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	b := h.b
 	code, secret := string(pk.Connect.Username), string(pk.Connect.Password)
+	h.remotes.Store(cl.Net.Remote, code)
 	if !ValidDeviceCode(code) || secret == "" || !b.auth.check(b.ctx, code, secret) {
 		b.metrics.connectRefused.WithLabelValues(reasonCredentials).Inc()
-		b.log.Info("device connect refused", "reason", reasonCredentials, "device", code, "remote", cl.Net.Remote)
+		b.refused("device connect refused", code, reasonCredentials, "remote", cl.Net.Remote)
 		return false
 	}
 	if old, ok := b.server.Clients.Get(cl.ID); ok && string(old.Properties.Username) != code {
 		b.metrics.connectRefused.WithLabelValues(reasonClientID).Inc()
-		b.log.Info("device connect refused", "reason", reasonClientID, "device", code, "client_id", cl.ID, "remote", cl.Net.Remote)
+		b.refused("device connect refused", code, reasonClientID, "client_id", cl.ID, "remote", cl.Net.Remote)
 		return false
 	}
 	atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
@@ -66,10 +69,20 @@ func (h *deviceHook) OnPacketProcessed(cl *mochi.Client, _ packets.Packet, _ err
 	}
 }
 
+// OnPacketRead notes the payload size of a PUBLISH for the refusal log: the ACL check that
+// follows sees only the topic.
+func (h *deviceHook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type == packets.Publish {
+		h.sizes.Store(cl, len(pk.Payload))
+	}
+	return pk, nil
+}
+
 // OnDisconnect forgets the client's secret.
 func (h *deviceHook) OnDisconnect(cl *mochi.Client, _ error, _ bool) {
 	h.secrets.Delete(cl)
 	h.revoked.Delete(cl)
+	h.sizes.Delete(cl)
 }
 
 // OnACLCheck lets a device publish only to its own readings and heartbeat topics, while its
@@ -82,18 +95,19 @@ func (h *deviceHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool
 			return true
 		}
 		b.metrics.subscribeRefused.Inc()
-		b.log.Info("device subscribe refused", "device", code, "topic", topic)
+		b.refused("device subscribe refused", code, reasonTopic, "topic", topic, "remote", cl.Net.Remote)
 		return false
 	}
 	if c, _, ok := ParseTopic(topic); !ok || c != code {
 		b.metrics.publishRefused.WithLabelValues(reasonTopic).Inc()
-		b.log.Info("device publish refused", "reason", reasonTopic, "device", code, "topic", topic)
+		size, _ := h.sizes.Load(cl)
+		b.refused("device publish refused", code, reasonTopic, "topic", topic, "payload_bytes", size, "remote", cl.Net.Remote)
 		return false
 	}
 	secret, ok := h.secrets.Load(cl)
 	if !ok || !b.auth.check(b.ctx, code, secret.(string)) {
 		b.metrics.publishRefused.WithLabelValues(reasonRevoked).Inc()
-		b.log.Info("device publish refused, disconnecting", "reason", reasonRevoked, "device", code)
+		b.refused("device publish refused, disconnecting", code, reasonRevoked, "remote", cl.Net.Remote)
 		h.revoked.Store(cl, struct{}{})
 		return false
 	}

@@ -141,12 +141,24 @@ type Query struct {
 // Empty reports whether the query has nothing to search for.
 func (q Query) Empty() bool { return len(q.Terms) == 0 }
 
+// joiners are the punctuation kept inside a query word.
+const joiners = "-./_:"
+
 // Parse splits a query into words and the index terms they need. Words without any letter,
 // digit or CJK character are dropped.
 func Parse(q string) Query {
 	var out Query
 	seen := map[string]bool{}
-	for _, w := range strings.Fields(Normalize(q)) {
+	// Words split at spaces and punctuation, except the joiners of codes and numbers
+	// (7782-50-5, GB/T 29639, 1.5).
+	split := strings.Map(func(r rune) rune {
+		if kindOf(r) == sep && !strings.ContainsRune(joiners, r) {
+			return ' '
+		}
+		return r
+	}, Normalize(q))
+	for _, w := range strings.Fields(split) {
+		w = strings.Trim(w, joiners)
 		n := 0
 		emit(w, true, func(t string) {
 			n++

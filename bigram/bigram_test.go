@@ -34,6 +34,8 @@ func TestParse(t *testing.T) {
 		{"7782-50-5", []string{"7782-50-5"}, []string{"5", "50", "7782"}},
 		{"ＵＮ1017", []string{"un1017"}, []string{"1017", "un", "un1017"}},
 		{"，。 ", nil, nil},
+		{"液氯，泄漏。", []string{"液氯", "泄漏"}, []string{"泄漏", "液氯"}},
+		{"GB/T 29639-2020", []string{"gb/t", "29639-2020"}, []string{"2020", "29639", "gb", "t"}},
 	}
 	for _, c := range cases {
 		q := bigram.Parse(c.q)

@@ -144,9 +144,9 @@ type Reason struct {
 // Result is the outcome of Match.
 type Result struct {
 	Matched     bool     `json:"matched"`
-	Level       int      `json:"level"`      // 1–4; 0 when nothing matched
-	Reasons     []Reason `json:"reasons"`    // the conditions that held at Level
-	Manual      []string `json:"manual"`     // unquantified conditions at or above the result, for a person to judge
+	Level       int      `json:"level"`       // 1–4; 0 when nothing matched
+	Reasons     []Reason `json:"reasons"`     // the conditions that held at Level
+	Manual      []string `json:"manual"`      // unquantified conditions at or above the result, for a person to judge
 	Explanation string   `json:"explanation"` // one Chinese sentence
 }
 

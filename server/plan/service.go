@@ -497,4 +497,3 @@ func Doc(p Plan) search.Doc {
 	return search.Doc{Kind: search.KindPlan, ID: p.PlanID, RefID: p.ID, Title: p.Title, Body: p.Text(), OrgPath: p.OrgPath,
 		EnterpriseID: p.EnterpriseID}
 }
-

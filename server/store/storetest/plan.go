@@ -235,7 +235,7 @@ func TestPlans(t *testing.T, open func(t *testing.T) sqldb.DB) {
 			t.Fatalf("root = %q, %v", root, err)
 		}
 		cl := knowledge.Entry{ID: "k1", Kind: knowledge.KindMSDS, Title: "液氯", CAS: "7782-50-5", UN: "1017", OrgPath: root,
-			MSDS: &knowledge.MSDS{Hazards: "剧毒，助燃", FirstAid: "迅速脱离现场至空气新鲜处", LeakHandling: "喷雾状碱液吸收"},
+			MSDS:      &knowledge.MSDS{Hazards: "剧毒，助燃", FirstAid: "迅速脱离现场至空气新鲜处", LeakHandling: "喷雾状碱液吸收"},
 			CreatedAt: planT0, UpdatedAt: planT0}
 		law := knowledge.Entry{ID: "k2", Kind: knowledge.KindLaw, Title: "中华人民共和国突发事件应对法", Body: "为了预防和减少突发事件的发生",
 			OrgPath: root, CreatedAt: planT0, UpdatedAt: planT0}

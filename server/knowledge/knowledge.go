@@ -324,6 +324,9 @@ func (s *Service) Create(ctx context.Context, a *yingji.Actor, es ...Entry) ([]E
 	for i := range es {
 		es[i].ID = yingji.NewID()
 		if err := s.prepare(ctx, a, &es[i]); err != nil {
+			if len(es) == 1 {
+				return nil, err
+			}
 			return nil, yingji.AtIndex(i, err)
 		}
 		if j, dup := seen[es[i].CAS]; dup && es[i].CAS != "" {

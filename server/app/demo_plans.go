@@ -58,8 +58,8 @@ func (m *Main) loadDemoPlans(ctx context.Context) error {
 	plans := []plan.Plan{
 		mk(plan.Plan{Code: "LJYA-2026-001", Title: "临江市突发事件总体应急预案", Kind: plan.KindComprehensive, Level: plan.LevelCity,
 			Content: plan.Content{
-				Summary: "为健全本市突发事件应对工作机制，有效预防和处置各类突发事件，保障人民群众生命财产安全，制定本预案。本预案适用于本市行政区域内发生的自然灾害、事故灾难、公共卫生事件和社会安全事件的应对工作。",
-				Events: []plan.Event{{Class: plan.ClassNatural}, {Class: plan.ClassAccident}, {Class: plan.ClassHealth}, {Class: plan.ClassSocial}},
+				Summary:      "为健全本市突发事件应对工作机制，有效预防和处置各类突发事件，保障人民群众生命财产安全，制定本预案。本预案适用于本市行政区域内发生的自然灾害、事故灾难、公共卫生事件和社会安全事件的应对工作。",
+				Events:       []plan.Event{{Class: plan.ClassNatural}, {Class: plan.ClassAccident}, {Class: plan.ClassHealth}, {Class: plan.ClassSocial}},
 				Organization: hq,
 				Levels: []plan.ResponseLevel{
 					{Level: 1, Match: "any", Leader: "市长任总指挥", Conditions: []plan.Condition{deaths(30, "造成 30 人以上死亡（含失踪）"),
@@ -88,7 +88,7 @@ func (m *Main) loadDemoPlans(ctx context.Context) error {
 		mk(plan.Plan{Code: "LJYA-2026-011", Title: "临江市危险化学品事故专项应急预案", Kind: plan.KindSpecial, Level: plan.LevelCity,
 			Content: plan.Content{
 				Summary: "适用于本市行政区域内危险化学品生产、经营、储存、使用、运输和废弃处置过程中发生的火灾、爆炸、泄漏、中毒等事故的应对。",
-				Events: []plan.Event{{Class: plan.ClassAccident, SubType: "危险化学品事故"}},
+				Events:  []plan.Event{{Class: plan.ClassAccident, SubType: "危险化学品事故"}},
 				Organization: append(hq[:2:2], plan.Role{Group: plan.GroupWorking, Name: "环境监测组", Department: "市生态环境局",
 					Duties: "开展大气、水体应急监测，划定污染范围，提出防护和疏散建议"},
 					plan.Role{Group: plan.GroupWorking, Name: "专家组", Department: "市危险化学品应急专家库", Duties: "研判事故发展趋势，提出处置技术方案"}),
@@ -117,7 +117,7 @@ func (m *Main) loadDemoPlans(ctx context.Context) error {
 		mk(plan.Plan{Code: "LJYA-2026-021", Title: "临江市防汛防台专项应急预案", Kind: plan.KindSpecial, Level: plan.LevelCity,
 			Content: plan.Content{
 				Summary: "适用于本市行政区域内台风、暴雨、洪水、山洪和地质灾害等水旱灾害的防御和应急处置。",
-				Events: []plan.Event{{Class: plan.ClassNatural, SubType: "水旱灾害"}, {Class: plan.ClassNatural, SubType: "气象灾害"}},
+				Events:  []plan.Event{{Class: plan.ClassNatural, SubType: "水旱灾害"}, {Class: plan.ClassNatural, SubType: "气象灾害"}},
 				Organization: []plan.Role{
 					{Group: plan.GroupHeadquarters, Name: "总指挥", Department: "临江市防汛防台抗旱指挥部", People: []plan.Person{{Name: "林志远", Title: "市长", Phone: "0571-86000001"}}},
 					{Group: plan.GroupHeadquarters, Name: "指挥部办公室", Department: "临江市应急管理局、临江市水利局", Duties: "值班值守、会商研判、发布预警和响应指令"},
@@ -141,7 +141,7 @@ func (m *Main) loadDemoPlans(ctx context.Context) error {
 		mk(plan.Plan{Code: "LGSH-XC-003", Title: "液氯储罐泄漏现场处置方案", Kind: plan.KindOnSite, Level: plan.LevelEnterprise,
 			Content: plan.Content{
 				Summary: "适用于本公司罐区液氯储罐及其管道、阀门发生泄漏时的现场处置。",
-				Events: []plan.Event{{Class: plan.ClassAccident, SubType: "危险化学品事故"}},
+				Events:  []plan.Event{{Class: plan.ClassAccident, SubType: "危险化学品事故"}},
 				Organization: []plan.Role{
 					{Group: plan.GroupOnSite, Name: "现场负责人", Department: "生产部", People: []plan.Person{{Name: "郑厂长", Title: "厂长"}}, Duties: "下达处置指令，决定是否请求外部救援"},
 					{Group: plan.GroupOnSite, Name: "处置组", Department: "罐区班组", Duties: "佩戴空气呼吸器关阀堵漏，启动氯吸收装置"},

@@ -73,18 +73,24 @@ CREATE TABLE directory (
 );
 CREATE INDEX directory_org_path ON directory (org_path);
 
--- The full-text index of published plans and the knowledge base (package bigram): one row
--- per document with its text, and one per (term, document) with the term's weight.
+-- The full-text index of published plans and the knowledge base (package bigram): one small
+-- row per document (title and scope), its text apart (read only for the hits shown and for
+-- words longer than one term), and one row per (term, document) with the term's weight.
 CREATE TABLE search_docs (
     kind          TEXT NOT NULL,
     doc_id        TEXT NOT NULL,
     ref_id        TEXT NOT NULL DEFAULT '',
     title         TEXT NOT NULL,
-    body          TEXT NOT NULL,
-    norm          TEXT NOT NULL,
     org_path      TEXT NOT NULL DEFAULT '',
     enterprise_id TEXT NOT NULL DEFAULT '',
     updated_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (kind, doc_id)
+);
+CREATE TABLE search_texts (
+    kind   TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    norm   TEXT NOT NULL,
     PRIMARY KEY (kind, doc_id)
 );
 CREATE TABLE search_terms (
@@ -93,11 +99,12 @@ CREATE TABLE search_terms (
     doc_id TEXT NOT NULL,
     weight INTEGER NOT NULL,
     PRIMARY KEY (kind, term, doc_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX search_terms_doc ON search_terms (kind, doc_id);
 
 -- +goose Down
 DROP TABLE search_terms;
+DROP TABLE search_texts;
 DROP TABLE search_docs;
 DROP TABLE directory;
 DROP TABLE knowledge;

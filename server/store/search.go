@@ -26,9 +26,12 @@ func indexDoc(ctx context.Context, q sqldb.Querier, d search.Doc, at time.Time) 
 	if err := unindexDoc(ctx, q, d.Kind, d.ID); err != nil {
 		return err
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO search_docs (kind, doc_id, ref_id, title, body, norm, org_path, enterprise_id, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, d.Kind, d.ID, d.RefID, d.Title, d.Body,
-		bigram.Normalize(d.Title+"\n"+d.Body), d.OrgPath, d.EnterpriseID, at.UTC()); err != nil {
+	if _, err := q.Exec(ctx, `INSERT INTO search_docs (kind, doc_id, ref_id, title, org_path, enterprise_id, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.Kind, d.ID, d.RefID, d.Title, d.OrgPath, d.EnterpriseID, at.UTC()); err != nil {
+		return fmt.Errorf("store: index %s %s: %w", d.Kind, d.ID, err)
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO search_texts (kind, doc_id, body, norm) VALUES ($1, $2, $3, $4)`,
+		d.Kind, d.ID, d.Body, bigram.Normalize(d.Title+"\n"+d.Body)); err != nil {
 		return fmt.Errorf("store: index %s %s: %w", d.Kind, d.ID, err)
 	}
 	terms := bigram.Terms(d.Title, d.Body)
@@ -66,12 +69,16 @@ func unindexDoc(ctx context.Context, q sqldb.Querier, kind, id string) error {
 	if _, err := q.Exec(ctx, `DELETE FROM search_docs WHERE kind = $1 AND doc_id = $2`, kind, id); err != nil {
 		return fmt.Errorf("store: unindex %s %s: %w", kind, id, err)
 	}
+	if _, err := q.Exec(ctx, `DELETE FROM search_texts WHERE kind = $1 AND doc_id = $2`, kind, id); err != nil {
+		return fmt.Errorf("store: unindex %s %s: %w", kind, id, err)
+	}
 	return nil
 }
 
 // Search answers the documents that have every term of the query and contain every word of
-// it (LIKE on the folded text, so a hit is exact), in the scope, by score. Only the page's
-// texts are read, for their snippets.
+// it, in the scope, by score. The index finds the candidates; a word longer than one term (a
+// phrase or a code) is then checked as a substring of each candidate's folded text, in Go,
+// so a hit is exact and the total is exact. Only the page's texts are read for snippets.
 func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[search.Hit], error) {
 	page := yingji.Page[search.Hit]{Items: []search.Hit{}}
 	p := r.Page
@@ -85,15 +92,11 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 	for i, t := range r.Query.Terms {
 		in[i] = w.Next(t)
 	}
-	hits := `SELECT doc_id, SUM(weight) AS score FROM search_terms` + w.SQL() + ` AND term IN (` + strings.Join(in, ", ") +
-		`) GROUP BY doc_id HAVING COUNT(*) = ` + w.Next(len(r.Query.Terms))
-	// The outer conditions continue the numbering of the same argument list.
-	conds := []string{"d.kind = $1"}
-	for _, word := range r.Query.Words {
-		if len([]rune(word)) > 2 || !isCJK(word) { // a one- or two-character CJK word is its own term
-			conds = append(conds, `d.norm LIKE `+w.Next("%"+bigram.EscapeLike(word)+"%")+` ESCAPE '\'`)
-		}
-	}
+	// The terms' rows are read by the primary key (kind, term) and grouped afterwards: left to
+	// itself, SQLite would walk the (kind, doc_id) index in GROUP BY order over every row.
+	hits := `SELECT doc_id, SUM(weight) AS score FROM (SELECT doc_id, weight FROM search_terms` + w.SQL() + ` AND term IN (` +
+		strings.Join(in, ", ") + `) ORDER BY term, doc_id) t GROUP BY doc_id HAVING COUNT(*) = ` + w.Next(len(r.Query.Terms))
+	conds := []string{"d.kind = $1"} // the outer conditions continue the numbering of the same arguments
 	if !r.Scope.All {
 		var or []string
 		if pre := r.Scope.OrgPrefix; pre != "" {
@@ -111,28 +114,63 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	q := `WITH hits AS (` + hits + `)
-		SELECT d.doc_id, d.ref_id, d.title, h.score, COUNT(*) OVER () FROM hits h JOIN search_docs d ON d.doc_id = h.doc_id
-		WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY h.score DESC, d.title, d.doc_id LIMIT ` + w.Next(p.PageSize) + ` OFFSET ` + w.Next(p.Offset())
+		SELECT d.doc_id, d.ref_id, d.title, h.score FROM hits h JOIN search_docs d ON d.doc_id = h.doc_id
+		WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY h.score DESC, d.title, d.doc_id`
 	rows, err := s.DB.Query(ctx, q, w.Args...)
-	items, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (search.Hit, error) {
-		var h search.Hit
-		return h, r.Scan(&h.ID, &h.RefID, &h.Title, &h.Score, &page.Total)
+	cands, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (search.Hit, error) {
+		h := search.Hit{}
+		return h, r.Scan(&h.ID, &h.RefID, &h.Title, &h.Score)
 	})
 	if err != nil {
 		return page, fmt.Errorf("store: search: %w", err)
 	}
-	if len(items) == 0 && p.Offset() > 0 { // past the end: count alone
-		cq := `WITH hits AS (` + hits + `) SELECT COUNT(*) FROM hits h JOIN search_docs d ON d.doc_id = h.doc_id WHERE ` + strings.Join(conds, " AND ")
-		if err := s.DB.QueryRow(ctx, cq, w.Args[:len(w.Args)-2]...).Scan(&page.Total); err != nil {
-			return page, fmt.Errorf("store: search count: %w", err)
+	// A one- or two-character CJK word is its own term: every candidate has it.
+	var check []string
+	for _, word := range r.Query.Words {
+		if len([]rune(word)) > 2 || !isCJK(word) {
+			check = append(check, word)
 		}
 	}
+	if len(check) > 0 && len(cands) > 0 {
+		ok := map[string]bool{}
+		err = sqldb.InChunks(itemIDs(cands), []any{r.Kind}, func(args []any, ph string) error {
+			rows, err := s.DB.Query(ctx, `SELECT doc_id, norm FROM search_texts WHERE kind = $1 AND doc_id IN (`+ph+`)`, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id, norm string
+				if err := rows.Scan(&id, &norm); err != nil {
+					return err
+				}
+				all := true
+				for _, word := range check {
+					all = all && strings.Contains(norm, word)
+				}
+				ok[id] = all
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return page, fmt.Errorf("store: search texts: %w", err)
+		}
+		kept := cands[:0]
+		for _, c := range cands {
+			if ok[c.ID] {
+				kept = append(kept, c)
+			}
+		}
+		cands = kept
+	}
+	page.Total = len(cands)
+	items := cands[min(p.Offset(), len(cands)):min(p.Offset()+p.PageSize, len(cands))]
 	if len(items) == 0 {
 		return page, nil
 	}
 	bodies := map[string]string{}
 	err = sqldb.InChunks(itemIDs(items), []any{r.Kind}, func(args []any, ph string) error {
-		rows, err := s.DB.Query(ctx, `SELECT doc_id, body FROM search_docs WHERE kind = $1 AND doc_id IN (`+ph+`)`, args...)
+		rows, err := s.DB.Query(ctx, `SELECT doc_id, body FROM search_texts WHERE kind = $1 AND doc_id IN (`+ph+`)`, args...)
 		pairs, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) ([2]string, error) {
 			var p [2]string
 			return p, r.Scan(&p[0], &p[1])

@@ -513,6 +513,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/directory/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 立即按用户和企业联系人刷新应急通讯录（服务每 5 分钟自动刷新） */
+        post: operations["postDirectoryRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprises": {
         parameters: {
             query?: never;
@@ -702,6 +719,60 @@ export interface paths {
          */
         post: operations["postIngestReadings"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 应急知识库列表：法律法规、标准规范、事故案例、危化品安全技术说明书 */
+        get: operations["getKnowledge"];
+        put?: never;
+        /** 新增知识库条目 */
+        post: operations["postKnowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检索应急知识库（全文，按相关度排序，摘要中以 <mark> 标出命中） */
+        get: operations["getKnowledgeSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 知识库条目详情 */
+        get: operations["getKnowledgeById"];
+        /** 修改知识库条目（整体替换） */
+        put: operations["putKnowledgeById"];
+        post?: never;
+        /** 删除知识库条目 */
+        delete: operations["deleteKnowledgeById"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1123,6 +1194,281 @@ export interface paths {
         };
         /** 巡查记录详情：每项措施的检查结果、说明、照片及疑点 */
         get: operations["getPatrolsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案列表：管辖范围内的预案及上级单位已发布的预案 */
+        get: operations["getPlans"];
+        put?: never;
+        /** 新建预案（第 1 版草稿） */
+        post: operations["postPlans"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/dictionary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案编辑用的代码表：类别、层级、事件分类（GB/T 35561）、事件分级、启动条件指标、组织机构分组、状态 */
+        get: operations["getPlansDictionary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案基本信息（Excel，格式同导入模板） */
+        get: operations["getPlansExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 从 Excel 导入预案基本信息（生成草稿）：全部行校验通过才导入，否则返回 import.invalid_rows 及每个出错的行和列 */
+        post: operations["postPlansImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检索已发布的预案（全文，按相关度排序，摘要中以 <mark> 标出命中） */
+        get: operations["getPlansSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/template.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载预案基本信息导入模板（Excel） */
+        get: operations["getPlansTemplateXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案某一版本的详情（含结构化内容） */
+        get: operations["getPlansById"];
+        put?: never;
+        post?: never;
+        /** 删除草稿版本 */
+        delete: operations["deletePlansById"];
+        options?: never;
+        head?: never;
+        /** 修改草稿；审核中、已发布、已废止的版本不能修改（409 plan.immutable），请先“修订” */
+        patch: operations["patchPlansById"];
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/export.docx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案为 Word 文档（.docx） */
+        get: operations["getPlansByIdExportDocx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案为 PDF 以便打印（服务器须有中文字体 fonts-droid-fallback） */
+        get: operations["getPlansByIdExportPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 按事件的量化信息（死亡、受伤、受影响人数，经济损失，泄漏量，水位）判定该预案应启动的响应级别及依据 */
+        post: operations["postPlansByIdMatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审核通过并发布（审核中 → 已发布；原发布版本自动废止）；编制人和最后修改人不能发布自己的版本（403 plan.two_person） */
+        post: operations["postPlansByIdPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退回修改（审核中 → 草稿），须填写意见 comment */
+        post: operations["postPlansByIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 废止已发布的版本，须填写原因 reason */
+        post: operations["postPlansByIdRetire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/revise": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 修订：由已发布或已废止的版本生成新的草稿版本 */
+        post: operations["postPlansByIdRevise"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 提交审核（草稿 → 审核中） */
+        post: operations["postPlansByIdSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案的版本历史（新版本在前） */
+        get: operations["getPlansByIdVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1832,6 +2178,10 @@ export interface components {
             /** Format: double */
             value?: number;
         };
+        Attachment: {
+            name?: string;
+            sha256?: string;
+        };
         CalendarPeriod: {
             /** Format: date-time */
             end?: string;
@@ -1843,6 +2193,10 @@ export interface components {
         ChangePasswordRequest: {
             new_password?: string;
             old_password?: string;
+        };
+        Chapter: {
+            body?: string;
+            title?: string;
         };
         Checklist: {
             active?: boolean;
@@ -1892,6 +2246,11 @@ export interface components {
             risk_point_ids?: string[] | null;
             shifts?: string[] | null;
         };
+        ClassInfo: {
+            class?: string;
+            name?: string;
+            sub_types?: string[];
+        };
         CollectionSpec: {
             append_only?: boolean;
             deletable?: boolean;
@@ -1906,6 +2265,14 @@ export interface components {
             /** Format: double */
             rate?: number;
             total?: number;
+        };
+        Condition: {
+            metric?: string;
+            op?: string;
+            subject?: string;
+            text?: string;
+            /** Format: double */
+            value?: number;
         };
         Contact: {
             /** Format: date-time */
@@ -1930,6 +2297,17 @@ export interface components {
             name?: string | null;
             phone?: string | null;
             title?: string | null;
+        };
+        Content: {
+            attachments?: components["schemas"]["Attachment"][];
+            chapters?: components["schemas"]["Chapter"][];
+            contacts?: components["schemas"]["plan.Contact"][];
+            events?: components["schemas"]["plan.Event"][];
+            levels?: components["schemas"]["ResponseLevel"][];
+            organization?: components["schemas"]["Role"][];
+            resources?: components["schemas"]["Resource"][];
+            risk_point_ids?: string[];
+            summary?: string;
         };
         DashAlerts: {
             by_level?: components["schemas"]["DashCount"][];
@@ -2063,6 +2441,9 @@ export interface components {
         DeviceSecret: {
             secret?: string;
         };
+        DirectoryRefresh: {
+            changed?: number;
+        };
         Enterprise: {
             address?: string;
             cell?: string;
@@ -2177,6 +2558,17 @@ export interface components {
             rule?: string;
             type?: string;
         };
+        Figure: {
+            metric?: string;
+            subject?: string;
+            /** Format: double */
+            value?: number;
+        };
+        Figures: {
+            class?: string;
+            sub_type?: string;
+            values?: components["schemas"]["Figure"][];
+        };
         Hazard: {
             deadline?: string;
             description?: string;
@@ -2201,6 +2593,14 @@ export interface components {
         };
         HazardTemplate: {
             level?: string;
+            title?: string;
+        };
+        Hit: {
+            id?: string;
+            kind?: string;
+            ref_id?: string;
+            score?: number;
+            snippet?: string;
             title?: string;
         };
         Home: {
@@ -2306,6 +2706,17 @@ export interface components {
             team_id?: string;
             username?: string;
         };
+        MSDS: {
+            alias?: string;
+            fire_fighting?: string;
+            first_aid?: string;
+            formula?: string;
+            hazards?: string;
+            leak_handling?: string;
+            name?: string;
+            properties?: string;
+            protection?: string;
+        };
         MapBounds: {
             /** Format: double */
             east?: number;
@@ -2327,6 +2738,11 @@ export interface components {
             id?: string;
             kind?: string;
             text?: string;
+        };
+        MetricInfo: {
+            metric?: string;
+            name?: string;
+            unit?: string;
         };
         MonitorKinds: {
             categories?: {
@@ -2384,6 +2800,10 @@ export interface components {
             id?: string;
             mutation_id?: string;
             op?: string;
+        };
+        NameCode: {
+            code?: string;
+            name?: string;
         };
         NewUser: {
             enterprise_id?: string;
@@ -2447,12 +2867,20 @@ export interface components {
             items?: components["schemas"]["Hazard"][];
             total?: number;
         };
+        Page_Hit: {
+            items?: components["schemas"]["Hit"][];
+            total?: number;
+        };
         Page_OverduePeriod: {
             items?: components["schemas"]["OverduePeriod"][];
             total?: number;
         };
         Page_PatrolRecord: {
             items?: components["schemas"]["PatrolRecord"][];
+            total?: number;
+        };
+        Page_Plan: {
+            items?: components["schemas"]["Plan"][];
             total?: number;
         };
         Page_Point: {
@@ -2560,6 +2988,74 @@ export interface components {
             /** Format: date-time */
             to?: string;
             total?: components["schemas"]["Completion"];
+        };
+        Person: {
+            name?: string;
+            phone?: string;
+            title?: string;
+        };
+        Plan: {
+            author_id?: string;
+            author_name?: string;
+            code?: string;
+            content?: components["schemas"]["Content"];
+            /** Format: date-time */
+            created_at?: string;
+            editor_id?: string;
+            enterprise_id?: string;
+            id?: string;
+            kind?: string;
+            level?: string;
+            org_path?: string;
+            org_unit_id?: string;
+            plan_id?: string;
+            /** Format: date-time */
+            published_at?: string | null;
+            /** Format: date-time */
+            retired_at?: string | null;
+            retired_reason?: string;
+            review_comment?: string;
+            reviewer_id?: string;
+            reviewer_name?: string;
+            status?: string;
+            /** Format: date-time */
+            submitted_at?: string | null;
+            title?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            version?: number;
+        };
+        PlanDictionary: {
+            classes?: components["schemas"]["ClassInfo"][];
+            grades?: string[];
+            groups?: components["schemas"]["NameCode"][];
+            kinds?: components["schemas"]["NameCode"][];
+            knowledge_kinds?: components["schemas"]["NameCode"][];
+            levels?: components["schemas"]["NameCode"][];
+            metrics?: components["schemas"]["MetricInfo"][];
+            status?: components["schemas"]["NameCode"][];
+        };
+        PlanInput: {
+            code?: string;
+            content?: components["schemas"]["Content"];
+            enterprise_id?: string;
+            kind?: string;
+            level?: string;
+            org_unit_id?: string;
+            title?: string;
+        };
+        PlanPatch: {
+            code?: string | null;
+            content?: components["schemas"]["Content"];
+            kind?: string | null;
+            title?: string | null;
+        };
+        PlanStep: {
+            comment?: string;
+            reason?: string;
+        };
+        PlanVersions: {
+            items?: components["schemas"]["Plan"][];
         };
         Point: {
             code?: string;
@@ -2725,6 +3221,22 @@ export interface components {
         ResetPasswordRequest: {
             password?: string;
         };
+        Resource: {
+            kind?: string;
+            location?: string;
+            name?: string;
+            note?: string;
+            /** Format: double */
+            quantity?: number;
+            unit?: string;
+        };
+        ResponseLevel: {
+            conditions?: components["schemas"]["Condition"][];
+            leader?: string;
+            level?: number;
+            match?: string;
+            measures?: string[];
+        };
         Result: {
             code?: string;
             message?: string;
@@ -2770,6 +3282,13 @@ export interface components {
             measures?: components["schemas"]["Measure"][] | null;
             name?: string | null;
             responsible?: string | null;
+        };
+        Role: {
+            department?: string;
+            duties?: string;
+            group?: string;
+            name?: string;
+            people?: components["schemas"]["Person"][];
         };
         RoleInfo: {
             code?: string;
@@ -2978,6 +3497,26 @@ export interface components {
             today_raised?: number;
             unconfirmed?: number;
         };
+        "knowledge.Entry": {
+            attachments?: components["schemas"]["Attachment"][];
+            body?: string;
+            cas?: string;
+            code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: string;
+            issued_on?: string;
+            issuer?: string;
+            kind?: string;
+            msds?: components["schemas"]["MSDS"];
+            org_path?: string;
+            tags?: string[];
+            title?: string;
+            un?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            updated_by?: string;
+        };
         "monitor.StatusChange": {
             /** Format: date-time */
             at?: string;
@@ -2989,6 +3528,35 @@ export interface components {
             lat?: number;
             /** Format: double */
             lng?: number;
+        };
+        "plan.Contact": {
+            department?: string;
+            name?: string;
+            phone?: string;
+            post?: string;
+        };
+        "plan.Event": {
+            class?: string;
+            grades?: string[];
+            sub_type?: string;
+        };
+        "plan.Reason": {
+            condition?: number;
+            rule?: string;
+            text?: string;
+            /** Format: double */
+            value?: number;
+        };
+        "plan.Result": {
+            explanation?: string;
+            level?: number;
+            manual?: string[];
+            matched?: boolean;
+            reasons?: components["schemas"]["plan.Reason"][];
+        };
+        "yingji.Page_Entry": {
+            items?: components["schemas"]["knowledge.Entry"][];
+            total?: number;
         };
     };
     responses: {
@@ -4312,6 +4880,32 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postDirectoryRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryRefresh"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getEnterprises: {
         parameters: {
             query?: {
@@ -4797,6 +5391,198 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             423: components["responses"]["Locked"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledge: {
+        parameters: {
+            query?: {
+                /** @description 类别：law、standard、case、msds */
+                kind?: string;
+                /** @description 标题、文号或 CAS 号包含 */
+                q?: string;
+                /** @description CAS 号（精确） */
+                cas?: string;
+                /** @description UN 号（精确，可带 UN 前缀） */
+                un?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yingji.Page_Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postKnowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["knowledge.Entry"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledgeSearch: {
+        parameters: {
+            query?: {
+                /** @description 检索词：汉字、字母或数字（如 CAS 号 7782-50-5、UN1017） */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Hit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    putKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["knowledge.Entry"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5869,6 +6655,625 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatrolDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlans: {
+        parameters: {
+            query?: {
+                /** @description 状态：draft、review、published、retired */
+                status?: string;
+                /** @description 类别：comprehensive、special、onsite */
+                kind?: string;
+                /** @description 层级：city、district、township、enterprise */
+                level?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 编制单位 */
+                org_unit_id?: string;
+                /** @description 名称或编号包含 */
+                q?: string;
+                /** @description 列出每个版本（默认只列每个预案的最新版本） */
+                all_versions?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansDictionary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanDictionary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 状态：draft、review、published、retired */
+                status?: string;
+                /** @description 类别：comprehensive、special、onsite */
+                kind?: string;
+                /** @description 层级：city、district、township、enterprise */
+                level?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 编制单位 */
+                org_unit_id?: string;
+                /** @description 名称或编号包含 */
+                q?: string;
+                /** @description 列出每个版本（默认只列每个预案的最新版本） */
+                all_versions?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 上传的文件，表单字段 file */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansSearch: {
+        parameters: {
+            query?: {
+                /** @description 检索词：汉字（不分词，任意两字即可检索）、字母或数字，空格分隔表示同时包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Hit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansTemplateXlsx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchPlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanPatch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdExportDocx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdExportPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdMatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Figures"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["plan.Result"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdRetire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdRevise: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanVersions"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -183,4 +184,49 @@ func TestPlanDemoAndKnowledge(t *testing.T) {
 			t.Fatalf("new entry: %+v", r)
 		}
 	})
+}
+
+var xlPlanHeaders = []string{"预案编号", "预案名称", "预案类别", "预案层级", "编制单位代码", "企业统一社会信用代码", "适用范围", "事件类型"}
+
+// Excel import of plan metadata: all or nothing, every bad row explained in its column.
+func TestPlanImport(t *testing.T) {
+	s := apptest.Start(t)
+	d := loadDemo(t, s)
+	r := s.Do(t, "GET", "/api/v1/plans/template.xlsx", d.admin, nil)
+	if r.Status != 200 || !strings.HasPrefix(string(r.Body), "PK") {
+		t.Fatalf("template: %d", r.Status)
+	}
+	bad := xlWorkbook(t, xlPlanHeaders,
+		[]any{"A-1", "临江市地震应急预案", "专项应急预案", "市级", "339900", "", "适用于地震灾害", "自然灾害/地震灾害"},
+		[]any{"A-2", "", "专项应急预案", "市级", "339900", "", "", ""},
+		[]any{"A-3", "江南区预案", "综合应急预案", "市级", "339901", "", "", "天灾"},
+		[]any{"A-4", "企业预案", "现场处置方案", "企业", "", "91000000000000000X", "", ""})
+	body := xlWantError(t, xlUpload(t, s, "/api/v1/plans/import", d.admin, bad), http.StatusBadRequest, "import.invalid_rows")
+	got := map[string]bool{}
+	for _, e := range body.Data.Errors {
+		got[fmt.Sprintf("%d/%s", e.Row, e.Column)] = true
+	}
+	for _, w := range []string{"3/预案名称", "4/预案层级", "4/事件类型", "5/企业统一社会信用代码"} {
+		if !got[w] {
+			t.Errorf("no error at %s: %+v", w, body.Data.Errors)
+		}
+	}
+	var page yingji.Page[plan.Plan]
+	want(t, s.Do(t, "GET", "/api/v1/plans?status=draft", d.admin, nil), 200, &page)
+	if page.Total != 0 {
+		t.Fatalf("a bad file imported %d drafts", page.Total)
+	}
+	good := xlWorkbook(t, xlPlanHeaders,
+		[]any{"A-1", "临江市地震应急预案", "专项应急预案", "市级", "339900", "", "适用于地震灾害", "自然灾害/地震灾害"},
+		[]any{"B-1", "临港石化储运有限公司综合应急预案", "综合", "企业", "", d.ownEnt.CreditCode, "", "事故灾难"})
+	var res struct{ Imported int }
+	want(t, xlUpload(t, s, "/api/v1/plans/import", d.admin, good), 200, &res)
+	want(t, s.Do(t, "GET", "/api/v1/plans?status=draft", d.admin, nil), 200, &page)
+	if res.Imported != 2 || page.Total != 2 {
+		t.Fatalf("imported %d, drafts %d", res.Imported, page.Total)
+	}
+	r = s.Do(t, "GET", "/api/v1/plans/export.xlsx?status=draft", d.admin, nil)
+	if r.Status != 200 || !strings.HasPrefix(string(r.Body), "PK") {
+		t.Fatalf("export: %d", r.Status)
+	}
 }

@@ -77,8 +77,8 @@ func unindexDoc(ctx context.Context, q sqldb.Querier, kind, id string) error {
 
 // Search answers the documents that have every term of the query and contain every word of
 // it, in the scope, by score. The index finds the candidates; a word longer than one term (a
-// phrase or a code) is then checked as a substring of each candidate's folded text, in Go,
-// so a hit is exact and the total is exact. Only the page's texts are read for snippets.
+// phrase or a code) is then checked as a substring of each candidate's folded text, so a hit
+// and the total are exact. Only the page's texts are read for snippets.
 func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[search.Hit], error) {
 	page := yingji.Page[search.Hit]{Items: []search.Hit{}}
 	p := r.Page
@@ -113,6 +113,22 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 		}
 		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
+	// A one- or two-character CJK word is its own term: every candidate has it. Longer words
+	// are checked as substrings of the folded text: in the query on PostgreSQL (strpos, so the
+	// texts stay on the server), in Go on SQLite (faster than its instr and LIKE).
+	var check []string
+	for _, word := range r.Query.Words {
+		if len([]rune(word)) > 2 || !isCJK(word) {
+			check = append(check, word)
+		}
+	}
+	if s.DB.Engine() == sqldb.Postgres {
+		for _, word := range check {
+			conds = append(conds, `EXISTS (SELECT 1 FROM search_texts x WHERE x.kind = d.kind AND x.doc_id = d.doc_id AND strpos(x.norm, `+
+				w.Next(word)+`) > 0)`)
+		}
+		check = nil
+	}
 	q := `WITH hits AS (` + hits + `)
 		SELECT d.doc_id, d.ref_id, d.title, h.score FROM hits h JOIN search_docs d ON d.doc_id = h.doc_id
 		WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY h.score DESC, d.title, d.doc_id`
@@ -123,13 +139,6 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 	})
 	if err != nil {
 		return page, fmt.Errorf("store: search: %w", err)
-	}
-	// A one- or two-character CJK word is its own term: every candidate has it.
-	var check []string
-	for _, word := range r.Query.Words {
-		if len([]rune(word)) > 2 || !isCJK(word) {
-			check = append(check, word)
-		}
 	}
 	if len(check) > 0 && len(cands) > 0 {
 		ok := map[string]bool{}

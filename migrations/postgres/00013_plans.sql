@@ -93,6 +93,9 @@ CREATE TABLE search_texts (
     norm   TEXT NOT NULL,
     PRIMARY KEY (kind, doc_id)
 );
+-- Uncompressed out-of-line storage: a search reads the folded text of many candidates, and
+-- decompressing each costs more than the bytes it saves.
+ALTER TABLE search_texts ALTER COLUMN norm SET STORAGE EXTERNAL;
 CREATE TABLE search_terms (
     kind   TEXT NOT NULL,
     term   TEXT COLLATE "C" NOT NULL,

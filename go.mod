@@ -3,6 +3,7 @@ module github.com/yingji/yingji
 go 1.26.0
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	firebase.google.com/go/v4 v4.19.0
 	github.com/coder/websocket v1.8.15
 	github.com/disintegration/imaging v1.6.2

@@ -124,6 +124,18 @@ func (m *Client) Get(collection, id string) (string, error) {
 	return toJSON(r)
 }
 
+// Search finds records of a collection offline by keywords and numbers (plans, knowledge:
+// Chinese without word segmentation, CAS and UN numbers) and returns at most limit hits (0:
+// 20), best first, as JSON [{"collection","id","title","snippet","score"}]; the snippet marks
+// every match with 【】.
+func (m *Client) Search(collection, query string, limit int64) (string, error) {
+	hits, err := m.c.Search(context.Background(), collection, query, int(limit))
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(hits)
+}
+
 // List returns the records of a collection as a JSON array; whereJSON is "" or an object of
 // field → value (strings, or any JSON value compared by its JSON form), all of which must match.
 func (m *Client) List(collection, whereJSON string) (string, error) {

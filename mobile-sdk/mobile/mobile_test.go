@@ -96,3 +96,27 @@ func TestFacadeAttach(t *testing.T) {
 		t.Fatalf("retry of a queued file: %v", err)
 	}
 }
+
+// Search works offline on the replica: "液氯" inside "液氯储罐泄漏处置", no server needed.
+func TestFacadeSearch(t *testing.T) {
+	c, err := mobile.Open(filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id, err := c.Create("hazards", `{"title":"液氯储罐泄漏处置","description":"罐区阀门填料泄漏"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("hazards", `{"title":"消防通道堵塞"}`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Search("hazards", "液氯", 0)
+	var hits []struct{ ID, Title, Snippet string }
+	if err != nil || json.Unmarshal([]byte(out), &hits) != nil || len(hits) != 1 || hits[0].ID != id || !strings.Contains(hits[0].Snippet, "【液氯】") {
+		t.Fatalf("search = %s, %v", out, err)
+	}
+	if _, err := c.Search("hazards", "，", 0); mobile.ErrorClass(err) != 2 {
+		t.Fatalf("empty query: %v", err)
+	}
+}

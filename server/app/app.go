@@ -153,6 +153,7 @@ func (m *Main) Open(ctx context.Context) error {
 	patrols.QRKey = func() ed25519.PublicKey { pub, _ := m.Risk.PublicKey(); return pub }
 	m.Sync.Register(patrols)
 	m.Sync.Register(patrol.NewChecklists())
+	m.registerPlans()
 	st.Changes = m.Sync
 	if m.Channels == nil {
 		if m.Channels, err = openChannels(ctx, m.Config); err != nil {
@@ -266,6 +267,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MountMonitor(m.Monitor)
 	m.API.MountAlerts(m.Alerts)
 	m.API.MountDashboard(m.Monitor, m.Alerts)
+	if err := m.mountPlans(ctx); err != nil {
+		return err
+	}
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

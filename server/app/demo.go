@@ -26,6 +26,9 @@ func (m *Main) loadDemo(ctx context.Context) error {
 	if err := demo.Load(ctx, st, st, pw, m.Accounts.Now()); err != nil {
 		return err
 	}
+	if err := m.loadDemoPlans(ctx); err != nil {
+		return err
+	}
 	var names []string
 	for _, a := range demo.Accounts {
 		names = append(names, a.Username)

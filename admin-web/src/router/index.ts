@@ -4,6 +4,7 @@ import { monitoringMenu, monitoringRoutes } from './monitoring'
 import { preventionMenu, preventionRoutes } from './prevention'
 import type { MenuEntry } from './menu'
 import { DataBoard, HomeFilled, MapLocation, OfficeBuilding, Tickets, User, Histogram } from '@element-plus/icons-vue'
+import { plansMenu, plansRoutes } from './plans'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -26,6 +27,7 @@ export const menu: readonly MenuEntry[] = [
   { path: '/bigscreen', title: '指挥大屏', group: 'home', icon: DataBoard },
   ...preventionMenu,
   ...monitoringMenu,
+  ...plansMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
   { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
@@ -48,6 +50,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'audit', name: 'audit', component: () => import('@/views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
       ...preventionRoutes,
       ...monitoringRoutes,
+      ...plansRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

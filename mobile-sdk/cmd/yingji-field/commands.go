@@ -43,6 +43,8 @@ func init() {
 		"dismiss":  {min: 1, max: 1, run: cmdDismiss},
 		"status":   {run: cmdStatus},
 		"live":     {run: cmdLive},
+		"search":   {flags: []string{"limit"}, min: 2, max: 20, run: cmdSearch},
+		"cas":      {min: 1, max: 1, run: cmdCAS},
 	}
 }
 

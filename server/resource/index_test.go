@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
-	"runtime"
 	"testing"
 	"time"
 
@@ -53,7 +53,7 @@ func randomEntries(rng *rand.Rand, n int, minLat, maxLat, minLng, maxLng float64
 		}
 		out[i] = &resource.Entry{ID: fmt.Sprintf("r%07d", i), Kind: testKinds[rng.IntN(len(testKinds))],
 			Category: []string{"综合", "专业", "社会"}[rng.IntN(3)], Status: testStatuses[rng.IntN(len(testStatuses))],
-			Owner: []resource.Owner{resource.OwnerGovernment, resource.OwnerEnterprise}[rng.IntN(2)],
+			Owner:     []resource.Owner{resource.OwnerGovernment, resource.OwnerEnterprise}[rng.IntN(2)],
 			Available: float64(rng.IntN(100)), AccidentTypes: types,
 			Lat: minLat + rng.Float64()*(maxLat-minLat), Lng: lng}
 	}

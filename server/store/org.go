@@ -503,8 +503,13 @@ func (s *Store) ListTeams(ctx context.Context, f org.TeamFilter) ([]org.Team, er
 }
 
 func (s *Store) CreateTeam(ctx context.Context, t org.Team) error {
-	_, err := s.DB.Exec(ctx, `INSERT INTO teams (id, name, kind, org_unit_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, t.ID, t.Name, t.Kind, t.OrgUnitID, t.CreatedAt.UTC(), t.UpdatedAt.UTC())
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO teams (id, name, kind, org_unit_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, t.ID, t.Name, t.Kind, t.OrgUnitID, t.CreatedAt.UTC(), t.UpdatedAt.UTC()); err != nil {
+			return err
+		}
+		return s.insertTeamResource(ctx, tx, t) // every team is also a team resource (resource.KindTeam)
+	})
 	if err != nil {
 		return fmt.Errorf("store: create team: %w", err)
 	}

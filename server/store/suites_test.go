@@ -15,6 +15,7 @@ var suites = []struct {
 	{"Org", storetest.TestOrg},
 	{"Account", storetest.TestAccount},
 	{"Audit", storetest.TestAudit},
+	{"Resource", storetest.TestResource},
 }
 
 // runSuites runs every suite against the databases open returns.

@@ -142,6 +142,7 @@ type Op struct {
 	Status   int     // 2xx status; 200 if zero
 	Produces string  // content type of a non-JSON response (Excel files)
 	Upload   bool    // multipart/form-data request with a "file" field
+	Example  any     // an example of the JSON request body, shown in the OpenAPI document
 }
 
 // Param is a query parameter.

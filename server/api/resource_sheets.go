@@ -275,4 +275,3 @@ func resourceRow(k resource.Kind, x resource.Resource, l *sheetLookups) []any {
 	}
 	return out
 }
-

@@ -126,7 +126,7 @@ func (s *Server) MountResources(svc *resource.Service) {
 		Query:   []Param{{"kinds", "string", "资源种类，逗号分隔；不填为全部"}},
 		Summary: "一张图的资源与目标图层：管辖范围内有坐标的资源（最多 20000 个）"}, r.mapPoints)
 	s.route(Op{Method: http.MethodPost, Path: "/resources/external", Tag: tag, Body: resource.ExternalPackage{}, Example: externalExample,
-		Resp: resource.ExternalSummary{},
+		Resp:    resource.ExternalSummary{},
 		Summary: "外部系统（如省救援物资系统）推送资源数据包：按（来源系统, 外部编号）幂等新增或更新，逐条返回结果（created/updated/unchanged/rejected 及原因），出错的条目不影响其他条目"}, r.external)
 	s.route(Op{Method: http.MethodPost, Path: "/resources/external/package", Tag: tag, Upload: true, Resp: resource.ExternalSummary{},
 		Query:   []Param{{"source", "string", "来源系统（上传 Excel 时必填；JSON 文件中的 source 优先）"}, {"kind", "string", "Excel 数据包的资源种类，默认 supply"}},

@@ -85,7 +85,9 @@ func TestResourcesNearestREST(t *testing.T) {
 					}
 					brute = append(brute, cand{x.ID, haversineM(lat, lng, x.Location.Lat, x.Location.Lng)})
 				}
-				sort.Slice(brute, func(i, j int) bool { return brute[i].d < brute[j].d || brute[i].d == brute[j].d && brute[i].id < brute[j].id })
+				sort.Slice(brute, func(i, j int) bool {
+					return brute[i].d < brute[j].d || brute[i].d == brute[j].d && brute[i].id < brute[j].id
+				})
 				if len(brute) > 5 {
 					brute = brute[:5]
 				}

@@ -2,6 +2,7 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { useSession } from '@/stores/session'
 import { monitoringMenu, monitoringRoutes } from './monitoring'
 import { preventionMenu, preventionRoutes } from './prevention'
+import { resourcesMenu, resourcesRoutes } from './resources'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -20,6 +21,7 @@ export const menu: readonly { path: string; title: string; perm?: string }[] = [
   { path: '/map', title: '一张图', perm: undefined },
   ...preventionMenu,
   ...monitoringMenu,
+  ...resourcesMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read' },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read' },
   { path: '/users', title: '用户管理', perm: 'user:read' },
@@ -41,6 +43,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'audit', name: 'audit', component: () => import('@/views/audit/AuditView.vue'), meta: { title: '审计日志', perm: 'audit:read' } },
       ...preventionRoutes,
       ...monitoringRoutes,
+      ...resourcesRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

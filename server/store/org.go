@@ -332,7 +332,10 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 		if err := s.movedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID); err != nil {
 			return err
 		}
-		return s.riskPointsMoved(ctx, tx, e.ID, e.OrgPath)
+		if err := s.riskPointsMoved(ctx, tx, e.ID, e.OrgPath); err != nil {
+			return err
+		}
+		return s.resourcesMoved(ctx, tx, e)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update enterprise %s: %w", e.ID, err)

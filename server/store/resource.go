@@ -375,3 +375,25 @@ func (resourceCollection) Load(ctx context.Context, q sqldb.Querier, ids []strin
 func (resourceCollection) Place(_ context.Context, _ sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {
 	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: syncsvc.Str(f, "enterprise_id")}, nil
 }
+
+// resourcesMoved makes an enterprise's resources (and its teams' rows in teams) follow it to
+// its new unit and org path.
+func (s *Store) resourcesMoved(ctx context.Context, tx sqldb.Querier, e org.Enterprise) error {
+	unit := e.TownshipID
+	if e.GridID != "" {
+		unit = e.GridID
+	}
+	n, err := tx.Exec(ctx, `UPDATE resources SET org_path = $2, org_unit_id = $3 WHERE enterprise_id = $1 AND (org_path <> $2 OR org_unit_id <> $3)`,
+		e.ID, e.OrgPath, unit)
+	if err != nil || n == 0 {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE teams SET org_unit_id = $2 WHERE id IN (SELECT id FROM resources WHERE enterprise_id = $1 AND kind = 'team')`,
+		e.ID, unit); err != nil {
+		return err
+	}
+	if _, err := bumpResources(ctx, tx); err != nil {
+		return err
+	}
+	return s.movedChildren(ctx, tx, "resources", `SELECT id FROM resources WHERE enterprise_id = $1`, e.ID)
+}

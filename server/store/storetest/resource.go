@@ -185,6 +185,30 @@ func TestResource(t *testing.T, open func(t *testing.T) sqldb.DB) {
 		}
 	})
 
+	t.Run("OK_EnterpriseMoves", func(t *testing.T) {
+		t.Parallel()
+		s, tree, _ := seed(t)
+		v0, _ := s.ResourceVersion(ctx)
+		e, err := s.GetEnterprise(ctx, "e4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.TownshipID, e.GridID, e.OrgPath, e.UpdatedAt = "t1", "g2", tree["g2"].Path, orgT0.Add(time.Hour)
+		if err := s.UpdateEnterprise(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.GetResource(ctx, "r6")
+		if err != nil || r.OrgPath != tree["g2"].Path || r.OrgUnitID != "g2" {
+			t.Fatalf("the enterprise's team stayed behind: %+v %v", r, err)
+		}
+		if team, err := s.GetTeam(ctx, "r6"); err != nil || team.OrgUnitID != "g2" {
+			t.Fatalf("teams row: %+v %v", team, err)
+		}
+		if v, _ := s.ResourceVersion(ctx); v != v0+1 {
+			t.Fatalf("version %d after the move, was %d", v, v0)
+		}
+	})
+
 	t.Run("ErrDuplicateExternalID", func(t *testing.T) {
 		t.Parallel()
 		s, _, rs := seed(t)

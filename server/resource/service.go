@@ -255,6 +255,9 @@ func (s *Service) List(ctx context.Context, a *yingji.Actor, f Filter, p yingji.
 		f.Subtree, f.OrgUnitID = u.Path, ""
 	}
 	f.Scope = readScope(a)
+	if f.Scope.OrgPrefix == "" && f.Scope.EnterpriseID == "" && len(f.Scope.Paths) == 0 {
+		return yingji.Page[Resource]{Items: []Resource{}}, nil // no anchor: nothing (a zero scope would mean everything)
+	}
 	return s.Store.ListResources(ctx, f, p)
 }
 

@@ -102,6 +102,29 @@ describe('resources', () => {
     await done(page, [400])
   })
 
+  test('OK: every resource page lists the demo city at 1366×768 without horizontal scroll, accessible; a shelter is created in the form', async () => {
+    const page = await signIn('admin', '/resources/supplies')
+    for (const [path, row] of [['supplies', '救生衣'], ['depots', '临江市应急物资储备库'], ['experts', '张明远'], ['shelters', '滨江中学应急避难场所'],
+      ['medical', '临江市第一人民医院'], ['forces?tab=fire', '江南消防救援站'], ['forces?tab=police', '滨江派出所'], ['targets?tab=unloading', '临港码头物资卸载点']]) {
+      await page.goto(base + '/resources/' + path)
+      await page.locator('[data-test=res-table] .el-table__row', { hasText: row }).waitFor()
+      assert.equal(await shoot(page, 'resources-' + path.replace(/[?=]/g, '-')), 0, `horizontal scroll on /resources/${path} at 1366`)
+      await noSeriousAxe(page, '/resources/' + path)
+    }
+    await page.goto(base + '/resources/shelters')
+    await page.click('[data-test=res-create]')
+    const form = page.locator('.el-dialog', { hasText: '新建避难场所' })
+    await form.locator('[data-test=res-form-name]').fill('浏览器新建避难所')
+    await form.locator('[data-test=res-form-category]').click()
+    await page.click('.el-select-dropdown__item:visible:has-text("室外")')
+    await page.click('[data-test=res-form-save]')
+    await page.locator('[data-test=res-table] .el-table__row', { hasText: '浏览器新建避难所' }).waitFor()
+    const got = await call(admin, 'GET', '/api/v1/resources?kind=shelter&q=' + encodeURIComponent('浏览器新建避难所'))
+    assert.equal(got.total, 1)
+    assert.equal(got.items[0].category, '室外')
+    await done(page)
+  })
+
   test('OK: the one-map draws each resource layer, toggles it, and draws the nearest teams around a clicked point', async () => {
     const all = (await call(admin, 'GET', '/api/v1/resources/map')).items
     const teams = all.filter((e) => e.kind === 'team').length

@@ -93,19 +93,20 @@ var nearestQuery = []Param{{"lat", "string", "纬度（WGS84），必填"}, {"ln
 	{"min_available", "string", "可用数量下限：物资数量、避难场所剩余容量、队伍人数、医院床位、警力/消防人数"},
 	{"owner", "string", "归属：government、enterprise"}, {"max_distance_m", "string", "最大距离（米）"}}
 
-var externalExample = resource.ExternalPackage{Source: "浙江省应急物资管理系统", Items: []resource.ExternalItem{
-	{ExternalID: "ZJ-DEPOT-3399-01", Kind: resource.KindDepot, Name: "临江市应急物资储备库", Category: "市级", OrgUnitCode: "339900",
-		Contact: "储备库值班室", Phone: "0571-86101234", Address: "临江市江南区仓储路 8 号", Location: &resource.Location{Lat: 30.2105, Lng: 120.2602},
-		Details: resource.Details{Area: 3200}},
-	{ExternalID: "ZJ-SUP-000123", Kind: resource.KindSupply, Name: "救生衣", Code: "2030101", Category: "防汛抗旱",
-		OrgUnitCode: "339900", HolderExternalID: "ZJ-DEPOT-3399-01", Quantity: 500, Unit: "件", Status: resource.StatusAvailable,
-		Details: resource.Details{Spec: "成人 150N"}},
+// The examples of the OpenAPI document hold only the fields a caller would send.
+var externalExample = map[string]any{"source": "浙江省应急物资管理系统", "items": []map[string]any{
+	{"external_id": "ZJ-DEPOT-3399-01", "kind": "depot", "name": "临江市应急物资储备库", "category": "市级", "org_unit_code": "339900",
+		"contact": "储备库值班室", "phone": "0571-86101234", "address": "临江市江南区仓储路 8 号",
+		"location": map[string]float64{"lat": 30.2105, "lng": 120.2602}, "area": 3200},
+	{"external_id": "ZJ-SUP-000123", "kind": "supply", "name": "救生衣", "code": "2", "category": "防汛抗旱", "org_unit_code": "339900",
+		"holder_external_id": "ZJ-DEPOT-3399-01", "quantity": 500, "unit": "件", "status": "available", "spec": "成人 150N"},
 }}
 
-var resourceExample = ResourceInput{Kind: resource.KindTeam, Name: "临港园区危化品救援队", Category: "专业", Subtype: "危化品救援",
-	Owner: resource.OwnerGovernment, OrgUnitID: "（单位 ID）", Status: resource.StatusAvailable, AccidentTypes: []string{"火灾", "爆炸", "中毒和窒息"},
-	Contact: "陈队长", Phone: "13957110010", Address: "临港化工园区消防路 1 号", Location: &resource.Location{Lat: 30.2201, Lng: 120.3466},
-	Details: resource.Details{Members: 36, Equipment: "重型防化服 20 套、泡沫消防车 2 辆"}}
+var resourceExample = map[string]any{"kind": "team", "name": "临港园区危化品救援队", "category": "专业", "subtype": "危化品救援",
+	"owner": "government", "org_unit_id": "01a250c4-ec44-76cc-9cee-c23c5756b963", "status": "available",
+	"accident_types": []string{"火灾", "爆炸", "中毒和窒息"}, "contact": "陈队长", "phone": "13957110010",
+	"address": "临港化工园区消防路 1 号", "location": map[string]float64{"lat": 30.2201, "lng": 120.3466},
+	"members": 36, "equipment": "重型防化服 20 套、泡沫消防车 2 辆"}
 
 // resourceAPI serves the resource routes.
 type resourceAPI struct {

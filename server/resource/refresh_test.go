@@ -14,8 +14,8 @@ import (
 )
 
 // TestIndexFollowsOtherInstances: two services on one database (two server instances); a
-// write through one is in its own index at once and in the other's after a Refresh (what the
-// NOTIFY listener and the periodic check call), without a reload when nothing changed.
+// write through one is in its own index at once and in the other's after a Refresh (the
+// periodic check), or at its next query once CheckEvery has passed.
 func TestIndexFollowsOtherInstances(t *testing.T) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "yingji.db"))
@@ -31,6 +31,7 @@ func TestIndexFollowsOtherInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := resource.NewService(st, nil, nil), resource.NewService(st, nil, nil)
+	b.CheckEvery = time.Hour
 	for _, s := range []*resource.Service{a, b} {
 		if err := s.Open(ctx); err != nil {
 			t.Fatal(err)
@@ -58,5 +59,14 @@ func TestIndexFollowsOtherInstances(t *testing.T) {
 	hits, _ := b.Nearest(ctx, yingji.System, q)
 	if len(hits) != 2 || hits[0].Name != "避难所一" || hits[0].DistanceM < 1100 || hits[0].DistanceM > 1120 {
 		t.Fatalf("after refresh: %+v", hits)
+	}
+	// A query checks the version itself once its last check is older than CheckEvery.
+	if _, err := a.Create(ctx, yingji.System, resource.Resource{Kind: resource.KindShelter, Name: "避难所三", Category: "室外",
+		OrgUnitID: city.ID, Location: &resource.Location{Lat: 30.2, Lng: 120.2}}); err != nil {
+		t.Fatal(err)
+	}
+	b.CheckEvery = 0
+	if hits, _ := b.Nearest(ctx, yingji.System, q); len(hits) != 3 || hits[0].Name != "避难所三" {
+		t.Fatalf("a query after another instance's write: %+v", hits)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/yingji/yingji/server/org"
@@ -28,14 +29,15 @@ type Service struct {
 	Audit yingji.Auditor
 	Log   *slog.Logger
 	Now   yingji.Clock
-	// OnChange, when set, is called after every local write (the app tells other instances
-	// through PostgreSQL NOTIFY, and they Refresh).
-	OnChange func()
+	// CheckEvery is how often a query may check the table's version before it answers, so a
+	// change made by another instance shows within it (no extra database connection is held).
+	CheckEvery time.Duration
 
-	index    *Index
-	reloadMu sync.Mutex
-	stop     chan struct{}
-	done     chan struct{}
+	index     *Index
+	reloadMu  sync.Mutex
+	lastCheck atomic.Int64 // unix nanoseconds of the last version check
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // NewService returns a service on store; a nil audit records nothing. Call Open before use.
@@ -46,7 +48,8 @@ func NewService(store Store, audit yingji.Auditor, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{Store: store, Audit: audit, Log: log.With("component", "resource"), Now: time.Now, index: NewIndex()}
+	return &Service{Store: store, Audit: audit, Log: log.With("component", "resource"), Now: time.Now, CheckEvery: time.Second,
+		index: NewIndex()}
 }
 
 // Index is the service's spatial index.
@@ -54,6 +57,7 @@ func (s *Service) Index() *Index { return s.index }
 
 // Open loads the spatial index.
 func (s *Service) Open(ctx context.Context) error {
+	s.lastCheck.Store(time.Now().UnixNano())
 	return s.reload(ctx)
 }
 
@@ -92,6 +96,7 @@ func (s *Service) Close() {
 // Refresh reloads the index when the table moved past it (another instance wrote) or it
 // knows it missed a change.
 func (s *Service) Refresh(ctx context.Context) error {
+	s.lastCheck.Store(time.Now().UnixNano())
 	v, err := s.Store.ResourceVersion(ctx)
 	if err != nil {
 		return err
@@ -118,16 +123,23 @@ func (s *Service) reload(ctx context.Context) error {
 	return nil
 }
 
-// applied puts written resources into the index and tells other instances.
+// applied puts written resources into the index.
 func (s *Service) applied(version int64, rs []Resource, deleted ...string) {
 	puts := make(map[string]*Entry, len(rs))
 	for _, r := range rs {
 		puts[r.ID] = EntryOf(r)
 	}
 	s.index.Apply(version, puts, deleted...)
-	if s.OnChange != nil {
-		s.OnChange()
+}
+
+// current refreshes the index before a query when it knows it is stale, or when the last
+// version check is older than CheckEvery (another instance may have written).
+func (s *Service) current(ctx context.Context) error {
+	_, stale := s.index.State()
+	if !stale && time.Since(time.Unix(0, s.lastCheck.Load())) < s.CheckEvery {
+		return nil
 	}
+	return s.Refresh(ctx)
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
@@ -530,10 +542,8 @@ func (s *Service) Nearest(ctx context.Context, a *yingji.Actor, q Query) ([]Hit,
 			return nil, yingji.Invalid("request.bad_query", "kinds", "资源种类“%s”无效", k)
 		}
 	}
-	if _, stale := s.index.State(); stale {
-		if err := s.Refresh(ctx); err != nil {
-			return nil, err
-		}
+	if err := s.current(ctx); err != nil {
+		return nil, err
 	}
 	return s.index.Nearest(q, allow(a)), nil
 }
@@ -548,6 +558,9 @@ func (s *Service) MapPoints(ctx context.Context, a *yingji.Actor, kinds []Kind, 
 		if !k.Valid() {
 			return nil, false, yingji.Invalid("request.bad_query", "kinds", "资源种类“%s”无效", k)
 		}
+	}
+	if err := s.current(ctx); err != nil {
+		return nil, false, err
 	}
 	out := []*Entry{}
 	more := false

@@ -6460,50 +6460,27 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "kind": "team",
-                 *       "name": "临港园区危化品救援队",
-                 *       "code": "",
-                 *       "category": "专业",
-                 *       "subtype": "危化品救援",
-                 *       "owner": "government",
-                 *       "org_unit_id": "（单位 ID）",
-                 *       "enterprise_id": "",
-                 *       "holder_id": "",
-                 *       "status": "available",
-                 *       "quantity": 0,
-                 *       "unit": "",
                  *       "accident_types": [
                  *         "火灾",
                  *         "爆炸",
                  *         "中毒和窒息"
                  *       ],
-                 *       "contact": "陈队长",
-                 *       "phone": "13957110010",
                  *       "address": "临港化工园区消防路 1 号",
+                 *       "category": "专业",
+                 *       "contact": "陈队长",
+                 *       "equipment": "重型防化服 20 套、泡沫消防车 2 辆",
+                 *       "kind": "team",
                  *       "location": {
                  *         "lat": 30.2201,
                  *         "lng": 120.3466
                  *       },
                  *       "members": 36,
-                 *       "equipment": "重型防化服 20 套、泡沫消防车 2 辆",
-                 *       "sex": "",
-                 *       "birth_month": "",
-                 *       "employer": "",
-                 *       "title": "",
-                 *       "specialty": "",
-                 *       "area": 0,
-                 *       "capacity": 0,
-                 *       "occupancy": 0,
-                 *       "ambulances": 0,
-                 *       "beds": 0,
-                 *       "doctors": 0,
-                 *       "nurses": 0,
-                 *       "people": 0,
-                 *       "vehicles": 0,
-                 *       "spec": "",
-                 *       "source": "",
-                 *       "external_id": "",
-                 *       "remark": ""
+                 *       "name": "临港园区危化品救援队",
+                 *       "org_unit_id": "01a250c4-ec44-76cc-9cee-c23c5756b963",
+                 *       "owner": "government",
+                 *       "phone": "13957110010",
+                 *       "status": "available",
+                 *       "subtype": "危化品救援"
                  *     }
                  */
                 "application/json": components["schemas"]["ResourceInput"];
@@ -6539,86 +6516,37 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "source": "浙江省应急物资管理系统",
                  *       "items": [
                  *         {
+                 *           "address": "临江市江南区仓储路 8 号",
+                 *           "area": 3200,
+                 *           "category": "市级",
+                 *           "contact": "储备库值班室",
                  *           "external_id": "ZJ-DEPOT-3399-01",
                  *           "kind": "depot",
-                 *           "name": "临江市应急物资储备库",
-                 *           "code": "",
-                 *           "category": "市级",
-                 *           "subtype": "",
-                 *           "org_unit_code": "339900",
-                 *           "enterprise_credit_code": "",
-                 *           "holder_external_id": "",
-                 *           "status": "",
-                 *           "quantity": 0,
-                 *           "unit": "",
-                 *           "accident_types": null,
-                 *           "contact": "储备库值班室",
-                 *           "phone": "0571-86101234",
-                 *           "address": "临江市江南区仓储路 8 号",
                  *           "location": {
                  *             "lat": 30.2105,
                  *             "lng": 120.2602
                  *           },
-                 *           "members": 0,
-                 *           "equipment": "",
-                 *           "sex": "",
-                 *           "birth_month": "",
-                 *           "employer": "",
-                 *           "title": "",
-                 *           "specialty": "",
-                 *           "area": 3200,
-                 *           "capacity": 0,
-                 *           "occupancy": 0,
-                 *           "ambulances": 0,
-                 *           "beds": 0,
-                 *           "doctors": 0,
-                 *           "nurses": 0,
-                 *           "people": 0,
-                 *           "vehicles": 0,
-                 *           "spec": "",
-                 *           "remark": ""
+                 *           "name": "临江市应急物资储备库",
+                 *           "org_unit_code": "339900",
+                 *           "phone": "0571-86101234"
                  *         },
                  *         {
+                 *           "category": "防汛抗旱",
+                 *           "code": "2",
                  *           "external_id": "ZJ-SUP-000123",
+                 *           "holder_external_id": "ZJ-DEPOT-3399-01",
                  *           "kind": "supply",
                  *           "name": "救生衣",
-                 *           "code": "2030101",
-                 *           "category": "防汛抗旱",
-                 *           "subtype": "",
                  *           "org_unit_code": "339900",
-                 *           "enterprise_credit_code": "",
-                 *           "holder_external_id": "ZJ-DEPOT-3399-01",
-                 *           "status": "available",
                  *           "quantity": 500,
-                 *           "unit": "件",
-                 *           "accident_types": null,
-                 *           "contact": "",
-                 *           "phone": "",
-                 *           "address": "",
-                 *           "location": null,
-                 *           "members": 0,
-                 *           "equipment": "",
-                 *           "sex": "",
-                 *           "birth_month": "",
-                 *           "employer": "",
-                 *           "title": "",
-                 *           "specialty": "",
-                 *           "area": 0,
-                 *           "capacity": 0,
-                 *           "occupancy": 0,
-                 *           "ambulances": 0,
-                 *           "beds": 0,
-                 *           "doctors": 0,
-                 *           "nurses": 0,
-                 *           "people": 0,
-                 *           "vehicles": 0,
                  *           "spec": "成人 150N",
-                 *           "remark": ""
+                 *           "status": "available",
+                 *           "unit": "件"
                  *         }
-                 *       ]
+                 *       ],
+                 *       "source": "浙江省应急物资管理系统"
                  *     }
                  */
                 "application/json": components["schemas"]["ExternalPackage"];

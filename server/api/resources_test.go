@@ -164,6 +164,12 @@ func TestResourcesCRUD(t *testing.T) {
 		want(t, s.Do(t, "DELETE", "/api/v1/resources/"+sup.ID, d.admin, nil), 204, nil)
 		want(t, s.Do(t, "DELETE", "/api/v1/resources/"+depot.ID, d.admin, nil), 204, nil)
 
+		t.Run("ErrOwnerInUse", func(t *testing.T) {
+			// The demo 临江氯碱 has no accounts nor hazards, but an enterprise rescue team; 临港园区第一网格 shelters.
+			wantError(t, s.Do(t, "DELETE", "/api/v1/enterprises/"+d.byName["临江氯碱化工股份有限公司"].ID, d.admin, nil), 409, "enterprise.in_use")
+			wantError(t, s.Do(t, "DELETE", "/api/v1/org-units/"+d.units["339901002/G01"].ID, d.admin, nil), 409, "org.unit_in_use")
+		})
+
 		t.Run("ExternalPackage", func(t *testing.T) {
 			pkg := map[string]any{"source": "省救援物资系统", "items": []map[string]any{
 				{"external_id": "D-1", "kind": "depot", "name": "省级分库", "category": "市级", "org_unit_code": "339900",

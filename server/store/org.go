@@ -174,7 +174,8 @@ func (s *Store) UnitRefs(ctx context.Context, id string) (org.UnitRefs, error) {
 		(SELECT COUNT(*) FROM org_units WHERE parent_id = $1),
 		(SELECT COUNT(*) FROM enterprises WHERE township_id = $1 OR grid_id = $1),
 		(SELECT COUNT(*) FROM teams WHERE org_unit_id = $1),
-		(SELECT COUNT(*) FROM users WHERE org_unit_id = $1)`, id).Scan(&r.Children, &r.Enterprises, &r.Teams, &r.Users)
+		(SELECT COUNT(*) FROM users WHERE org_unit_id = $1),
+		(SELECT COUNT(*) FROM resources WHERE org_unit_id = $1 AND kind <> 'team')`, id).Scan(&r.Children, &r.Enterprises, &r.Teams, &r.Users, &r.Resources)
 	if err != nil {
 		return r, fmt.Errorf("store: unit refs %s: %w", id, err)
 	}
@@ -370,7 +371,8 @@ func (s *Store) DeleteEnterprise(ctx context.Context, id string) error {
 func (s *Store) EnterpriseRefs(ctx context.Context, id string) (org.EnterpriseRefs, error) {
 	var r org.EnterpriseRefs
 	if err := s.DB.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE enterprise_id = $1),
-		(SELECT COUNT(*) FROM hazards WHERE enterprise_id = $1)`, id).Scan(&r.Users, &r.Hazards); err != nil {
+		(SELECT COUNT(*) FROM hazards WHERE enterprise_id = $1),
+		(SELECT COUNT(*) FROM resources WHERE enterprise_id = $1)`, id).Scan(&r.Users, &r.Hazards, &r.Resources); err != nil {
 		return r, fmt.Errorf("store: enterprise refs %s: %w", id, err)
 	}
 	return r, nil

@@ -79,8 +79,21 @@ func testSnapshot(t *testing.T, e *env, town *client, scope string, r *replica) 
 			t.Errorf("%s in the snapshot: %v, want %v", coll, got, want)
 		}
 	}
-	if n := len(r.recs[scope]); n != 22 {
-		t.Fatalf("snapshot holds %d records, want 22", n)
+	// The township's emergency resources (its unit and below, its enterprises') are synced too.
+	var res yingji.Page[struct {
+		ID string `json:"id"`
+	}]
+	mustOK(t, e.Do(t, "GET", "/api/v1/resources?page_size=500&org_unit_id="+e.unitID(townA), e.admin, nil), &res)
+	var wantRes []string
+	for _, x := range res.Items {
+		wantRes = append(wantRes, x.ID)
+	}
+	sort.Strings(wantRes)
+	if got := r.ids(scope, "resources"); len(wantRes) == 0 || !slices.Equal(got, wantRes) {
+		t.Errorf("resources in the snapshot: %v, want %v", got, wantRes)
+	}
+	if n := len(r.recs[scope]); n != 22+len(wantRes) {
+		t.Fatalf("snapshot holds %d records, want %d", n, 22+len(wantRes))
 	}
 	ent, _ := r.get(scope, "enterprises", e.entID(entA))
 	if str(ent, "name") != entA || ent.Stamps["name"] == "" || ent.Seq <= 0 {

@@ -147,6 +147,7 @@ type Op struct {
 	Produces string  // content type of a non-JSON response (Excel files)
 	Upload   bool    // multipart/form-data request with a "file" field
 	Auth     string  // how a Public op authenticates instead: AuthBasic (devices) or AuthSigned (signed URL)
+	Example  any     // an example of the JSON request body, shown in the OpenAPI document
 }
 
 // How a Public op authenticates (Op.Auth); an op that is not Public needs a bearer session.

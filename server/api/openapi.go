@@ -300,6 +300,9 @@ func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, 
 			return nil, fmt.Errorf("request body: %w", err)
 		}
 		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithJSONSchemaRef(ref)}
+		if o.Example != nil {
+			op.RequestBody.Value.Content.Get("application/json").Example = o.Example
+		}
 	}
 
 	status := o.Status

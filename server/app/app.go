@@ -36,6 +36,7 @@ import (
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/patrol"
 	"github.com/yingji/yingji/server/postgres"
+	"github.com/yingji/yingji/server/resource"
 	"github.com/yingji/yingji/server/risk"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
@@ -65,6 +66,9 @@ type Main struct {
 	Alerts   *alert.Service
 	Inbox    *inbox.Service
 	Registry *prometheus.Registry
+
+	// Resources are the emergency resources and their spatial index (resources.go).
+	Resources *resource.Service
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
 	// configuration (tests set them to clients of local stand-ins).
@@ -154,6 +158,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Sync.Register(patrols)
 	m.Sync.Register(patrol.NewChecklists())
 	m.registerPlans()
+	m.Sync.Register(st.ResourceCollection())
 	st.Changes = m.Sync
 	if m.Channels == nil {
 		if m.Channels, err = openChannels(ctx, m.Config); err != nil {
@@ -194,6 +199,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("启动媒体服务失败 (start media service): %w", err)
 	}
 	m.Risk = risk.NewService(st, m.Audit)
+	m.Resources = resource.NewService(st, m.Audit, m.Log)
 	if err := m.Risk.Open(ctx); err != nil {
 		return fmt.Errorf("载入风险点二维码签名密钥失败 (load risk QR key): %w", err)
 	}
@@ -212,6 +218,10 @@ func (m *Main) Open(ctx context.Context) error {
 		if err := m.loadDemo(ctx); err != nil {
 			return fmt.Errorf("载入演示数据失败 (load demo data): %w", err)
 		}
+	}
+
+	if err := m.openResources(ctx); err != nil {
+		return err
 	}
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
@@ -270,6 +280,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.mountPlans(ctx); err != nil {
 		return err
 	}
+	m.API.MountResources(m.Resources)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
@@ -334,6 +345,9 @@ func (m *Main) Close() error {
 		if err := m.Alerts.Close(ctx); err != nil {
 			m.Log.Warn("停止预警派发出错 (stop alert dispatch)", "err", err)
 		}
+	}
+	if m.Resources != nil {
+		m.Resources.Close()
 	}
 	if m.Jobs != nil {
 		if err := m.Jobs.Stop(ctx); err != nil {

@@ -283,7 +283,7 @@ func (s *Service) DeleteUnit(ctx context.Context, a *yingji.Actor, id string) er
 	for _, r := range []struct {
 		n    int
 		what string
-	}{{refs.Children, "个下级单位"}, {refs.Enterprises, "家企业"}, {refs.Teams, "支救援队伍"}, {refs.Users, "个用户账号"}} {
+	}{{refs.Children, "个下级单位"}, {refs.Enterprises, "家企业"}, {refs.Teams, "支救援队伍"}, {refs.Users, "个用户账号"}, {refs.Resources, "个应急资源"}} {
 		if r.n > 0 {
 			in = append(in, fmt.Sprintf("%d %s", r.n, r.what))
 		}
@@ -518,6 +518,10 @@ func (s *Service) DeleteEnterprise(ctx context.Context, a *yingji.Actor, id stri
 	if refs.Hazards > 0 {
 		return yingji.Errorf(yingji.ECONFLICT, "enterprise.in_use",
 			"“%s”有 %d 条隐患记录，隐患是执法依据，不能随企业删除", e.Name, refs.Hazards).WithData(refs)
+	}
+	if refs.Resources > 0 {
+		return yingji.Errorf(yingji.ECONFLICT, "enterprise.in_use",
+			"“%s”还有 %d 个应急资源（队伍、物资等），请先删除或移交后再删除该企业", e.Name, refs.Resources).WithData(refs)
 	}
 	if err := s.Store.DeleteEnterprise(ctx, id); err != nil {
 		return enterpriseNotFound(err)

@@ -49,12 +49,14 @@ type UnitRefs struct {
 	Enterprises int `json:"enterprises"`
 	Teams       int `json:"teams"`
 	Users       int `json:"users"`
+	Resources   int `json:"resources"` // emergency resources other than teams (package resource)
 }
 
 // EnterpriseRefs counts what refers to an enterprise besides its contacts.
 type EnterpriseRefs struct {
-	Users   int `json:"users"`
-	Hazards int `json:"hazards"`
+	Users     int `json:"users"`
+	Hazards   int `json:"hazards"`
+	Resources int `json:"resources"` // emergency resources the enterprise owns (package resource)
 }
 
 // BatchError says which item of an all-or-nothing batch write failed.

@@ -174,7 +174,8 @@ func (s *Store) UnitRefs(ctx context.Context, id string) (org.UnitRefs, error) {
 		(SELECT COUNT(*) FROM org_units WHERE parent_id = $1),
 		(SELECT COUNT(*) FROM enterprises WHERE township_id = $1 OR grid_id = $1),
 		(SELECT COUNT(*) FROM teams WHERE org_unit_id = $1),
-		(SELECT COUNT(*) FROM users WHERE org_unit_id = $1)`, id).Scan(&r.Children, &r.Enterprises, &r.Teams, &r.Users)
+		(SELECT COUNT(*) FROM users WHERE org_unit_id = $1),
+		(SELECT COUNT(*) FROM resources WHERE org_unit_id = $1 AND kind <> 'team')`, id).Scan(&r.Children, &r.Enterprises, &r.Teams, &r.Users, &r.Resources)
 	if err != nil {
 		return r, fmt.Errorf("store: unit refs %s: %w", id, err)
 	}
@@ -332,7 +333,10 @@ func (s *Store) UpdateEnterprise(ctx context.Context, e org.Enterprise) error {
 		if err := s.movedChildren(ctx, tx, "hazards", `SELECT id FROM hazards WHERE enterprise_id = $1`, e.ID); err != nil {
 			return err
 		}
-		return s.riskPointsMoved(ctx, tx, e.ID, e.OrgPath)
+		if err := s.riskPointsMoved(ctx, tx, e.ID, e.OrgPath); err != nil {
+			return err
+		}
+		return s.resourcesMoved(ctx, tx, e)
 	})
 	if err != nil {
 		return fmt.Errorf("store: update enterprise %s: %w", e.ID, err)
@@ -367,7 +371,8 @@ func (s *Store) DeleteEnterprise(ctx context.Context, id string) error {
 func (s *Store) EnterpriseRefs(ctx context.Context, id string) (org.EnterpriseRefs, error) {
 	var r org.EnterpriseRefs
 	if err := s.DB.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE enterprise_id = $1),
-		(SELECT COUNT(*) FROM hazards WHERE enterprise_id = $1)`, id).Scan(&r.Users, &r.Hazards); err != nil {
+		(SELECT COUNT(*) FROM hazards WHERE enterprise_id = $1),
+		(SELECT COUNT(*) FROM resources WHERE enterprise_id = $1)`, id).Scan(&r.Users, &r.Hazards, &r.Resources); err != nil {
 		return r, fmt.Errorf("store: enterprise refs %s: %w", id, err)
 	}
 	return r, nil
@@ -503,8 +508,13 @@ func (s *Store) ListTeams(ctx context.Context, f org.TeamFilter) ([]org.Team, er
 }
 
 func (s *Store) CreateTeam(ctx context.Context, t org.Team) error {
-	_, err := s.DB.Exec(ctx, `INSERT INTO teams (id, name, kind, org_unit_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, t.ID, t.Name, t.Kind, t.OrgUnitID, t.CreatedAt.UTC(), t.UpdatedAt.UTC())
+	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO teams (id, name, kind, org_unit_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, t.ID, t.Name, t.Kind, t.OrgUnitID, t.CreatedAt.UTC(), t.UpdatedAt.UTC()); err != nil {
+			return err
+		}
+		return s.insertTeamResource(ctx, tx, t) // every team is also a team resource (resource.KindTeam)
+	})
 	if err != nil {
 		return fmt.Errorf("store: create team: %w", err)
 	}

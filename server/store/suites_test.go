@@ -16,6 +16,7 @@ var suites = []struct {
 	{"Account", storetest.TestAccount},
 	{"Audit", storetest.TestAudit},
 	{"Plans", storetest.TestPlans},
+	{"Resource", storetest.TestResource},
 }
 
 // runSuites runs every suite against the databases open returns.

@@ -79,6 +79,19 @@ func testSnapshot(t *testing.T, e *env, town *client, scope string, r *replica) 
 			t.Errorf("%s in the snapshot: %v, want %v", coll, got, want)
 		}
 	}
+	// The township's emergency resources (its unit and below, its enterprises') are synced too.
+	var res yingji.Page[struct {
+		ID string `json:"id"`
+	}]
+	mustOK(t, e.Do(t, "GET", "/api/v1/resources?page_size=500&org_unit_id="+e.unitID(townA), e.admin, nil), &res)
+	var wantRes []string
+	for _, x := range res.Items {
+		wantRes = append(wantRes, x.ID)
+	}
+	sort.Strings(wantRes)
+	if got := r.ids(scope, "resources"); len(wantRes) == 0 || !slices.Equal(got, wantRes) {
+		t.Errorf("resources in the snapshot: %v, want %v", got, wantRes)
+	}
 	// The org collections' records; the scope also holds other modules' (the emergency
 	// directory's people, the enterprises' published plans).
 	n := 0

@@ -1267,6 +1267,179 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 资源列表（管辖范围内，含上级单位的资源） */
+        get: operations["getResources"];
+        put?: never;
+        /** 新建资源 */
+        post: operations["postResources"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/external": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 外部系统（如省救援物资系统）推送资源数据包：按（来源系统, 外部编号）幂等新增或更新，逐条返回结果（created/updated/unchanged/rejected 及原因），出错的条目不影响其他条目 */
+        post: operations["postResourcesExternal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/external/package": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 上传外部系统的资源数据包文件：JSON（同 POST /resources/external 的请求体）或 Excel（该种类的导入模板，另加“外部编号”列），逐条返回结果 */
+        post: operations["postResourcesExternalPackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/kinds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 资源种类及其类别、状态名称 */
+        get: operations["getResourcesKinds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/kinds/{kind}/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出某种资源（Excel，格式同导入模板） */
+        get: operations["getResourcesKindsByKindExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/kinds/{kind}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 从 Excel 导入某种资源：全部行校验通过才导入，否则返回 import.invalid_rows 及每个出错的行和列 */
+        post: operations["postResourcesKindsByKindImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/kinds/{kind}/template.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载某种资源的导入模板（Excel） */
+        get: operations["getResourcesKindsByKindTemplateXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 一张图的资源与目标图层：管辖范围内有坐标的资源（最多 20000 个） */
+        get: operations["getResourcesMap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/nearest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 查询离某点最近的 N 个资源（按大圆距离精确排序，可按种类、类别、状态、事故类型、可用数量筛选，只含管辖范围内的资源） */
+        get: operations["getResourcesNearest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/resources/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 资源详情 */
+        get: operations["getResourcesById"];
+        /** 修改资源（整体替换各字段；种类不能修改；储备库或队伍移动时其物资随之移动） */
+        put: operations["putResourcesById"];
+        post?: never;
+        /** 删除资源（仍存放物资的储备库、仍有队员账号的队伍不能删除） */
+        delete: operations["deleteResourcesById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/risk-points": {
         parameters: {
             query?: never;
@@ -2262,6 +2435,66 @@ export interface components {
             user_id?: string;
             user_name?: string;
         };
+        ExternalItem: {
+            accident_types?: string[];
+            address?: string;
+            ambulances?: number;
+            /** Format: double */
+            area?: number;
+            beds?: number;
+            birth_month?: string;
+            capacity?: number;
+            category?: string;
+            code?: string;
+            contact?: string;
+            doctors?: number;
+            employer?: string;
+            enterprise_credit_code?: string;
+            equipment?: string;
+            external_id?: string;
+            holder_external_id?: string;
+            kind?: string;
+            location?: components["schemas"]["resource.Location"];
+            members?: number;
+            name?: string;
+            nurses?: number;
+            occupancy?: number;
+            org_unit_code?: string;
+            people?: number;
+            phone?: string;
+            /** Format: double */
+            quantity?: number;
+            remark?: string;
+            sex?: string;
+            spec?: string;
+            specialty?: string;
+            status?: string;
+            subtype?: string;
+            title?: string;
+            unit?: string;
+            vehicles?: number;
+        };
+        ExternalPackage: {
+            items?: components["schemas"]["ExternalItem"][];
+            source?: string;
+        };
+        ExternalResult: {
+            code?: string;
+            external_id?: string;
+            field?: string;
+            id?: string;
+            index?: number;
+            message?: string;
+            result?: string;
+        };
+        ExternalSummary: {
+            created?: number;
+            rejected?: number;
+            results?: components["schemas"]["ExternalResult"][];
+            source?: string;
+            unchanged?: number;
+            updated?: number;
+        };
         FieldSpec: {
             machine?: components["schemas"]["StateMachine"];
             name?: string;
@@ -2296,6 +2529,34 @@ export interface components {
         HazardTemplate: {
             level?: string;
             title?: string;
+        };
+        Hit: {
+            accident_types?: string[];
+            address?: string;
+            /** Format: double */
+            available?: number;
+            category?: string;
+            code?: string;
+            contact?: string;
+            /** Format: double */
+            distance_m?: number;
+            enterprise_id?: string;
+            holder_id?: string;
+            id?: string;
+            kind?: string;
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
+            name?: string;
+            org_path?: string;
+            owner?: string;
+            phone?: string;
+            /** Format: double */
+            quantity?: number;
+            status?: string;
+            subtype?: string;
+            unit?: string;
         };
         Home: {
             date?: string;
@@ -2479,6 +2740,13 @@ export interface components {
             mutation_id?: string;
             op?: string;
         };
+        NearestResult: {
+            items?: components["schemas"]["Hit"][];
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
+        };
         NewUser: {
             enterprise_id?: string;
             name?: string;
@@ -2579,6 +2847,10 @@ export interface components {
         };
         Page_Reminder: {
             items?: components["schemas"]["Reminder"][];
+            total?: number;
+        };
+        Page_Resource: {
+            items?: components["schemas"]["Resource"][];
             total?: number;
         };
         Page_RiskPoint: {
@@ -2842,6 +3114,108 @@ export interface components {
         ResetPasswordRequest: {
             password?: string;
         };
+        Resource: {
+            accident_types?: string[];
+            address?: string;
+            ambulances?: number;
+            /** Format: double */
+            area?: number;
+            beds?: number;
+            birth_month?: string;
+            capacity?: number;
+            category?: string;
+            cell?: string;
+            code?: string;
+            contact?: string;
+            /** Format: date-time */
+            created_at?: string;
+            doctors?: number;
+            employer?: string;
+            enterprise_id?: string;
+            equipment?: string;
+            external_id?: string;
+            holder_id?: string;
+            id?: string;
+            kind?: string;
+            location?: components["schemas"]["resource.Location"];
+            members?: number;
+            name?: string;
+            nurses?: number;
+            occupancy?: number;
+            org_path?: string;
+            org_unit_id?: string;
+            owner?: string;
+            people?: number;
+            phone?: string;
+            /** Format: double */
+            quantity?: number;
+            remark?: string;
+            sex?: string;
+            source?: string;
+            spec?: string;
+            specialty?: string;
+            status?: string;
+            subtype?: string;
+            title?: string;
+            unit?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            vehicles?: number;
+        };
+        ResourceInput: {
+            accident_types?: string[];
+            address?: string;
+            ambulances?: number;
+            /** Format: double */
+            area?: number;
+            beds?: number;
+            birth_month?: string;
+            capacity?: number;
+            category?: string;
+            code?: string;
+            contact?: string;
+            doctors?: number;
+            employer?: string;
+            enterprise_id?: string;
+            equipment?: string;
+            external_id?: string;
+            holder_id?: string;
+            kind?: string;
+            location?: components["schemas"]["resource.Location"];
+            members?: number;
+            name?: string;
+            nurses?: number;
+            occupancy?: number;
+            org_unit_id?: string;
+            owner?: string;
+            people?: number;
+            phone?: string;
+            /** Format: double */
+            quantity?: number;
+            remark?: string;
+            sex?: string;
+            source?: string;
+            spec?: string;
+            specialty?: string;
+            status?: string;
+            subtype?: string;
+            title?: string;
+            unit?: string;
+            vehicles?: number;
+        };
+        ResourceKindInfo: {
+            categories?: string[];
+            fixed_category?: boolean;
+            kind?: string;
+            name?: string;
+            statuses?: {
+                [key: string]: string;
+            };
+        };
+        ResourceMap: {
+            items?: components["schemas"]["resource.Entry"][];
+            truncated?: boolean;
+        };
         Result: {
             code?: string;
             message?: string;
@@ -3104,6 +3478,38 @@ export interface components {
             reason?: string;
         };
         "patrol.Location": {
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
+        };
+        "resource.Entry": {
+            accident_types?: string[];
+            address?: string;
+            /** Format: double */
+            available?: number;
+            category?: string;
+            code?: string;
+            contact?: string;
+            enterprise_id?: string;
+            holder_id?: string;
+            id?: string;
+            kind?: string;
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
+            name?: string;
+            org_path?: string;
+            owner?: string;
+            phone?: string;
+            /** Format: double */
+            quantity?: number;
+            status?: string;
+            subtype?: string;
+            unit?: string;
+        };
+        "resource.Location": {
             /** Format: double */
             lat?: number;
             /** Format: double */
@@ -6226,6 +6632,527 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResources: {
+        parameters: {
+            query?: {
+                /** @description 资源种类：supply、depot、team、expert、shelter、medical、police、fire、target */
+                kind?: string;
+                /** @description 类别 */
+                category?: string;
+                /** @description 类型 */
+                subtype?: string;
+                /** @description 状态：available、busy、maintenance、retired */
+                status?: string;
+                /** @description 归属：government（政府）、enterprise（企业） */
+                owner?: string;
+                /** @description 所属单位（含下级） */
+                org_unit_id?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 存放于该储备库或队伍的物资 */
+                holder_id?: string;
+                /** @description 可处置的事故类型 */
+                accident_type?: string;
+                /** @description 名称、编号、负责人或地址包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResources: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "accident_types": [
+                 *         "火灾",
+                 *         "爆炸",
+                 *         "中毒和窒息"
+                 *       ],
+                 *       "address": "临港化工园区消防路 1 号",
+                 *       "category": "专业",
+                 *       "contact": "陈队长",
+                 *       "equipment": "重型防化服 20 套、泡沫消防车 2 辆",
+                 *       "kind": "team",
+                 *       "location": {
+                 *         "lat": 30.2201,
+                 *         "lng": 120.3466
+                 *       },
+                 *       "members": 36,
+                 *       "name": "临港园区危化品救援队",
+                 *       "org_unit_id": "01a250c4-ec44-76cc-9cee-c23c5756b963",
+                 *       "owner": "government",
+                 *       "phone": "13957110010",
+                 *       "status": "available",
+                 *       "subtype": "危化品救援"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ResourceInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResourcesExternal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "address": "临江市江南区仓储路 8 号",
+                 *           "area": 3200,
+                 *           "category": "市级",
+                 *           "contact": "储备库值班室",
+                 *           "external_id": "ZJ-DEPOT-3399-01",
+                 *           "kind": "depot",
+                 *           "location": {
+                 *             "lat": 30.2105,
+                 *             "lng": 120.2602
+                 *           },
+                 *           "name": "临江市应急物资储备库",
+                 *           "org_unit_code": "339900",
+                 *           "phone": "0571-86101234"
+                 *         },
+                 *         {
+                 *           "category": "防汛抗旱",
+                 *           "code": "2",
+                 *           "external_id": "ZJ-SUP-000123",
+                 *           "holder_external_id": "ZJ-DEPOT-3399-01",
+                 *           "kind": "supply",
+                 *           "name": "救生衣",
+                 *           "org_unit_code": "339900",
+                 *           "quantity": 500,
+                 *           "spec": "成人 150N",
+                 *           "status": "available",
+                 *           "unit": "件"
+                 *         }
+                 *       ],
+                 *       "source": "浙江省应急物资管理系统"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ExternalPackage"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResourcesExternalPackage: {
+        parameters: {
+            query?: {
+                /** @description 来源系统（上传 Excel 时必填；JSON 文件中的 source 优先） */
+                source?: string;
+                /** @description Excel 数据包的资源种类，默认 supply */
+                kind?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 上传的文件，表单字段 file */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExternalSummary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourcesKinds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceKindInfo"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourcesKindsByKindExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 类别 */
+                category?: string;
+                /** @description 类型 */
+                subtype?: string;
+                /** @description 状态：available、busy、maintenance、retired */
+                status?: string;
+                /** @description 归属：government（政府）、enterprise（企业） */
+                owner?: string;
+                /** @description 所属单位（含下级） */
+                org_unit_id?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 存放于该储备库或队伍的物资 */
+                holder_id?: string;
+                /** @description 可处置的事故类型 */
+                accident_type?: string;
+                /** @description 名称、编号、负责人或地址包含 */
+                q?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 路径参数 kind */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResourcesKindsByKindImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 kind */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        /** @description 上传的文件，表单字段 file */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourcesKindsByKindTemplateXlsx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 kind */
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourcesMap: {
+        parameters: {
+            query?: {
+                /** @description 资源种类，逗号分隔；不填为全部 */
+                kinds?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceMap"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourcesNearest: {
+        parameters: {
+            query?: {
+                /** @description 纬度（WGS84），必填 */
+                lat?: string;
+                /** @description 经度（WGS84），必填 */
+                lng?: string;
+                /** @description 返回条数，1–200，默认 5 */
+                n?: number;
+                /** @description 资源种类，逗号分隔，如 team,supply；不填为全部 */
+                kinds?: string;
+                /** @description 类别 */
+                category?: string;
+                /** @description 类型 */
+                subtype?: string;
+                /** @description 状态：available、busy、maintenance、retired */
+                status?: string;
+                /** @description 可处置的事故类型，如 火灾 */
+                accident_type?: string;
+                /** @description 可用数量下限：物资数量、避难场所剩余容量、队伍人数、医院床位、警力/消防人数 */
+                min_available?: string;
+                /** @description 归属：government、enterprise */
+                owner?: string;
+                /** @description 最大距离（米） */
+                max_distance_m?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NearestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourcesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    putResourcesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResourceInput"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resource"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteResourcesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

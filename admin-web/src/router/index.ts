@@ -5,6 +5,7 @@ import { preventionMenu, preventionRoutes } from './prevention'
 import type { MenuEntry } from './menu'
 import { DataBoard, HomeFilled, MapLocation, OfficeBuilding, Tickets, User, Histogram } from '@element-plus/icons-vue'
 import { plansMenu, plansRoutes } from './plans'
+import { resourcesMenu, resourcesRoutes } from './resources'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -28,6 +29,7 @@ export const menu: readonly MenuEntry[] = [
   ...preventionMenu,
   ...monitoringMenu,
   ...plansMenu,
+  ...resourcesMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
   { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
@@ -51,6 +53,7 @@ const routes: RouteRecordRaw[] = [
       ...preventionRoutes,
       ...monitoringRoutes,
       ...plansRoutes,
+      ...resourcesRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

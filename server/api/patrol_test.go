@@ -187,8 +187,12 @@ func TestChecklistCalendar(t *testing.T) {
 		want(t, s.Do(t, "GET", "/api/v1/checklists/"+cl.ID, grid, nil), http.StatusOK, nil)
 		wantError(t, s.Do(t, "GET", "/api/v1/checklists/"+cl.ID, s.Login(t, "township02"), nil), http.StatusForbidden, "auth.out_of_scope")
 
-		// Patrol it yesterday (Shanghai) only.
+		// Patrol it yesterday (Shanghai) only; it was created three days ago (a checklist has no
+		// period that ended before it was created).
 		today := patrol.Schedule{Frequency: patrol.Daily}.PeriodAt(time.Now()).Start
+		if _, err := s.DB.Exec(context.Background(), `UPDATE checklists SET created_at = $1 WHERE id = $2`, today.AddDate(0, 0, -3).UTC(), cl.ID); err != nil {
+			t.Fatal(err)
+		}
 		yday := today.AddDate(0, 0, -1).Add(10 * time.Hour)
 		tok := s.LoginAs(t, "grid01", apptest.Password, "mobile", "phone-g")
 		if r := push(t, s, tok, syncproto.Mutation{MutationID: yingji.NewID(), Collection: "patrols", ID: yingji.NewID(), Op: "create",

@@ -176,8 +176,9 @@ func TestHazardStats(t *testing.T) {
 	}
 }
 
-// seedPatrols binds the risk point of safety01's enterprise to a daily checklist and records a
-// patrol today and a flagged one three days ago; 青山水泥 gets a checklist nobody patrols.
+// seedPatrols binds the risk point of safety01's enterprise to a daily checklist (created two
+// months before statsNow) and records a patrol today and a flagged one three days ago; 青山水泥
+// gets a checklist nobody patrols.
 func seedPatrols(t *testing.T, s *apptest.Server) {
 	t.Helper()
 	ctx := context.Background()
@@ -190,7 +191,7 @@ func seedPatrols(t *testing.T, s *apptest.Server) {
 			t.Fatal(err)
 		}
 		if _, err := s.DB.Exec(ctx, `INSERT INTO checklists (id, enterprise_id, org_path, name, frequency, risk_point_ids, active, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, 'daily', $5, $6, $7, $7)`, yingji.NewID(), ent, path, "每日巡查"+name, `["`+rp+`"]`, true, now); err != nil {
+			VALUES ($1, $2, $3, $4, 'daily', $5, $6, $7, $7)`, yingji.NewID(), ent, path, "每日巡查"+name, `["`+rp+`"]`, true, now.AddDate(0, 0, -60)); err != nil {
 			t.Fatal(err)
 		}
 		if i > 0 {

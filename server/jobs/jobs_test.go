@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"sync/atomic"
@@ -69,6 +70,12 @@ func run(t *testing.T, db sqldb.DB) {
 	deadline := base.Add(2 * time.Hour).Format(time.RFC3339)
 	exec(`INSERT INTO hazards (id, enterprise_id, org_path, title, status, deadline, rectifier_id, reported_by, created_at, updated_at)
 		VALUES ('h1', 'e1', '/t1/', '消防通道堵塞', 'rectifying', $1, 'u-rect', 'u-grid', $2, $2)`, deadline, ts)
+	// Hazards submitted for acceptance or accepted are neither due nor overdue for their rectifier.
+	for i, h := range []struct{ status, deadline string }{{"submitted", deadline}, {"submitted", base.Add(-time.Hour).Format(time.RFC3339)},
+		{"accepted", base.Add(-time.Hour).Format(time.RFC3339)}} {
+		exec(`INSERT INTO hazards (id, enterprise_id, org_path, title, status, deadline, rectifier_id, reported_by, created_at, updated_at)
+			VALUES ($1, 'e1', '/t1/', '配电箱未接地', $2, $3, 'u-done', 'u-grid', $4, $4)`, fmt.Sprintf("hd%d", i), h.status, h.deadline, ts)
+	}
 
 	r, err := jobs.Start(ctx, db, opt)
 	if err != nil {
@@ -110,6 +117,9 @@ func run(t *testing.T, db sqldb.DB) {
 	}
 	if page.Total != 2 || page.Items[0].Kind != jobs.KindOverdue {
 		t.Fatalf("overdue: %+v", page)
+	}
+	if page, err = jobs.List(ctx, db, "u-done", yingji.ListParams{Page: 1, PageSize: 20}); err != nil || page.Total != 0 {
+		t.Fatalf("reminders of submitted and accepted hazards: %+v %v", page, err)
 	}
 
 	// A job scheduled before a restart runs after it.

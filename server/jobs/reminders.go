@@ -46,8 +46,10 @@ const ChecklistBefore = 2 * time.Hour
 func (r *Runner) RunReminders(ctx context.Context) (int, error) {
 	now := r.Now().UTC()
 	n := 0
+	// A hazard submitted for acceptance (or accepted) waits on the administrators, not on its
+	// rectifier: it is neither due nor overdue any more.
 	rows, err := r.DB.Query(ctx, `SELECT id, title, deadline, rectifier_id, org_path, level FROM hazards
-		WHERE status <> 'accepted' AND deadline <> ''`)
+		WHERE status NOT IN ('submitted', 'accepted') AND deadline <> ''`)
 	type hz struct{ id, title, deadline, rectifier, orgPath, level string }
 	list, err := sqldb.CollectRows(rows, err, func(rs sqldb.Rows) (hz, error) {
 		var h hz

@@ -293,8 +293,13 @@ func (s *Service) Delete(ctx context.Context, a *yingji.Actor, id string) error 
 // MaxPeriods bounds one calendar answer.
 const MaxPeriods = 2000
 
-// Calendar returns the checklist's periods overlapping [from, to) with their status.
+// Calendar returns the checklist's periods overlapping [from, to) with their status. A
+// checklist has no period that ended before it was created: the first is the one it was
+// created in.
 func (s *Service) Calendar(ctx context.Context, c Checklist, from, to time.Time) ([]CalendarPeriod, error) {
+	if from.Before(c.CreatedAt) {
+		from = c.CreatedAt
+	}
 	periods := c.Schedule().Periods(from, to, MaxPeriods)
 	out := []CalendarPeriod{}
 	if len(periods) == 0 {

@@ -180,7 +180,7 @@ func (b *docBuilder) refineSchemas(doc *openapi3.T) error {
 		slices.Sort(ref.Value.Required)
 	}
 	for key, values := range schemaEnums {
-		name, _, _ := strings.Cut(key, ".")
+		name := key[:max(strings.LastIndex(key, "."), 0)]
 		if b.schemas[name] == nil {
 			b.unresolved = append(b.unresolved, key)
 			continue
@@ -229,7 +229,9 @@ func (b *docBuilder) refineSchemas(doc *openapi3.T) error {
 // reuses one schema value between properties of the same type. A property that refers to a
 // component is described by that component (siblings of $ref are ignored in OpenAPI 3.0).
 func (b *docBuilder) property(key string) (*openapi3.Schema, error) {
-	name, prop, _ := strings.Cut(key, ".")
+	// A component's name may hold a dot (patrol.Location); a property's never does.
+	i := strings.LastIndex(key, ".")
+	name, prop := key[:max(i, 0)], key[i+1:]
 	ref := b.schemas[name]
 	if ref == nil || ref.Value == nil {
 		return nil, fmt.Errorf("openapi: no schema %s (for %s)", name, key)

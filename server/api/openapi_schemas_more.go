@@ -293,8 +293,8 @@ var moreSchemaDocs = map[string]schemaDoc{
 		example: map[string]any{"token": "YJRP1.eyJycCI6Ii4uLiJ9.c2lnbmF0dXJl"}},
 
 	// Offline sync (syncproto).
-	"PushRequest": {desc: "推送本地变更", required: []string{"protocol", "device_id", "mutations"},
-		props: map[string]string{"protocol": "同步协议版本（当前为 1）", "device_id": "设备标识", "mutations": "变更（按产生顺序）"}},
+	"PushRequest": {desc: "推送本地变更", required: []string{"protocol", "mutations"},
+		props: map[string]string{"protocol": "同步协议版本（当前为 1）", "device_id": "设备标识（记入隐患时间线等，标明变更来自哪台手机）", "mutations": "变更（按产生顺序）"}},
 	"Mutation": {desc: "一条本地变更",
 		props: map[string]string{"mutation_id": "幂等键：设备生成的 UUID；重放得到保存的结果，同一 id 配不同内容被拒绝",
 			"collection": "集合名", "id": "记录 ID", "op": "操作：create 新建、update 修改、delete 删除",

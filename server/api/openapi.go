@@ -76,6 +76,9 @@ var tagDescriptions = map[string]string{
 	"portal":      "门户首页与设置",
 	"监测设备":        "监测设备与监测点：设备接入（MQTT、HTTP 批量上报）、阈值规则、实时与历史数据、在线状态、数据质量",
 	"预警":          "预警：列表、时间线、通知记录、处置、接收人配置、统计",
+	"消息":          "站内消息：列表、未读数、标为已读",
+	"plans":       "结构化应急预案：编制、审核发布、版本、响应级别判定、导入导出",
+	"knowledge":   "应急知识库（法律法规、标准规范、事故案例、危化品安全技术说明书）与应急通讯录",
 }
 
 // errorResponses are the standard error responses, by status: component name and description.

@@ -80,13 +80,19 @@ var schemaDocs = map[string]schemaDoc{
 			"kind": "类型：threshold 超限、offline 离线、quality 数据异常", "level": "预警级别（1 一级，数字越大越严重）", "level_name": "级别名称",
 			"tier": "当前通知层级：enterprise 企业、township 乡镇（街道）、county 区县", "title": "标题", "message": "内容",
 			"enterprise_id": "所属企业", "point_id": "监测点", "device_id": "设备", "value": "触发时的读数", "threshold": "触发的阈值", "unit": "单位",
-			"started_at": "开始时间", "last_at": "最近一次触发时间"}},
+			"started_at": "开始时间", "last_at": "最近一次触发时间", "enterprise_name": "企业名称", "org_path": "所属组织机构路径",
+			"rule_id": "触发的规则", "cause": "原因标识（设备 + 规则；同一原因只有一条未关闭的预警）", "cleared_at": "恢复正常的时间（未恢复时为空）",
+			"escalated_at": "最近一次升级的时间", "disposal_reason": "处置（关闭、误报）原因", "disposal_measures": "采取的措施",
+			"photos": "处置照片（SHA-256）", "acknowledged_by": "确认人（用户 ID）", "acknowledged_at": "确认时间（手机离线操作时为手机时间）",
+			"disposed_by": "处置人（用户 ID）", "disposed_at": "处置时间", "closed_at": "关闭时间",
+			"acknowledged_received_at": "服务器收到确认的时间", "disposed_received_at": "服务器收到处置的时间", "closed_received_at": "服务器收到关闭的时间"}},
 	"Hazard": {desc: "隐患",
 		props: map[string]string{"id": "隐患 ID", "enterprise_id": "所属企业", "enterprise_name": "企业名称", "org_path": "所属组织机构路径",
 			"title": "标题", "description": "描述", "level": "等级：general 一般隐患、major 重大隐患",
 			"status": "状态：reported 已上报、assigned 已交办、rectifying 整改中、submitted 待验收、accepted 已验收",
 			"photos": "照片（SHA-256）", "reported_by": "上报人", "reported_at": "上报时间", "deadline": "整改期限（RFC 3339，未交办时为空）",
-			"rectifier_id": "整改责任人", "location": "位置 {lat, lng}（WGS84），可为 null"}},
+			"rectifier_id": "整改责任人", "location": "位置 {lat, lng}（WGS84），可为 null",
+			"received_at": "服务器收到上报的时间（手机离线上报时晚于上报时间）", "rectifier_name": "整改责任人姓名（未交办时为空）"}},
 	"HazardReport": {desc: "上报隐患", required: []string{"enterprise_id", "title"},
 		props: map[string]string{"id": "隐患 ID（可选，客户端生成的 UUID；重试时带同一 id 不会产生重复隐患）", "enterprise_id": "所属企业",
 			"title": "标题（不超过 200 字）", "description": "描述（不超过 5000 字）", "level": "等级，默认 general", "photos": "照片（先上传，再以 SHA-256 引用）"},
@@ -104,7 +110,8 @@ var schemaDocs = map[string]schemaDoc{
 	"RiskPoint": {desc: "风险点",
 		props: map[string]string{"id": "风险点 ID", "enterprise_id": "所属企业", "code": "编码（企业内唯一）", "name": "名称",
 			"level": "风险等级：red 重大风险、orange 较大风险、yellow 一般风险、blue 低风险", "accident_types": "可能导致的事故类型",
-			"responsible": "责任人", "measures": "管控措施", "qr_version": "二维码版本（重新生成后旧码失效）"}},
+			"responsible": "责任人", "measures": "管控措施", "qr_version": "二维码版本（重新生成后旧码失效）",
+			"org_path": "所属组织机构路径", "created_at": "创建时间", "updated_at": "更新时间"}},
 	"RiskPointInput": {desc: "新建风险点", required: []string{"enterprise_id", "code", "name", "level"},
 		props: map[string]string{"enterprise_id": "所属企业", "code": "编码（企业内唯一）", "name": "名称", "level": "风险等级",
 			"accident_types": "可能导致的事故类型", "responsible": "责任人", "measures": "管控措施"},
@@ -117,10 +124,12 @@ var schemaDocs = map[string]schemaDoc{
 	"DeviceInput": {desc: "新建监测设备", required: []string{"enterprise_id", "code", "name", "category", "kind"},
 		props: map[string]string{"enterprise_id": "所属企业", "code": "设备编码（1–64 位字母、数字或 _ . -，即 HTTP Basic 与 MQTT 的用户名）",
 			"name": "设备名称", "category": "设备类别：hazchem 危化品、flood 防汛防台", "kind": "设备类型（见 GET /api/v1/monitor/kinds）",
-			"heartbeat_timeout_s": "离线判定时间（秒），0 用默认值"}},
+			"heartbeat_timeout_s": "离线判定时间（秒），0 用默认值", "lat": "纬度（WGS84，须与经度同时填写）", "lng": "经度（WGS84）",
+			"disabled": "是否停用"}},
 	"MonitorPointInput": {desc: "新建监测点；不给 thresholds 时采用该监测类型的默认阈值（空列表表示不设阈值）", required: []string{"device_id", "code", "name", "kind"},
 		props: map[string]string{"device_id": "所属设备", "code": "监测点编码（设备上报时的 point）", "name": "监测点名称",
-			"kind": "监测类型（见 GET /api/v1/monitor/kinds）", "unit": "单位，默认该监测类型的单位"}},
+			"kind": "监测类型（见 GET /api/v1/monitor/kinds）", "unit": "单位，默认该监测类型的单位", "range_min": "量程下限",
+			"range_max": "量程上限", "sampling_period_s": "采样周期（秒），0 用默认值", "thresholds": "阈值规则", "disabled": "是否停用"}},
 	"IngestReading": {desc: "一个读数", required: []string{"point", "value"}, props: map[string]string{"point": "监测点编码", "value": "读数", "unit": "单位（可选，须与监测点一致）",
 		"ts": "采集时间（RFC 3339 或 Unix 毫秒，可选）"}},
 	"IngestResult": {desc: "上报结果", props: map[string]string{"accepted": "接收的读数", "rejected": "拒收的读数", "rejects": "拒收原因"}},
@@ -180,7 +189,7 @@ func (b *docBuilder) refineSchemas(doc *openapi3.T) error {
 		slices.Sort(ref.Value.Required)
 	}
 	for key, values := range schemaEnums {
-		name, _, _ := strings.Cut(key, ".")
+		name := key[:max(strings.LastIndex(key, "."), 0)]
 		if b.schemas[name] == nil {
 			b.unresolved = append(b.unresolved, key)
 			continue
@@ -229,7 +238,9 @@ func (b *docBuilder) refineSchemas(doc *openapi3.T) error {
 // reuses one schema value between properties of the same type. A property that refers to a
 // component is described by that component (siblings of $ref are ignored in OpenAPI 3.0).
 func (b *docBuilder) property(key string) (*openapi3.Schema, error) {
-	name, prop, _ := strings.Cut(key, ".")
+	// A component's name may hold a dot (patrol.Location); a property's never does.
+	i := strings.LastIndex(key, ".")
+	name, prop := key[:max(i, 0)], key[i+1:]
 	ref := b.schemas[name]
 	if ref == nil || ref.Value == nil {
 		return nil, fmt.Errorf("openapi: no schema %s (for %s)", name, key)

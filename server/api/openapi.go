@@ -79,6 +79,7 @@ var tagDescriptions = map[string]string{
 	"消息":          "站内消息：列表、未读数、标为已读",
 	"plans":       "结构化应急预案：编制、审核发布、版本、响应级别判定、导入导出",
 	"knowledge":   "应急知识库（法律法规、标准规范、事故案例、危化品安全技术说明书）与应急通讯录",
+	"resources":   "应急资源保障：物资装备、储备库、救援队伍、专家、避难场所、医疗机构、警力、消防力量与防护目标、脆弱目标、重要目标、卸载点；Excel 导入导出、一张图图层、最近资源查询、外部系统数据包接口",
 }
 
 // errorResponses are the standard error responses, by status: component name and description.

@@ -513,6 +513,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/directory/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 立即按用户和企业联系人刷新应急通讯录（服务每 5 分钟自动刷新） */
+        post: operations["postDirectoryRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprises": {
         parameters: {
             query?: never;
@@ -646,7 +663,8 @@ export interface paths {
         /** 隐患列表（管辖范围内） */
         get: operations["getHazards"];
         put?: never;
-        post?: never;
+        /** 上报隐患（网格员、企业安全员、企业负责人、管理员、值班员）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazards"];
         delete?: never;
         options?: never;
         head?: never;
@@ -664,6 +682,91 @@ export interface paths {
         get: operations["getHazardsById"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 验收通过：submitted → accepted（乡镇、区县、市级管理员；重大隐患须区县或市级）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdAccept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 交办隐患：reported → assigned，须给出整改期限与整改责任人（乡镇、区县、市级管理员或本企业负责人）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdAssign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/rectify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 开始整改：reported/assigned → rectifying（本企业安全员、负责人或管理员）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdRectify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/send-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退回整改：submitted → rectifying（乡镇、区县、市级管理员），note 写明退回原因。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdSendBack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 提交验收：rectifying → submitted，须附整改后照片（本企业安全员或负责人）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdSubmit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -698,10 +801,64 @@ export interface paths {
         put?: never;
         /**
          * 设备上报监测数据（HTTP Basic 认证：用户名为设备编码，密码为设备密钥）：一条消息或 {"messages": [...]}；返回接收与拒收的读数及原因
-         * @description 无需登录。
+         * @description 设备以 HTTP Basic 认证，无需登录。
          */
         post: operations["postIngestReadings"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 应急知识库列表：法律法规、标准规范、事故案例、危化品安全技术说明书 */
+        get: operations["getKnowledge"];
+        put?: never;
+        /** 新增知识库条目 */
+        post: operations["postKnowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检索应急知识库（全文，按相关度排序，摘要中以 <mark> 标出命中） */
+        get: operations["getKnowledgeSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 知识库条目详情 */
+        get: operations["getKnowledgeById"];
+        /** 修改知识库条目（整体替换） */
+        put: operations["putKnowledgeById"];
+        post?: never;
+        /** 删除知识库条目 */
+        delete: operations["deleteKnowledgeById"];
         options?: never;
         head?: never;
         patch?: never;
@@ -716,7 +873,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。创建上传：请求头 Tus-Resumable: 1.0.0、Upload-Length（字节数）、Upload-Metadata（sha256 必填，filename、content_type 可选，值为 base64）；响应头 Location 为上传地址。服务器已有该文件时直接完成：Upload-Offset 等于 Upload-Length，Media-Status: ready */
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。创建上传：请求头 Tus-Resumable: 1.0.0、Upload-Length（字节数）、Upload-Metadata（sha256 必填，filename、content_type 可选，值为 base64）；响应头 Location 为上传地址（/api/v1/uploads/{id}）。服务器已有该文件时直接完成：Upload-Offset 等于 Upload-Length，Media-Status: ready */
         post: operations["postMediaUploads"];
         delete?: never;
         /**
@@ -726,25 +883,6 @@ export interface paths {
         options: operations["optionsMediaUploads"];
         head?: never;
         patch?: never;
-        trace?: never;
-    };
-    "/api/v1/media/uploads/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。取消上传并删除已收到的数据 */
-        delete: operations["deleteMediaUploadsById"];
-        options?: never;
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。查询上传进度：响应头 Upload-Offset 为服务器已收到的字节数，从该处续传；404 表示上传已过期或已丢弃 */
-        head: operations["headMediaUploadsById"];
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。续传数据：Content-Type: application/offset+octet-stream，Upload-Offset 须等于服务器偏移量，可带 Upload-Checksum 校验本段；最后一段到达后核对 SHA-256 并入库（Media-Status: ready），不符返回 460（media.hash_mismatch）并丢弃 */
-        patch: operations["patchMediaUploadsById"];
         trace?: never;
     };
     "/api/v1/media/{sha256}": {
@@ -808,7 +946,7 @@ export interface paths {
         };
         /**
          * 按签名链接加载原件（original）或缩略图（thumb320、thumb1280）；链接被篡改或已过期返回 403
-         * @description 无需登录。
+         * @description 凭签名链接访问，无需登录。
          */
         get: operations["getMediaBySha256SignedByVariant"];
         put?: never;
@@ -1191,6 +1329,281 @@ export interface paths {
         };
         /** 巡查记录详情：每项措施的检查结果、说明、照片及疑点 */
         get: operations["getPatrolsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案列表：管辖范围内的预案及上级单位已发布的预案 */
+        get: operations["getPlans"];
+        put?: never;
+        /** 新建预案（第 1 版草稿） */
+        post: operations["postPlans"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/dictionary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案编辑用的代码表：类别、层级、事件分类（GB/T 35561）、事件分级、启动条件指标、组织机构分组、状态 */
+        get: operations["getPlansDictionary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案基本信息（Excel，格式同导入模板） */
+        get: operations["getPlansExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 从 Excel 导入预案基本信息（生成草稿）：全部行校验通过才导入，否则返回 import.invalid_rows 及每个出错的行和列 */
+        post: operations["postPlansImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检索已发布的预案（全文，按相关度排序，摘要中以 <mark> 标出命中） */
+        get: operations["getPlansSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/template.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载预案基本信息导入模板（Excel） */
+        get: operations["getPlansTemplateXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案某一版本的详情（含结构化内容） */
+        get: operations["getPlansById"];
+        put?: never;
+        post?: never;
+        /** 删除草稿版本 */
+        delete: operations["deletePlansById"];
+        options?: never;
+        head?: never;
+        /** 修改草稿；审核中、已发布、已废止的版本不能修改（409 plan.immutable），请先“修订” */
+        patch: operations["patchPlansById"];
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/export.docx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案为 Word 文档（.docx） */
+        get: operations["getPlansByIdExportDocx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案为 PDF 以便打印（服务器须有中文字体 fonts-droid-fallback） */
+        get: operations["getPlansByIdExportPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 按事件的量化信息（死亡、受伤、受影响人数，经济损失，泄漏量，水位）判定该预案应启动的响应级别及依据 */
+        post: operations["postPlansByIdMatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审核通过并发布（审核中 → 已发布；原发布版本自动废止）；编制人和最后修改人不能发布自己的版本（403 plan.two_person） */
+        post: operations["postPlansByIdPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退回修改（审核中 → 草稿），须填写意见 comment */
+        post: operations["postPlansByIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 废止已发布的版本，须填写原因 reason */
+        post: operations["postPlansByIdRetire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/revise": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 修订：由已发布或已废止的版本生成新的草稿版本 */
+        post: operations["postPlansByIdRevise"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 提交审核（草稿 → 审核中） */
+        post: operations["postPlansByIdSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案的版本历史（新版本在前） */
+        get: operations["getPlansByIdVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1679,6 +2092,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。取消上传并删除已收到的数据 */
+        delete: operations["deleteUploadsById"];
+        options?: never;
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。查询上传进度：响应头 Upload-Offset 为服务器已收到的字节数，从该处续传；404 表示上传已过期或已丢弃 */
+        head: operations["headUploadsById"];
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。续传数据：Content-Type: application/offset+octet-stream，Upload-Offset 须等于服务器偏移量，可带 Upload-Checksum 校验本段；最后一段到达后核对 SHA-256 并入库（Media-Status: ready），不符返回 460（media.hash_mismatch）并丢弃 */
+        patch: operations["patchUploadsById"];
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1822,68 +2254,100 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         Action: {
-            at?: string;
-            by_user?: string;
-            id?: string;
-            kind?: string;
-            photos?: string[];
-            received_at?: string;
-            text?: string;
-            tier?: string;
+            at: string;
+            by_user: string;
+            id: string;
+            kind: string;
+            photos: string[];
+            received_at: string;
+            text: string;
+            tier: string;
         };
         ActionInfo: {
-            assignee?: string;
-            at?: string;
-            id?: string;
-            kind?: string;
-            text?: string;
+            assignee: string;
+            at: string;
+            id: string;
+            /** @enum {string} */
+            kind: "comment" | "assign" | "rectify" | "submit" | "accept" | "reject";
+            text: string;
         };
+        /** @description 预警：同一原因只保留一条未关闭的预警，持续时更新而不重复产生 */
         Alert: {
-            acknowledged_at?: string;
-            acknowledged_by?: string;
-            acknowledged_received_at?: string;
-            cause?: string;
-            cleared_at?: string;
-            closed_at?: string;
-            closed_received_at?: string;
-            device_id?: string;
-            disposal_measures?: string;
-            disposal_reason?: string;
-            disposed_at?: string;
-            disposed_by?: string;
-            disposed_received_at?: string;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            escalated_at?: string;
-            id?: string;
-            kind?: string;
-            last_at?: string;
-            level?: number;
-            level_name?: string;
-            message?: string;
-            org_path?: string;
-            photos?: string[];
-            point_id?: string;
-            rule_id?: string;
-            started_at?: string;
-            status?: string;
-            /** Format: double */
-            threshold?: number;
-            tier?: string;
-            title?: string;
-            unit?: string;
-            /** Format: double */
-            value?: number;
+            acknowledged_at: string;
+            acknowledged_by: string;
+            acknowledged_received_at: string;
+            cause: string;
+            cleared_at: string;
+            closed_at: string;
+            closed_received_at: string;
+            /** @description 设备 */
+            device_id: string;
+            disposal_measures: string;
+            disposal_reason: string;
+            disposed_at: string;
+            disposed_by: string;
+            disposed_received_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            enterprise_name: string;
+            escalated_at: string;
+            /** @description 预警 ID */
+            id: string;
+            /**
+             * @description 类型：threshold 超限、offline 离线、quality 数据异常
+             * @enum {string}
+             */
+            kind: "threshold" | "offline" | "quality";
+            /** @description 最近一次触发时间 */
+            last_at: string;
+            /** @description 预警级别（1 一级，数字越大越严重） */
+            level: number;
+            /** @description 级别名称 */
+            level_name: string;
+            /** @description 内容 */
+            message: string;
+            org_path: string;
+            photos: string[];
+            /** @description 监测点 */
+            point_id: string;
+            rule_id: string;
+            /** @description 开始时间 */
+            started_at: string;
+            /**
+             * @description 状态：new 待确认、acknowledged 已确认、disposing 处置中、closed 已关闭、false_alarm 误报
+             * @enum {string}
+             */
+            status: "new" | "acknowledged" | "disposing" | "closed" | "false_alarm";
+            /**
+             * Format: double
+             * @description 触发的阈值
+             */
+            threshold: number;
+            /**
+             * @description 当前通知层级：enterprise 企业、township 乡镇（街道）、county 区县
+             * @enum {string}
+             */
+            tier: "enterprise" | "township" | "county";
+            /** @description 标题 */
+            title: string;
+            /** @description 单位 */
+            unit: string;
+            /**
+             * Format: double
+             * @description 触发时的读数
+             */
+            value: number;
         };
         AlertActionCreated: {
-            id?: string;
+            id: string;
         };
         AlertActionInput: {
-            kind?: string;
+            /** @enum {string} */
+            kind?: "comment" | "feedback";
             text?: string;
         };
         AlertDeliveries: {
-            items?: components["schemas"]["Delivery"][];
+            items: components["schemas"]["Delivery"][];
         };
         AlertHandleInput: {
             measures?: string;
@@ -1905,62 +2369,70 @@ export interface components {
             zzd_account_id?: string;
         };
         AlertReceiverList: {
-            items?: components["schemas"]["Receiver"][];
+            items: components["schemas"]["Receiver"][];
         };
         AlertTimeline: {
-            items?: components["schemas"]["TimelineItem"][];
+            items: components["schemas"]["TimelineItem"][];
         };
         Anomaly: {
             /** Format: date-time */
-            at?: string;
-            device_id?: string;
-            id?: string;
-            kind?: string;
-            message?: string;
-            point_id?: string;
+            at: string;
+            device_id: string;
+            id: string;
+            kind: string;
+            message: string;
+            point_id: string;
             /** Format: double */
-            value?: number;
+            value: number;
+        };
+        Attachment: {
+            name?: string;
+            sha256?: string;
         };
         CalendarPeriod: {
             /** Format: date-time */
-            end?: string;
-            missing?: string[];
+            end: string;
+            missing: string[];
             /** Format: date-time */
-            start?: string;
-            status?: string;
+            start: string;
+            status: string;
         };
         ChangePasswordRequest: {
             new_password?: string;
             old_password?: string;
         };
+        Chapter: {
+            body?: string;
+            title?: string;
+        };
         Checklist: {
-            active?: boolean;
-            assignee?: string;
+            active: boolean;
+            assignee: string;
             /** Format: date-time */
-            created_at?: string;
-            enterprise_id?: string;
-            frequency?: string;
-            id?: string;
-            measure_ids?: string[];
-            name?: string;
-            org_path?: string;
-            risk_point_ids?: string[];
-            shifts?: string[];
+            created_at: string;
+            enterprise_id: string;
+            frequency: string;
+            id: string;
+            measure_ids: string[];
+            name: string;
+            org_path: string;
+            risk_point_ids: string[];
+            shifts: string[];
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         ChecklistCompletion: {
-            checklist_id?: string;
-            checklist_name?: string;
-            done?: number;
-            due?: number;
-            enterprise?: string;
-            enterprise_id?: string;
-            frequency?: string;
-            overdue?: number;
+            checklist_id: string;
+            checklist_name: string;
+            done: number;
+            due: number;
+            enterprise: string;
+            enterprise_id: string;
+            frequency: string;
+            overdue: number;
             /** Format: double */
-            rate?: number;
-            total?: number;
+            rate: number;
+            total: number;
         };
         ChecklistInput: {
             active?: boolean | null;
@@ -1981,32 +2453,45 @@ export interface components {
             risk_point_ids?: string[] | null;
             shifts?: string[] | null;
         };
+        ClassInfo: {
+            class: string;
+            name: string;
+            sub_types: string[];
+        };
         CollectionSpec: {
             append_only?: boolean;
             deletable?: boolean;
-            fields?: components["schemas"]["FieldSpec"][];
-            name?: string;
+            fields: components["schemas"]["FieldSpec"][];
+            name: string;
             read_only?: boolean;
         };
         Completion: {
-            done?: number;
-            due?: number;
-            overdue?: number;
+            done: number;
+            due: number;
+            overdue: number;
             /** Format: double */
-            rate?: number;
-            total?: number;
+            rate: number;
+            total: number;
+        };
+        Condition: {
+            metric?: string;
+            op?: string;
+            subject?: string;
+            text?: string;
+            /** Format: double */
+            value?: number;
         };
         Contact: {
             /** Format: date-time */
-            created_at?: string;
-            enterprise_id?: string;
-            id?: string;
-            is_primary?: boolean;
-            name?: string;
-            phone?: string;
-            title?: string;
+            created_at: string;
+            enterprise_id: string;
+            id: string;
+            is_primary: boolean;
+            name: string;
+            phone: string;
+            title: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         ContactInput: {
             is_primary?: boolean;
@@ -2020,122 +2505,143 @@ export interface components {
             phone?: string | null;
             title?: string | null;
         };
+        Content: {
+            attachments?: components["schemas"]["Attachment"][];
+            chapters?: components["schemas"]["Chapter"][];
+            contacts?: components["schemas"]["plan.Contact"][];
+            events?: components["schemas"]["plan.Event"][];
+            levels?: components["schemas"]["ResponseLevel"][];
+            organization?: components["schemas"]["Role"][];
+            resources?: components["schemas"]["Resource"][];
+            risk_point_ids?: string[];
+            summary?: string;
+        };
         DashAlerts: {
-            by_level?: components["schemas"]["DashCount"][];
-            by_tier?: components["schemas"]["DashCount"][];
-            link?: string;
-            open?: number;
-            today_raised?: number;
-            unconfirmed?: number;
+            by_level: components["schemas"]["DashCount"][];
+            by_tier: components["schemas"]["DashCount"][];
+            link: string;
+            open: number;
+            today_raised: number;
+            unconfirmed: number;
         };
         DashCount: {
-            count?: number;
-            key?: string;
-            label?: string;
-            link?: string;
+            count: number;
+            key: string;
+            label: string;
+            link: string;
         };
         DashDevices: {
-            link?: string;
-            offline?: number;
-            offline_link?: string;
-            online?: number;
-            online_link?: string;
+            link: string;
+            offline: number;
+            offline_link: string;
+            online: number;
+            online_link: string;
             /** Format: double */
-            online_rate?: number;
-            total?: number;
+            online_rate: number;
+            total: number;
         };
         DashHazards: {
-            by_level?: components["schemas"]["DashCount"][];
-            link?: string;
-            open?: number;
-            overdue?: number;
-            overdue_link?: string;
-            pending_acceptance?: number;
-            pending_link?: string;
+            by_level: components["schemas"]["DashCount"][];
+            link: string;
+            open: number;
+            overdue: number;
+            overdue_link: string;
+            pending_acceptance: number;
+            pending_link: string;
         };
         DashPatrol: {
-            link?: string;
-            overdue_link?: string;
-            overdue_periods?: number;
-            today?: components["schemas"]["Completion"];
+            link: string;
+            overdue_link: string;
+            overdue_periods: number;
+            today: components["schemas"]["Completion"];
         };
         Dashboard: {
             alerts?: components["schemas"]["DashAlerts"];
-            date?: string;
+            date: string;
             devices?: components["schemas"]["DashDevices"];
-            hazards?: components["schemas"]["DashHazards"];
-            patrol?: components["schemas"]["DashPatrol"];
+            hazards: components["schemas"]["DashHazards"];
+            patrol: components["schemas"]["DashPatrol"];
         };
         Delivery: {
-            address?: string;
-            alert_id?: string;
-            at?: string;
-            attempt?: number;
-            channel?: string;
-            error_code?: string;
-            error_message?: string;
-            id?: string;
-            level?: number;
-            notification_id?: string;
-            provider_id?: string;
-            receiver_key?: string;
-            receiver_name?: string;
-            status?: string;
-            tier?: string;
-            user_id?: string;
+            address: string;
+            alert_id: string;
+            at: string;
+            attempt: number;
+            channel: string;
+            error_code: string;
+            error_message: string;
+            id: string;
+            level: number;
+            notification_id: string;
+            provider_id: string;
+            receiver_key: string;
+            receiver_name: string;
+            status: string;
+            tier: string;
+            user_id: string;
         };
         Device: {
-            category?: string;
-            code?: string;
+            category: string;
+            code: string;
             /** Format: date-time */
-            created_at?: string;
-            disabled?: boolean;
-            enterprise_id?: string;
-            heartbeat_timeout_s?: number;
-            id?: string;
-            kind?: string;
+            created_at: string;
+            disabled: boolean;
+            enterprise_id: string;
+            heartbeat_timeout_s: number;
+            id: string;
+            kind: string;
             /** Format: date-time */
             last_seen_at?: string | null;
             /** Format: double */
             lat?: number | null;
             /** Format: double */
             lng?: number | null;
-            name?: string;
-            online?: boolean;
-            org_path?: string;
+            name: string;
+            online: boolean;
+            org_path: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         DeviceCreated: {
-            device?: components["schemas"]["Device"];
-            secret?: string;
+            device: components["schemas"]["Device"];
+            secret: string;
         };
         DeviceHealth: {
-            changes?: components["schemas"]["monitor.StatusChange"][];
-            device_id?: string;
+            changes: components["schemas"]["monitor.StatusChange"][];
+            device_id: string;
             /** Format: date-time */
-            from?: string;
+            from: string;
             /** Format: double */
-            online_rate?: number;
+            online_rate: number;
             /** Format: double */
-            online_seconds?: number;
+            online_seconds: number;
             /** Format: date-time */
-            to?: string;
+            to: string;
             /** Format: double */
-            total_seconds?: number;
+            total_seconds: number;
         };
+        /** @description 新建监测设备 */
         DeviceInput: {
-            category?: string;
-            code?: string;
+            /**
+             * @description 设备类别：hazchem 危化品、flood 防汛防台
+             * @enum {string}
+             */
+            category: "hazchem" | "flood";
+            /** @description 设备编码（1–64 位字母、数字或 _ . -，即 HTTP Basic 与 MQTT 的用户名） */
+            code: string;
             disabled?: boolean;
-            enterprise_id?: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 离线判定时间（秒），0 用默认值 */
             heartbeat_timeout_s?: number;
-            kind?: string;
+            /** @description 设备类型（见 GET /api/v1/monitor/kinds） */
+            kind: string;
             /** Format: double */
             lat?: number | null;
             /** Format: double */
             lng?: number | null;
-            name?: string;
+            /** @description 设备名称 */
+            name: string;
         };
         DevicePatch: {
             category?: string | null;
@@ -2151,41 +2657,44 @@ export interface components {
             name?: string | null;
         };
         DeviceSecret: {
-            secret?: string;
+            secret: string;
+        };
+        DirectoryRefresh: {
+            changed: number;
         };
         Enterprise: {
-            address?: string;
+            address: string;
             cell?: string;
             contacts?: components["schemas"]["Contact"][];
             /** Format: date-time */
-            created_at?: string;
-            credit_code?: string;
+            created_at: string;
+            credit_code: string;
             grid_id?: string;
-            hazardous_chemicals?: boolean;
-            id?: string;
-            industry?: string;
+            hazardous_chemicals: boolean;
+            id: string;
+            industry: string;
             /** Format: double */
             lat?: number | null;
-            legal_person?: string;
+            legal_person: string;
             /** Format: double */
             lng?: number | null;
-            major_hazard?: boolean;
-            name?: string;
-            org_path?: string;
-            phone?: string;
-            township_id?: string;
+            major_hazard: boolean;
+            name: string;
+            org_path: string;
+            phone: string;
+            township_id: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         EnterpriseCompletion: {
-            done?: number;
-            due?: number;
-            enterprise?: string;
-            enterprise_id?: string;
-            overdue?: number;
+            done: number;
+            due: number;
+            enterprise: string;
+            enterprise_id: string;
+            overdue: number;
             /** Format: double */
-            rate?: number;
-            total?: number;
+            rate: number;
+            total: number;
         };
         EnterpriseInput: {
             address?: string;
@@ -2220,20 +2729,27 @@ export interface components {
             township_id?: string | null;
         };
         Entry: {
-            action?: string;
+            action: string;
             /** Format: date-time */
-            at?: string;
-            detail?: unknown;
-            id?: string;
-            ip?: string;
-            object_id?: string;
-            object_type?: string;
-            request_id?: string;
-            result?: string;
-            user_id?: string;
-            username?: string;
+            at: string;
+            detail: unknown;
+            id: string;
+            ip: string;
+            object_id: string;
+            object_type: string;
+            request_id: string;
+            result: string;
+            user_id: string;
+            username: string;
         };
-        /** @description 错误响应 */
+        /**
+         * @description 错误响应
+         * @example {
+         *       "code": "sync.forbidden",
+         *       "message": "您的角色（网格员）不能对隐患执行“验收通过”：只有乡镇（街道）、区县或市级管理员可以验收或退回",
+         *       "request_id": "01938f2e-8a00-7000-8000-000000000001"
+         *     }
+         */
         ErrorBody: {
             /** @description 稳定的机器码，形如 area.reason，如 auth.locked */
             code: string;
@@ -2247,79 +2763,204 @@ export interface components {
         Event: {
             action?: components["schemas"]["ActionInfo"];
             /** Format: date-time */
-            at?: string;
+            at: string;
             changes?: {
                 [key: string]: unknown;
             };
             device_id?: string;
-            kind?: string;
+            kind: string;
             photos_added?: string[];
             /** Format: date-time */
             received_at?: string | null;
-            source?: string;
+            source: string;
             status?: components["schemas"]["StatusChange"];
-            summary?: string;
-            user_id?: string;
-            user_name?: string;
+            summary: string;
+            user_id: string;
+            user_name: string;
         };
         FieldSpec: {
             machine?: components["schemas"]["StateMachine"];
-            name?: string;
+            name: string;
             required?: boolean;
-            rule?: string;
-            type?: string;
+            rule: string;
+            type: string;
         };
+        Figure: {
+            metric?: string;
+            subject?: string;
+            /** Format: double */
+            value?: number;
+        };
+        Figures: {
+            class?: string;
+            sub_type?: string;
+            values?: components["schemas"]["Figure"][];
+        };
+        /** @description 隐患 */
         Hazard: {
-            deadline?: string;
+            /** @description 整改期限（RFC 3339，未交办时为空） */
+            deadline: string;
+            /** @description 描述 */
+            description: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 企业名称 */
+            enterprise_name: string;
+            /** @description 隐患 ID */
+            id: string;
+            /**
+             * @description 等级：general 一般隐患、major 重大隐患
+             * @enum {string}
+             */
+            level: "general" | "major";
+            /** @description 位置 {lat, lng}（WGS84），可为 null */
+            location: unknown;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            received_at: string;
+            /** @description 整改责任人 */
+            rectifier_id: string;
+            rectifier_name: string;
+            /** @description 上报时间 */
+            reported_at: string;
+            /** @description 上报人 */
+            reported_by: string;
+            /**
+             * @description 状态：reported 已上报、assigned 已交办、rectifying 整改中、submitted 待验收、accepted 已验收
+             * @enum {string}
+             */
+            status: "reported" | "assigned" | "rectifying" | "submitted" | "accepted";
+            /** @description 标题 */
+            title: string;
+        };
+        /**
+         * @description 交办隐患
+         * @example {
+         *       "deadline": "2026-12-31T18:00:00+08:00",
+         *       "note": "请三日内整改",
+         *       "rectifier_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f02"
+         *     }
+         */
+        HazardAssign: {
+            /** @description 整改期限（RFC 3339） */
+            deadline: string;
+            /** @description 交办意见（记入时间线） */
+            note?: string;
+            /** @description 整改责任人（用户 ID） */
+            rectifier_id: string;
+        };
+        /** @description 位置（WGS84） */
+        HazardLocation: {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
+        };
+        /**
+         * @description 整改步骤的备注
+         * @example {
+         *       "note": "接地电阻未测，请补测后再提交"
+         *     }
+         */
+        HazardNote: {
+            /** @description 备注（记入时间线），退回整改时写明原因 */
+            note?: string;
+        };
+        /**
+         * @description 上报隐患
+         * @example {
+         *       "description": "2号储罐静电接地线脱落",
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "level": "general",
+         *       "location": {
+         *         "lat": 30.2231,
+         *         "lng": 120.3512
+         *       },
+         *       "title": "储罐区静电接地断开"
+         *     }
+         */
+        HazardReport: {
+            /** @description 描述（不超过 5000 字） */
             description?: string;
-            enterprise_id?: string;
-            enterprise_name?: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 隐患 ID（可选，客户端生成的 UUID；重试时带同一 id 不会产生重复隐患） */
             id?: string;
-            level?: string;
-            location?: unknown;
-            org_path?: string;
+            /**
+             * @description 等级，默认 general
+             * @enum {string}
+             */
+            level?: "general" | "major";
+            location?: components["schemas"]["HazardLocation"];
+            /** @description 照片（先上传，再以 SHA-256 引用） */
             photos?: string[];
-            received_at?: string;
-            rectifier_id?: string;
-            rectifier_name?: string;
-            reported_at?: string;
-            reported_by?: string;
-            status?: string;
-            title?: string;
+            /** @description 标题（不超过 200 字） */
+            title: string;
         };
         HazardStats: {
-            group_by?: string;
+            group_by: string;
             period?: string;
-            rows?: components["schemas"]["Row"][];
-            total?: components["schemas"]["Row"];
+            rows: components["schemas"]["Row"][];
+            total: components["schemas"]["Row"];
+        };
+        /**
+         * @description 提交验收
+         * @example {
+         *       "note": "已恢复接地并检测合格",
+         *       "photos": [
+         *         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+         *       ]
+         *     }
+         */
+        HazardSubmit: {
+            /** @description 整改说明（记入时间线） */
+            note?: string;
+            /** @description 整改后的照片（SHA-256，至少一张；已有照片可不重复提交） */
+            photos: string[];
         };
         HazardTemplate: {
             level?: string;
             title?: string;
         };
+        Hit: {
+            id: string;
+            kind: string;
+            ref_id: string;
+            score: number;
+            snippet: string;
+            title: string;
+        };
         Home: {
-            date?: string;
-            open_by_level?: {
+            date: string;
+            open_by_level: {
                 [key: string]: number;
             };
-            open_hazards?: number;
-            overdue_hazards?: number;
-            overdue_periods?: number;
-            pending_acceptance?: number;
-            today?: components["schemas"]["Completion"];
+            open_hazards: number;
+            overdue_hazards: number;
+            overdue_periods: number;
+            pending_acceptance: number;
+            today: components["schemas"]["Completion"];
         };
         ImportResult: {
-            imported?: number;
+            imported: number;
         };
         ImportedDevice: {
-            code?: string;
-            id?: string;
-            secret?: string;
+            code: string;
+            id: string;
+            secret: string;
         };
         Info: {
-            content_type?: string;
-            filename?: string;
-            kind?: string;
+            content_type: string;
+            filename: string;
+            kind: string;
             /** Format: double */
             lat?: number | null;
             /** Format: double */
@@ -2328,47 +2969,74 @@ export interface components {
             received_at?: string | null;
             /** Format: int64 */
             received_bytes?: number | null;
-            sha256?: string;
+            sha256: string;
             /** Format: int64 */
-            size?: number;
-            status?: string;
-            status_label?: string;
+            size: number;
+            status: string;
+            status_label: string;
             /** Format: date-time */
             taken_at?: string | null;
-            uploaded_by?: string;
+            uploaded_by: string;
         };
+        /**
+         * @description 设备上报：一条消息（ts + readings），或多条消息 {"messages": [...]}
+         * @example {
+         *       "readings": [
+         *         {
+         *           "point": "GT-101",
+         *           "unit": "%LEL",
+         *           "value": 12.5
+         *         }
+         *       ],
+         *       "ts": "2026-12-07T08:00:00+08:00"
+         *     }
+         */
         IngestBody: {
+            /** @description 多条消息 */
             messages?: components["schemas"]["IngestMessageT"][];
+            /** @description 读数 */
             readings?: components["schemas"]["IngestReading"][];
+            /** @description 采集时间（RFC 3339 或 Unix 毫秒），读数未给时间时采用 */
             ts?: unknown;
         };
         IngestMessageT: {
             readings?: components["schemas"]["IngestReading"][];
             ts?: unknown;
         };
+        /** @description 一个读数 */
         IngestReading: {
-            point?: string;
+            /** @description 监测点编码 */
+            point: string;
+            /** @description 采集时间（RFC 3339 或 Unix 毫秒，可选） */
             ts?: unknown;
+            /** @description 单位（可选，须与监测点一致） */
             unit?: string;
-            /** Format: double */
-            value?: number;
+            /**
+             * Format: double
+             * @description 读数
+             */
+            value: number;
         };
+        /** @description 上报结果 */
         IngestResult: {
-            accepted?: number;
-            rejected?: number;
-            rejects?: components["schemas"]["ReadingReject"][];
+            /** @description 接收的读数 */
+            accepted: number;
+            /** @description 拒收的读数 */
+            rejected: number;
+            /** @description 拒收原因 */
+            rejects: components["schemas"]["ReadingReject"][];
         };
         KindInfo: {
-            defaults?: components["schemas"]["ThresholdRule"][];
-            kind?: string;
-            name?: string;
-            units?: string[];
+            defaults: components["schemas"]["ThresholdRule"][];
+            kind: string;
+            name: string;
+            units: string[];
         };
         Latest: {
             /** Format: date-time */
-            at?: string;
+            at: string;
             /** Format: double */
-            value?: number;
+            value: number;
         };
         Location: {
             /** Format: double */
@@ -2376,70 +3044,112 @@ export interface components {
             /** Format: double */
             lng?: number;
         };
+        /**
+         * @description 登录请求
+         * @example {
+         *       "client": "web",
+         *       "password": "Demo-Pass-2026",
+         *       "username": "admin"
+         *     }
+         */
         LoginInput: {
-            client?: string;
+            /**
+             * @description 客户端类型：web（门户，默认）或 mobile（手机）；同一账号每类客户端只保留一个会话
+             * @enum {string}
+             */
+            client?: "web" | "mobile";
+            /** @description 设备标识（手机填写，用于推送与会话顶替） */
             device_id?: string;
-            password?: string;
-            username?: string;
+            /** @description 密码 */
+            password: string;
+            /** @description 用户名 */
+            username: string;
         };
+        /** @description 登录结果 */
         LoginResponse: {
-            /** Format: date-time */
-            expires_at?: string;
-            token?: string;
-            user?: components["schemas"]["LoginUser"];
+            /**
+             * Format: date-time
+             * @description 会话过期时间
+             */
+            expires_at: string;
+            /** @description 会话令牌，放在请求头 Authorization: Bearer TOKEN 中 */
+            token: string;
+            user: components["schemas"]["LoginUser"];
         };
         LoginUser: {
             enterprise_id?: string;
-            id?: string;
-            must_change_password?: boolean;
-            name?: string;
+            id: string;
+            must_change_password: boolean;
+            name: string;
             org_unit_id?: string;
-            permissions?: string[];
-            role?: string;
-            role_name?: string;
+            permissions: string[];
+            role: string;
+            role_name: string;
             team_id?: string;
-            username?: string;
+            username: string;
+        };
+        MSDS: {
+            alias?: string;
+            fire_fighting?: string;
+            first_aid?: string;
+            formula?: string;
+            hazards?: string;
+            leak_handling?: string;
+            name?: string;
+            properties?: string;
+            protection?: string;
         };
         MapBounds: {
             /** Format: double */
-            east?: number;
+            east: number;
             /** Format: double */
-            north?: number;
+            north: number;
             /** Format: double */
-            south?: number;
+            south: number;
             /** Format: double */
-            west?: number;
+            west: number;
         };
         MapPoint: {
             /** Format: double */
-            lat?: number;
+            lat: number;
             /** Format: double */
-            lng?: number;
+            lng: number;
         };
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
             id?: string;
-            kind?: string;
+            /** @enum {string} */
+            kind?: "engineering" | "management" | "training" | "ppe" | "emergency";
             text?: string;
         };
+        MetricInfo: {
+            metric: string;
+            name: string;
+            unit: string;
+        };
         MonitorKinds: {
-            categories?: {
+            categories: {
                 [key: string]: string;
             };
-            device_kinds?: {
+            device_kinds: {
                 [key: string]: string;
             };
-            point_kinds?: components["schemas"]["KindInfo"][];
-            reject_reasons?: {
+            point_kinds: components["schemas"]["KindInfo"][];
+            reject_reasons: {
                 [key: string]: string;
             };
         };
+        /** @description 新建监测点；不给 thresholds 时采用该监测类型的默认阈值（空列表表示不设阈值） */
         MonitorPointInput: {
-            code?: string;
-            device_id?: string;
+            /** @description 监测点编码（设备上报时的 point） */
+            code: string;
+            /** @description 所属设备 */
+            device_id: string;
             disabled?: boolean;
-            kind?: string;
-            name?: string;
+            /** @description 监测类型（见 GET /api/v1/monitor/kinds） */
+            kind: string;
+            /** @description 监测点名称 */
+            name: string;
             quality?: components["schemas"]["QualityConfig"];
             /** Format: double */
             range_max?: number | null;
@@ -2447,6 +3157,7 @@ export interface components {
             range_min?: number | null;
             sampling_period_s?: number;
             thresholds?: components["schemas"]["ThresholdRule"][];
+            /** @description 单位，默认该监测类型的单位 */
             unit?: string;
         };
         MonitorPointPatch: {
@@ -2477,7 +3188,12 @@ export interface components {
             hlc?: string;
             id?: string;
             mutation_id?: string;
-            op?: string;
+            /** @enum {string} */
+            op?: "create" | "update" | "delete";
+        };
+        NameCode: {
+            code: string;
+            name: string;
         };
         NewUser: {
             enterprise_id?: string;
@@ -2490,226 +3206,308 @@ export interface components {
             username?: string;
         };
         Notification: {
-            body?: string;
-            created_at?: string;
-            id?: string;
-            kind?: string;
-            level?: string;
-            link?: string;
-            read_at?: string;
-            ref_collection?: string;
-            ref_id?: string;
-            title?: string;
-            user_id?: string;
+            body: string;
+            created_at: string;
+            id: string;
+            kind: string;
+            level: string;
+            link: string;
+            read_at: string;
+            ref_collection: string;
+            ref_id: string;
+            title: string;
+            user_id: string;
         };
         NotificationCount: {
-            count?: number;
+            count: number;
         };
         OverduePeriod: {
-            assignee?: string;
-            checklist_id?: string;
-            checklist_name?: string;
+            assignee: string;
+            checklist_id: string;
+            checklist_name: string;
             /** Format: date-time */
-            end?: string;
-            enterprise_id?: string;
-            missing?: string[];
+            end: string;
+            enterprise_id: string;
+            missing: string[];
             /** Format: date-time */
-            start?: string;
-            status?: string;
+            start: string;
+            status: string;
         };
+        /** @description 预警分页 */
         Page_Alert: {
-            items?: components["schemas"]["Alert"][];
-            total?: number;
+            /** @description 本页预警 */
+            items: components["schemas"]["Alert"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
         Page_Anomaly: {
-            items?: components["schemas"]["Anomaly"][];
-            total?: number;
+            items: components["schemas"]["Anomaly"][];
+            total: number;
         };
         Page_CalendarPeriod: {
-            items?: components["schemas"]["CalendarPeriod"][];
-            total?: number;
+            items: components["schemas"]["CalendarPeriod"][];
+            total: number;
         };
         Page_Checklist: {
-            items?: components["schemas"]["Checklist"][];
-            total?: number;
+            items: components["schemas"]["Checklist"][];
+            total: number;
         };
         Page_Contact: {
-            items?: components["schemas"]["Contact"][];
-            total?: number;
+            items: components["schemas"]["Contact"][];
+            total: number;
         };
         Page_Device: {
-            items?: components["schemas"]["Device"][];
-            total?: number;
+            items: components["schemas"]["Device"][];
+            total: number;
         };
         Page_Enterprise: {
-            items?: components["schemas"]["Enterprise"][];
-            total?: number;
+            items: components["schemas"]["Enterprise"][];
+            total: number;
         };
         Page_Entry: {
-            items?: components["schemas"]["Entry"][];
-            total?: number;
+            items: components["schemas"]["Entry"][];
+            total: number;
         };
         Page_Event: {
-            items?: components["schemas"]["Event"][];
-            total?: number;
+            items: components["schemas"]["Event"][];
+            total: number;
         };
+        /** @description 隐患分页 */
         Page_Hazard: {
-            items?: components["schemas"]["Hazard"][];
-            total?: number;
+            /** @description 本页隐患 */
+            items: components["schemas"]["Hazard"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        Page_Hit: {
+            items: components["schemas"]["Hit"][];
+            total: number;
         };
         Page_Notification: {
-            items?: components["schemas"]["Notification"][];
-            total?: number;
+            items: components["schemas"]["Notification"][];
+            total: number;
         };
         Page_OverduePeriod: {
-            items?: components["schemas"]["OverduePeriod"][];
-            total?: number;
+            items: components["schemas"]["OverduePeriod"][];
+            total: number;
         };
         Page_PatrolRecord: {
-            items?: components["schemas"]["PatrolRecord"][];
-            total?: number;
+            items: components["schemas"]["PatrolRecord"][];
+            total: number;
+        };
+        Page_Plan: {
+            items: components["schemas"]["Plan"][];
+            total: number;
         };
         Page_Point: {
-            items?: components["schemas"]["Point"][];
-            total?: number;
+            items: components["schemas"]["Point"][];
+            total: number;
         };
         Page_RejectCount: {
-            items?: components["schemas"]["RejectCount"][];
-            total?: number;
+            items: components["schemas"]["RejectCount"][];
+            total: number;
         };
         Page_Reminder: {
-            items?: components["schemas"]["Reminder"][];
-            total?: number;
+            items: components["schemas"]["Reminder"][];
+            total: number;
         };
         Page_RiskPoint: {
-            items?: components["schemas"]["RiskPoint"][];
-            total?: number;
+            items: components["schemas"]["RiskPoint"][];
+            total: number;
         };
         Page_Team: {
-            items?: components["schemas"]["Team"][];
-            total?: number;
+            items: components["schemas"]["Team"][];
+            total: number;
         };
         Page_Unit: {
-            items?: components["schemas"]["Unit"][];
-            total?: number;
+            items: components["schemas"]["Unit"][];
+            total: number;
         };
         Page_User: {
-            items?: components["schemas"]["User"][];
-            total?: number;
+            items: components["schemas"]["User"][];
+            total: number;
         };
         PasswordPolicy: {
-            description?: string;
-            min_length?: number;
+            description: string;
+            min_length: number;
         };
         PatrolDetail: {
-            checklist_id?: string;
-            checklist_name?: string;
+            checklist_id: string;
+            checklist_name: string;
             /** Format: double */
             distance_m?: number | null;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            finished_at?: string;
-            flags?: components["schemas"]["PatrolFlag"][];
-            id?: string;
-            item_count?: number;
-            items?: components["schemas"]["PatrolItem"][];
+            enterprise_id: string;
+            enterprise_name: string;
+            finished_at: string;
+            flags: components["schemas"]["PatrolFlag"][];
+            id: string;
+            item_count: number;
+            items: components["schemas"]["PatrolItem"][];
             location?: components["schemas"]["patrol.Location"];
-            org_path?: string;
-            patrolled_by?: string;
-            patroller_name?: string;
-            photo_count?: number;
-            received_at?: string;
-            risk_level?: string;
-            risk_point_code?: string;
-            risk_point_id?: string;
-            risk_point_name?: string;
-            started_at?: string;
-            uncontrolled?: number;
+            org_path: string;
+            patrolled_by: string;
+            patroller_name: string;
+            photo_count: number;
+            received_at: string;
+            risk_level: string;
+            risk_point_code: string;
+            risk_point_id: string;
+            risk_point_name: string;
+            started_at: string;
+            uncontrolled: number;
         };
         PatrolFlag: {
-            code?: string;
-            reason?: string;
+            code: string;
+            reason: string;
         };
         PatrolItem: {
-            controlled?: boolean;
-            hazard_id?: string;
-            kind?: string;
-            measure_id?: string;
-            note?: string;
-            photos?: string[];
-            text?: string;
+            controlled: boolean;
+            hazard_id: string;
+            kind: string;
+            measure_id: string;
+            note: string;
+            photos: string[];
+            text: string;
         };
         PatrolRecord: {
-            checklist_id?: string;
-            checklist_name?: string;
+            checklist_id: string;
+            checklist_name: string;
             /** Format: double */
             distance_m?: number | null;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            finished_at?: string;
-            flags?: components["schemas"]["PatrolFlag"][];
-            id?: string;
-            item_count?: number;
+            enterprise_id: string;
+            enterprise_name: string;
+            finished_at: string;
+            flags: components["schemas"]["PatrolFlag"][];
+            id: string;
+            item_count: number;
             location?: components["schemas"]["patrol.Location"];
-            org_path?: string;
-            patrolled_by?: string;
-            patroller_name?: string;
-            photo_count?: number;
-            received_at?: string;
-            risk_level?: string;
-            risk_point_code?: string;
-            risk_point_id?: string;
-            risk_point_name?: string;
-            started_at?: string;
-            uncontrolled?: number;
+            org_path: string;
+            patrolled_by: string;
+            patroller_name: string;
+            photo_count: number;
+            received_at: string;
+            risk_level: string;
+            risk_point_code: string;
+            risk_point_id: string;
+            risk_point_name: string;
+            started_at: string;
+            uncontrolled: number;
         };
         PatrolStats: {
-            checklists?: components["schemas"]["ChecklistCompletion"][];
-            enterprises?: components["schemas"]["EnterpriseCompletion"][];
-            flagged_patrols?: number;
+            checklists: components["schemas"]["ChecklistCompletion"][];
+            enterprises: components["schemas"]["EnterpriseCompletion"][];
+            flagged_patrols: number;
             /** Format: date-time */
-            from?: string;
-            overdue_checklists?: number;
-            patrols?: number;
+            from: string;
+            overdue_checklists: number;
+            patrols: number;
             /** Format: date-time */
-            to?: string;
-            total?: components["schemas"]["Completion"];
+            to: string;
+            total: components["schemas"]["Completion"];
+        };
+        Person: {
+            name?: string;
+            phone?: string;
+            title?: string;
         };
         PhoneReveal: {
-            phone?: string;
+            phone: string;
+        };
+        Plan: {
+            author_id: string;
+            author_name: string;
+            code: string;
+            content: components["schemas"]["Content"];
+            /** Format: date-time */
+            created_at: string;
+            editor_id: string;
+            enterprise_id: string;
+            id: string;
+            kind: string;
+            level: string;
+            org_path: string;
+            org_unit_id: string;
+            plan_id: string;
+            /** Format: date-time */
+            published_at?: string | null;
+            /** Format: date-time */
+            retired_at?: string | null;
+            retired_reason: string;
+            review_comment: string;
+            reviewer_id: string;
+            reviewer_name: string;
+            status: string;
+            /** Format: date-time */
+            submitted_at?: string | null;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
+        PlanDictionary: {
+            classes: components["schemas"]["ClassInfo"][];
+            grades: string[];
+            groups: components["schemas"]["NameCode"][];
+            kinds: components["schemas"]["NameCode"][];
+            knowledge_kinds: components["schemas"]["NameCode"][];
+            levels: components["schemas"]["NameCode"][];
+            metrics: components["schemas"]["MetricInfo"][];
+            status: components["schemas"]["NameCode"][];
+        };
+        PlanInput: {
+            code?: string;
+            content?: components["schemas"]["Content"];
+            enterprise_id?: string;
+            kind?: string;
+            level?: string;
+            org_unit_id?: string;
+            title?: string;
+        };
+        PlanPatch: {
+            code?: string | null;
+            content?: components["schemas"]["Content"];
+            kind?: string | null;
+            title?: string | null;
+        };
+        PlanStep: {
+            comment?: string;
+            reason?: string;
+        };
+        PlanVersions: {
+            items: components["schemas"]["Plan"][];
         };
         Point: {
-            code?: string;
+            code: string;
             /** Format: date-time */
-            created_at?: string;
-            device_id?: string;
-            disabled?: boolean;
-            enterprise_id?: string;
-            id?: string;
-            kind?: string;
+            created_at: string;
+            device_id: string;
+            disabled: boolean;
+            enterprise_id: string;
+            id: string;
+            kind: string;
             latest?: components["schemas"]["Latest"];
-            name?: string;
-            org_path?: string;
-            quality?: components["schemas"]["QualityConfig"];
+            name: string;
+            org_path: string;
+            quality: components["schemas"]["QualityConfig"];
             /** Format: double */
             range_max?: number | null;
             /** Format: double */
             range_min?: number | null;
-            sampling_period_s?: number;
-            thresholds?: components["schemas"]["ThresholdRule"][];
-            unit?: string;
+            sampling_period_s: number;
+            thresholds: components["schemas"]["ThresholdRule"][];
+            unit: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         PointImportResult: {
-            devices?: components["schemas"]["ImportedDevice"][];
-            imported?: number;
+            devices: components["schemas"]["ImportedDevice"][];
+            imported: number;
         };
         PortalSettings: {
-            enterprises?: number;
+            enterprises: number;
             map_bounds?: components["schemas"]["MapBounds"];
             map_center?: components["schemas"]["MapPoint"];
-            map_tile_url?: string;
+            map_tile_url: string;
         };
         PullRequest: {
             checkpoints?: {
@@ -2720,10 +3518,10 @@ export interface components {
         };
         PullResponse: {
             collections?: components["schemas"]["CollectionSpec"][];
-            hlc?: string;
-            protocol?: number;
+            hlc: string;
+            protocol: number;
             purge?: string[];
-            scopes?: components["schemas"]["ScopeChanges"][];
+            scopes: components["schemas"]["ScopeChanges"][];
         };
         PushRequest: {
             device_id?: string;
@@ -2731,9 +3529,9 @@ export interface components {
             protocol?: number;
         };
         PushResponse: {
-            hlc?: string;
-            protocol?: number;
-            results?: components["schemas"]["Result"][];
+            hlc: string;
+            protocol: number;
+            results: components["schemas"]["Result"][];
         };
         PushToken: {
             device_id?: string;
@@ -2741,15 +3539,15 @@ export interface components {
             token?: string;
         };
         QRKey: {
-            algorithm?: string;
-            format?: string;
-            key_id?: string;
-            public_key?: string;
+            algorithm: string;
+            format: string;
+            key_id: string;
+            public_key: string;
         };
         QRToken: {
-            qr_version?: number;
-            risk_point_id?: string;
-            token?: string;
+            qr_version: number;
+            risk_point_id: string;
+            token: string;
         };
         QRVerifyRequest: {
             token?: string;
@@ -2764,118 +3562,178 @@ export interface components {
             stuck_minutes?: number;
         };
         ReadingReject: {
-            error?: string;
-            message?: number;
+            error: string;
+            message: number;
             point?: string;
-            reading?: number;
-            reason?: string;
+            reading: number;
+            reason: string;
         };
         Reason: {
             /** Format: date-time */
-            at?: string;
-            delta?: number;
-            flag?: string;
-            patrol_id?: string;
-            risk_point_id?: string;
-            text?: string;
+            at: string;
+            delta: number;
+            flag: string;
+            patrol_id: string;
+            risk_point_id: string;
+            text: string;
         };
         Receiver: {
-            channels?: string[];
+            channels: string[];
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
             dingtalk_secret?: string;
-            dingtalk_webhook?: string;
-            enabled?: boolean;
-            enterprise_id?: string;
-            id?: string;
-            min_level?: number;
-            name?: string;
-            org_path?: string;
-            org_unit_id?: string;
-            phone?: string;
-            tier?: string;
+            dingtalk_webhook: string;
+            enabled: boolean;
+            enterprise_id: string;
+            id: string;
+            min_level: number;
+            name: string;
+            org_path: string;
+            org_unit_id: string;
+            phone: string;
+            tier: string;
             /** Format: date-time */
-            updated_at?: string;
-            user_id?: string;
-            zzd_account_id?: string;
+            updated_at: string;
+            user_id: string;
+            zzd_account_id: string;
         };
         Record: {
-            collection?: string;
+            collection: string;
             deleted?: boolean;
             fields?: {
                 [key: string]: unknown;
             };
-            id?: string;
+            id: string;
             /** Format: int64 */
-            seq?: number;
+            seq: number;
             stamps?: {
                 [key: string]: string;
             };
         };
         RecordRef: {
-            collection?: string;
-            id?: string;
+            collection: string;
+            id: string;
         };
         RejectCount: {
             /** Format: int64 */
-            count?: number;
-            device?: string;
-            device_id?: string;
+            count: number;
+            device: string;
+            device_id: string;
             /** Format: date-time */
-            last_at?: string;
-            last_error?: string;
-            reason?: string;
-            reason_text?: string;
+            last_at: string;
+            last_error: string;
+            reason: string;
+            reason_text: string;
         };
         Reminder: {
             /** Format: date-time */
-            created_at?: string;
+            created_at: string;
             /** Format: date-time */
-            due_at?: string;
-            id?: string;
-            kind?: string;
-            message?: string;
-            object_id?: string;
-            object_type?: string;
-            user_id?: string;
+            due_at: string;
+            id: string;
+            kind: string;
+            message: string;
+            object_id: string;
+            object_type: string;
+            user_id: string;
         };
         ResetPasswordRequest: {
             password?: string;
         };
+        Resource: {
+            kind?: string;
+            location?: string;
+            name?: string;
+            note?: string;
+            /** Format: double */
+            quantity?: number;
+            unit?: string;
+        };
+        ResponseLevel: {
+            conditions?: components["schemas"]["Condition"][];
+            leader?: string;
+            level?: number;
+            match?: string;
+            measures?: string[];
+        };
         Result: {
             code?: string;
             message?: string;
-            mutation_id?: string;
+            mutation_id: string;
             record?: components["schemas"]["Record"];
             /** Format: int64 */
             seq?: number;
-            status?: string;
+            /** @enum {string} */
+            status: "applied" | "merged" | "rejected";
         };
+        /** @description 风险点 */
         RiskPoint: {
-            accident_types?: string[];
-            code?: string;
+            /** @description 可能导致的事故类型 */
+            accident_types: string[];
+            /** @description 编码（企业内唯一） */
+            code: string;
             /** Format: date-time */
-            created_at?: string;
-            enterprise_id?: string;
-            id?: string;
-            level?: string;
+            created_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 风险点 ID */
+            id: string;
+            /**
+             * @description 风险等级：red 重大风险、orange 较大风险、yellow 一般风险、blue 低风险
+             * @enum {string}
+             */
+            level: "red" | "orange" | "yellow" | "blue";
             location?: components["schemas"]["Location"];
-            measures?: components["schemas"]["Measure"][];
-            name?: string;
-            org_path?: string;
-            qr_version?: number;
-            responsible?: string;
+            /** @description 管控措施 */
+            measures: components["schemas"]["Measure"][];
+            /** @description 名称 */
+            name: string;
+            org_path: string;
+            /** @description 二维码版本（重新生成后旧码失效） */
+            qr_version: number;
+            /** @description 责任人 */
+            responsible: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
+        /**
+         * @description 新建风险点
+         * @example {
+         *       "accident_types": [
+         *         "火灾",
+         *         "爆炸"
+         *       ],
+         *       "code": "FX-001",
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "level": "orange",
+         *       "measures": [
+         *         {
+         *           "kind": "engineering",
+         *           "text": "储罐静电接地完好"
+         *         }
+         *       ],
+         *       "name": "1号储罐区",
+         *       "responsible": "吴安全"
+         *     }
+         */
         RiskPointInput: {
+            /** @description 可能导致的事故类型 */
             accident_types?: string[];
-            code?: string;
-            enterprise_id?: string;
-            level?: string;
+            /** @description 编码（企业内唯一） */
+            code: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /**
+             * @description 风险等级
+             * @enum {string}
+             */
+            level: "red" | "orange" | "yellow" | "blue";
             location?: components["schemas"]["Location"];
+            /** @description 管控措施 */
             measures?: components["schemas"]["Measure"][];
-            name?: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 责任人 */
             responsible?: string;
         };
         RiskPointPatch: {
@@ -2888,114 +3746,123 @@ export interface components {
             name?: string | null;
             responsible?: string | null;
         };
-        RoleInfo: {
-            code?: string;
+        Role: {
+            department?: string;
+            duties?: string;
+            group?: string;
             name?: string;
-            permissions?: string[];
-            scope?: string;
+            people?: components["schemas"]["Person"][];
+        };
+        RoleInfo: {
+            code: string;
+            name: string;
+            permissions: string[];
+            scope: string;
         };
         Row: {
-            count?: number;
-            key?: string;
-            label?: string;
-            open?: number;
-            overdue?: number;
+            count: number;
+            key: string;
+            label: string;
+            open: number;
+            overdue: number;
         };
         ScopeChanges: {
             /** Format: int64 */
-            checkpoint?: number;
+            checkpoint: number;
             checksum?: string;
             /** Format: int64 */
             count?: number;
             more?: boolean;
-            records?: components["schemas"]["Record"][];
+            records: components["schemas"]["Record"][];
             removed?: components["schemas"]["RecordRef"][];
             reset?: boolean;
-            scope?: string;
+            scope: string;
         };
         Series: {
             /** Format: date-time */
-            from?: string;
-            items?: components["schemas"]["SeriesPoint"][];
-            point_id?: string;
-            resolution?: string;
+            from: string;
+            items: components["schemas"]["SeriesPoint"][];
+            point_id: string;
+            resolution: string;
             /** Format: date-time */
-            to?: string;
-            truncated?: boolean;
-            unit?: string;
+            to: string;
+            truncated: boolean;
+            unit: string;
         };
         SeriesPoint: {
             /** Format: date-time */
-            at?: string;
+            at: string;
             /** Format: double */
-            last?: number;
+            last: number;
             /** Format: double */
-            max?: number;
+            max: number;
             /** Format: double */
-            min?: number;
+            min: number;
             /** Format: int64 */
-            n?: number;
+            n: number;
             /** Format: double */
-            value?: number;
+            value: number;
         };
         SignRequest: {
             ttl_seconds?: number;
-            variant?: string;
+            /** @enum {string} */
+            variant?: "original" | "thumb320" | "thumb1280";
         };
         SignedURL: {
             /** Format: date-time */
-            expires_at?: string;
-            url?: string;
+            expires_at: string;
+            url: string;
         };
         StateMachine: {
-            initial?: string;
-            states?: string[];
-            transitions?: {
+            initial: string;
+            states: string[];
+            transitions: {
                 [key: string]: string[];
             };
         };
         Stats: {
-            group_by?: string;
+            group_by: string;
             period?: string;
-            rows?: components["schemas"]["StatsRow"][];
-            total?: components["schemas"]["StatsRow"];
+            rows: components["schemas"]["StatsRow"][];
+            total: components["schemas"]["StatsRow"];
         };
         StatsRow: {
-            acknowledged_in_time?: number;
-            count?: number;
-            escalated?: number;
-            false_alarms?: number;
-            handled_in_time?: number;
+            acknowledged_in_time: number;
+            count: number;
+            escalated: number;
+            false_alarms: number;
+            handled_in_time: number;
             /** Format: double */
-            in_time_rate?: number;
-            key?: string;
-            label?: string;
-            open?: number;
+            in_time_rate: number;
+            key: string;
+            label: string;
+            open: number;
         };
         StatusChange: {
-            from?: string;
-            step?: string;
-            step_name?: string;
-            to?: string;
+            from: string;
+            /** @enum {string} */
+            step: "report" | "assign" | "rectify" | "submit" | "accept" | "send_back";
+            step_name: string;
+            to: string;
         };
         Supervision: {
-            credit_score?: number;
-            enterprise_id?: string;
-            reasons?: components["schemas"]["Reason"][];
-            supervision_level?: string;
+            credit_score: number;
+            enterprise_id: string;
+            reasons: components["schemas"]["Reason"][];
+            supervision_level: string;
             /** Format: date-time */
             updated_at?: string;
         };
         Team: {
             /** Format: date-time */
-            created_at?: string;
-            id?: string;
-            kind?: string;
-            name?: string;
-            org_path?: string;
-            org_unit_id?: string;
+            created_at: string;
+            id: string;
+            kind: string;
+            name: string;
+            org_path: string;
+            org_unit_id: string;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         TeamInput: {
             kind?: string;
@@ -3021,27 +3888,27 @@ export interface components {
         };
         TimelineItem: {
             action?: components["schemas"]["Action"];
-            at?: string;
+            at: string;
             by?: string;
             by_name?: string;
             delivery?: components["schemas"]["Delivery"];
-            kind?: string;
+            kind: string;
             received_at?: string;
-            text?: string;
+            text: string;
             tier?: string;
         };
         Unit: {
-            code?: string;
+            code: string;
             /** Format: date-time */
-            created_at?: string;
-            id?: string;
-            level?: string;
-            name?: string;
+            created_at: string;
+            id: string;
+            level: string;
+            name: string;
             parent_id?: string;
-            path?: string;
-            sort?: number;
+            path: string;
+            sort: number;
             /** Format: date-time */
-            updated_at?: string;
+            updated_at: string;
         };
         UnitInput: {
             code?: string;
@@ -3057,27 +3924,27 @@ export interface components {
         };
         User: {
             /** Format: date-time */
-            created_at?: string;
-            disabled?: boolean;
+            created_at: string;
+            disabled: boolean;
             enterprise_id?: string;
-            failed_logins?: number;
-            id?: string;
+            failed_logins: number;
+            id: string;
             /** Format: date-time */
             last_login_at?: string | null;
             /** Format: date-time */
             locked_until?: string | null;
-            must_change_password?: boolean;
-            name?: string;
+            must_change_password: boolean;
+            name: string;
             org_unit_id?: string;
             /** Format: date-time */
-            password_changed_at?: string;
-            phone?: string;
-            role?: string;
-            role_name?: string;
+            password_changed_at: string;
+            phone: string;
+            role: string;
+            role_name: string;
             team_id?: string;
             /** Format: date-time */
-            updated_at?: string;
-            username?: string;
+            updated_at: string;
+            username: string;
         };
         UserPatch: {
             disabled?: boolean | null;
@@ -3089,25 +3956,74 @@ export interface components {
             team_id?: string | null;
         };
         "alert.Home": {
-            by_level?: {
+            by_level: {
                 [key: string]: number;
             };
-            mine?: number;
-            open?: number;
-            today_raised?: number;
-            unconfirmed?: number;
+            mine: number;
+            open: number;
+            today_raised: number;
+            unconfirmed: number;
+        };
+        "knowledge.Entry": {
+            attachments?: components["schemas"]["Attachment"][];
+            body?: string;
+            cas?: string;
+            code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: string;
+            issued_on?: string;
+            issuer?: string;
+            kind?: string;
+            msds?: components["schemas"]["MSDS"];
+            org_path?: string;
+            tags?: string[];
+            title?: string;
+            un?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            updated_by?: string;
         };
         "monitor.StatusChange": {
             /** Format: date-time */
-            at?: string;
-            online?: boolean;
-            reason?: string;
+            at: string;
+            online: boolean;
+            reason: string;
         };
         "patrol.Location": {
             /** Format: double */
-            lat?: number;
+            lat: number;
             /** Format: double */
-            lng?: number;
+            lng: number;
+        };
+        "plan.Contact": {
+            department?: string;
+            name?: string;
+            phone?: string;
+            post?: string;
+        };
+        "plan.Event": {
+            class?: string;
+            grades?: string[];
+            sub_type?: string;
+        };
+        "plan.Reason": {
+            condition: number;
+            rule: string;
+            text: string;
+            /** Format: double */
+            value: number;
+        };
+        "plan.Result": {
+            explanation: string;
+            level: number;
+            manual: string[];
+            matched: boolean;
+            reasons: components["schemas"]["plan.Reason"][];
+        };
+        "yingji.Page_Entry": {
+            items: components["schemas"]["knowledge.Entry"][];
+            total: number;
         };
     };
     responses: {
@@ -3363,15 +4279,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description 状态：new、acknowledged、disposing、closed、false_alarm */
-                status?: string;
+                status?: "new" | "acknowledged" | "disposing" | "closed" | "false_alarm";
                 /** @description 只看未处置完毕的预警 */
                 open?: boolean;
                 /** @description 预警级别 */
                 level?: number;
                 /** @description 类型：threshold（超限）、offline（离线）、quality（数据异常） */
-                kind?: string;
+                kind?: "threshold" | "offline" | "quality";
                 /** @description 当前层级：enterprise、township、county */
-                tier?: string;
+                tier?: "enterprise" | "township" | "county";
                 /** @description 所属企业 */
                 enterprise_id?: string;
                 /** @description 组织机构（含下级） */
@@ -4431,6 +5347,32 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postDirectoryRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryRefresh"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getEnterprises: {
         parameters: {
             query?: {
@@ -4795,11 +5737,11 @@ export interface operations {
                 /** @description 所属企业 */
                 enterprise_id?: string;
                 /** @description 状态：reported、assigned、rectifying、submitted、accepted；open 表示尚未验收 */
-                status?: string;
+                status?: "reported" | "assigned" | "rectifying" | "submitted" | "accepted" | "open";
                 /** @description true：只列尚未验收（未闭环）的隐患 */
                 open?: boolean;
                 /** @description 等级：general（一般隐患）、major（重大隐患） */
-                level?: string;
+                level?: "general" | "major";
                 /** @description 所属乡镇（街道）或其他组织单位 */
                 township_id?: string;
                 /** @description 标题或描述包含 */
@@ -4833,6 +5775,37 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postHazards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardReport"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getHazardsById: {
         parameters: {
             query?: never;
@@ -4858,6 +5831,176 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdAccept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardNote"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdAssign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardAssign"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdRectify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardNote"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdSendBack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardNote"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardSubmit"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4915,7 +6058,198 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            423: components["responses"]["Locked"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledge: {
+        parameters: {
+            query?: {
+                /** @description 类别：law、standard、case、msds */
+                kind?: string;
+                /** @description 标题、文号或 CAS 号包含 */
+                q?: string;
+                /** @description CAS 号（精确） */
+                cas?: string;
+                /** @description UN 号（精确，可带 UN 前缀） */
+                un?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yingji.Page_Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postKnowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["knowledge.Entry"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledgeSearch: {
+        parameters: {
+            query?: {
+                /** @description 检索词：汉字、字母或数字（如 CAS 号 7782-50-5、UN1017） */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Hit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    putKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["knowledge.Entry"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4959,86 +6293,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            500: components["responses"]["InternalError"];
-        };
-    };
-    deleteMediaUploadsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功，无响应内容 */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    headMediaUploadsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    patchMediaUploadsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功，无响应内容 */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5167,8 +6421,6 @@ export interface operations {
                 u?: string;
                 /** @description 过期时间（Unix 秒） */
                 exp?: number;
-                /** @description 签名 */
-                sig?: string;
             };
             header?: never;
             path: {
@@ -5193,6 +6445,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -6107,6 +7360,625 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PatrolDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlans: {
+        parameters: {
+            query?: {
+                /** @description 状态：draft、review、published、retired */
+                status?: string;
+                /** @description 类别：comprehensive、special、onsite */
+                kind?: string;
+                /** @description 层级：city、district、township、enterprise */
+                level?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 编制单位 */
+                org_unit_id?: string;
+                /** @description 名称或编号包含 */
+                q?: string;
+                /** @description 列出每个版本（默认只列每个预案的最新版本） */
+                all_versions?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansDictionary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanDictionary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 状态：draft、review、published、retired */
+                status?: string;
+                /** @description 类别：comprehensive、special、onsite */
+                kind?: string;
+                /** @description 层级：city、district、township、enterprise */
+                level?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 编制单位 */
+                org_unit_id?: string;
+                /** @description 名称或编号包含 */
+                q?: string;
+                /** @description 列出每个版本（默认只列每个预案的最新版本） */
+                all_versions?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 上传的文件，表单字段 file */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansSearch: {
+        parameters: {
+            query?: {
+                /** @description 检索词：汉字（不分词，任意两字即可检索）、字母或数字，空格分隔表示同时包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Hit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansTemplateXlsx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchPlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanPatch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdExportDocx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdExportPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdMatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Figures"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["plan.Result"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdRetire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdRevise: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanVersions"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7089,6 +8961,86 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteUploadsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headUploadsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchUploadsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -1,0 +1,1 @@
+import"./css-BKbJbtdp.js";import"./css-CMNj34F-.js";

@@ -218,7 +218,7 @@ describe('map', () => {
     // the demo's risk points around it make a cluster at the city's zoom: open the largest risk
     // cluster (the park, then the point's enterprise) until the point shows by itself
     const settled = () => page.waitForFunction(() => !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim'))
-    for (let i = 0; i < 5 && (await settled(), !(await rp.count())); i++) {
+    for (let i = 0; i < 5 && (await settled(), !(await rp.isVisible())); i++) {
       const clusters = await page.locator('.yj-cluster-risk').evaluateAll((els) =>
         els.map((el, idx) => ({ idx, n: Number(el.textContent) })).sort((a, b) => b.n - a.n))
       if (!clusters.length) break

@@ -1,0 +1,1 @@
+import"./css-BKbJbtdp.js";import"./css-BK5IJqBT.js";

@@ -1,1 +1,0 @@
-import"./css-BKbJbtdp.js";import"./css-CMNj34F-.js";

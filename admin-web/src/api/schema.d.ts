@@ -513,6 +513,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/directory/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 立即按用户和企业联系人刷新应急通讯录（服务每 5 分钟自动刷新） */
+        post: operations["postDirectoryRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/enterprises": {
         parameters: {
             query?: never;
@@ -646,7 +663,8 @@ export interface paths {
         /** 隐患列表（管辖范围内） */
         get: operations["getHazards"];
         put?: never;
-        post?: never;
+        /** 上报隐患（网格员、企业安全员、企业负责人、管理员、值班员）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazards"];
         delete?: never;
         options?: never;
         head?: never;
@@ -664,6 +682,91 @@ export interface paths {
         get: operations["getHazardsById"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 验收通过：submitted → accepted（乡镇、区县、市级管理员；重大隐患须区县或市级）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdAccept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 交办隐患：reported → assigned，须给出整改期限与整改责任人（乡镇、区县、市级管理员或本企业负责人）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdAssign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/rectify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 开始整改：reported/assigned → rectifying（本企业安全员、负责人或管理员）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdRectify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/send-back": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退回整改：submitted → rectifying（乡镇、区县、市级管理员），note 写明退回原因。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdSendBack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hazards/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 提交验收：rectifying → submitted，须附整改后照片（本企业安全员或负责人）。与手机同步提交同一规则：角色、管辖范围、状态流转与必填项不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），成功与拒绝均记入审计日志和隐患时间线。 */
+        post: operations["postHazardsByIdSubmit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -698,10 +801,64 @@ export interface paths {
         put?: never;
         /**
          * 设备上报监测数据（HTTP Basic 认证：用户名为设备编码，密码为设备密钥）：一条消息或 {"messages": [...]}；返回接收与拒收的读数及原因
-         * @description 无需登录。
+         * @description 设备以 HTTP Basic 认证，无需登录。
          */
         post: operations["postIngestReadings"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 应急知识库列表：法律法规、标准规范、事故案例、危化品安全技术说明书 */
+        get: operations["getKnowledge"];
+        put?: never;
+        /** 新增知识库条目 */
+        post: operations["postKnowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检索应急知识库（全文，按相关度排序，摘要中以 <mark> 标出命中） */
+        get: operations["getKnowledgeSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 知识库条目详情 */
+        get: operations["getKnowledgeById"];
+        /** 修改知识库条目（整体替换） */
+        put: operations["putKnowledgeById"];
+        post?: never;
+        /** 删除知识库条目 */
+        delete: operations["deleteKnowledgeById"];
         options?: never;
         head?: never;
         patch?: never;
@@ -716,7 +873,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。创建上传：请求头 Tus-Resumable: 1.0.0、Upload-Length（字节数）、Upload-Metadata（sha256 必填，filename、content_type 可选，值为 base64）；响应头 Location 为上传地址。服务器已有该文件时直接完成：Upload-Offset 等于 Upload-Length，Media-Status: ready */
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。创建上传：请求头 Tus-Resumable: 1.0.0、Upload-Length（字节数）、Upload-Metadata（sha256 必填，filename、content_type 可选，值为 base64）；响应头 Location 为上传地址（/api/v1/uploads/{id}）。服务器已有该文件时直接完成：Upload-Offset 等于 Upload-Length，Media-Status: ready */
         post: operations["postMediaUploads"];
         delete?: never;
         /**
@@ -726,25 +883,6 @@ export interface paths {
         options: operations["optionsMediaUploads"];
         head?: never;
         patch?: never;
-        trace?: never;
-    };
-    "/api/v1/media/uploads/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。取消上传并删除已收到的数据 */
-        delete: operations["deleteMediaUploadsById"];
-        options?: never;
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。查询上传进度：响应头 Upload-Offset 为服务器已收到的字节数，从该处续传；404 表示上传已过期或已丢弃 */
-        head: operations["headMediaUploadsById"];
-        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。续传数据：Content-Type: application/offset+octet-stream，Upload-Offset 须等于服务器偏移量，可带 Upload-Checksum 校验本段；最后一段到达后核对 SHA-256 并入库（Media-Status: ready），不符返回 460（media.hash_mismatch）并丢弃 */
-        patch: operations["patchMediaUploadsById"];
         trace?: never;
     };
     "/api/v1/media/{sha256}": {
@@ -808,7 +946,7 @@ export interface paths {
         };
         /**
          * 按签名链接加载原件（original）或缩略图（thumb320、thumb1280）；链接被篡改或已过期返回 403
-         * @description 无需登录。
+         * @description 凭签名链接访问，无需登录。
          */
         get: operations["getMediaBySha256SignedByVariant"];
         put?: never;
@@ -1191,6 +1329,281 @@ export interface paths {
         };
         /** 巡查记录详情：每项措施的检查结果、说明、照片及疑点 */
         get: operations["getPatrolsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案列表：管辖范围内的预案及上级单位已发布的预案 */
+        get: operations["getPlans"];
+        put?: never;
+        /** 新建预案（第 1 版草稿） */
+        post: operations["postPlans"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/dictionary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案编辑用的代码表：类别、层级、事件分类（GB/T 35561）、事件分级、启动条件指标、组织机构分组、状态 */
+        get: operations["getPlansDictionary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案基本信息（Excel，格式同导入模板） */
+        get: operations["getPlansExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 从 Excel 导入预案基本信息（生成草稿）：全部行校验通过才导入，否则返回 import.invalid_rows 及每个出错的行和列 */
+        post: operations["postPlansImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 检索已发布的预案（全文，按相关度排序，摘要中以 <mark> 标出命中） */
+        get: operations["getPlansSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/template.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载预案基本信息导入模板（Excel） */
+        get: operations["getPlansTemplateXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案某一版本的详情（含结构化内容） */
+        get: operations["getPlansById"];
+        put?: never;
+        post?: never;
+        /** 删除草稿版本 */
+        delete: operations["deletePlansById"];
+        options?: never;
+        head?: never;
+        /** 修改草稿；审核中、已发布、已废止的版本不能修改（409 plan.immutable），请先“修订” */
+        patch: operations["patchPlansById"];
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/export.docx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案为 Word 文档（.docx） */
+        get: operations["getPlansByIdExportDocx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出预案为 PDF 以便打印（服务器须有中文字体 fonts-droid-fallback） */
+        get: operations["getPlansByIdExportPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 按事件的量化信息（死亡、受伤、受影响人数，经济损失，泄漏量，水位）判定该预案应启动的响应级别及依据 */
+        post: operations["postPlansByIdMatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审核通过并发布（审核中 → 已发布；原发布版本自动废止）；编制人和最后修改人不能发布自己的版本（403 plan.two_person） */
+        post: operations["postPlansByIdPublish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 退回修改（审核中 → 草稿），须填写意见 comment */
+        post: operations["postPlansByIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 废止已发布的版本，须填写原因 reason */
+        post: operations["postPlansByIdRetire"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/revise": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 修订：由已发布或已废止的版本生成新的草稿版本 */
+        post: operations["postPlansByIdRevise"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 提交审核（草稿 → 审核中） */
+        post: operations["postPlansByIdSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plans/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案的版本历史（新版本在前） */
+        get: operations["getPlansByIdVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1852,6 +2265,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。取消上传并删除已收到的数据 */
+        delete: operations["deleteUploadsById"];
+        options?: never;
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。查询上传进度：响应头 Upload-Offset 为服务器已收到的字节数，从该处续传；404 表示上传已过期或已丢弃 */
+        head: operations["headUploadsById"];
+        /** tus 1.0 断点续传（扩展 creation、creation-with-upload、termination、checksum）。续传数据：Content-Type: application/offset+octet-stream，Upload-Offset 须等于服务器偏移量，可带 Upload-Checksum 校验本段；最后一段到达后核对 SHA-256 并入库（Media-Status: ready），不符返回 460（media.hash_mismatch）并丢弃 */
+        patch: operations["patchUploadsById"];
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -1994,419 +2426,993 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description 对预警的一次操作（确认、处置、评论、反馈） */
         Action: {
-            at?: string;
-            by_user?: string;
-            id?: string;
-            kind?: string;
-            photos?: string[];
-            received_at?: string;
-            text?: string;
-            tier?: string;
+            /** @description 操作时间（手机上操作时为手机时间） */
+            at: string;
+            /** @description 操作人（用户 ID） */
+            by_user: string;
+            /** @description 操作 ID */
+            id: string;
+            /** @description 类型：comment 评论、acknowledge 确认、dispose 处置、feedback 反馈 */
+            kind: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 服务器收到的时间（早期数据为空） */
+            received_at: string;
+            /** @description 内容 */
+            text: string;
+            /** @description 操作人所在层级 */
+            tier: string;
         };
+        /** @description 隐患时间线上的一次操作 */
         ActionInfo: {
-            assignee?: string;
-            at?: string;
-            id?: string;
-            kind?: string;
-            text?: string;
+            /** @description 被交办人 */
+            assignee: string;
+            /** @description 操作时间（手机时间） */
+            at: string;
+            /** @description 操作 ID */
+            id: string;
+            /**
+             * @description 类型
+             * @enum {string}
+             */
+            kind: "comment" | "assign" | "rectify" | "submit" | "accept" | "reject";
+            /** @description 内容 */
+            text: string;
         };
+        /** @description 预警：同一原因只保留一条未关闭的预警，持续时更新而不重复产生 */
         Alert: {
-            acknowledged_at?: string;
-            acknowledged_by?: string;
-            acknowledged_received_at?: string;
-            cause?: string;
-            cleared_at?: string;
-            closed_at?: string;
-            closed_received_at?: string;
-            device_id?: string;
-            disposal_measures?: string;
-            disposal_reason?: string;
-            disposed_at?: string;
-            disposed_by?: string;
-            disposed_received_at?: string;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            escalated_at?: string;
-            id?: string;
-            kind?: string;
-            last_at?: string;
-            level?: number;
-            level_name?: string;
-            message?: string;
-            org_path?: string;
-            photos?: string[];
-            point_id?: string;
-            rule_id?: string;
-            started_at?: string;
-            status?: string;
-            /** Format: double */
-            threshold?: number;
-            tier?: string;
-            title?: string;
-            unit?: string;
-            /** Format: double */
-            value?: number;
+            /** @description 确认时间（手机离线操作时为手机时间） */
+            acknowledged_at: string;
+            /** @description 确认人（用户 ID） */
+            acknowledged_by: string;
+            /** @description 服务器收到确认的时间 */
+            acknowledged_received_at: string;
+            /** @description 原因标识（设备 + 规则；同一原因只有一条未关闭的预警） */
+            cause: string;
+            /** @description 恢复正常的时间（未恢复时为空） */
+            cleared_at: string;
+            /** @description 关闭时间 */
+            closed_at: string;
+            /** @description 服务器收到关闭的时间 */
+            closed_received_at: string;
+            /** @description 设备 */
+            device_id: string;
+            /** @description 采取的措施 */
+            disposal_measures: string;
+            /** @description 处置（关闭、误报）原因 */
+            disposal_reason: string;
+            /** @description 处置时间 */
+            disposed_at: string;
+            /** @description 处置人（用户 ID） */
+            disposed_by: string;
+            /** @description 服务器收到处置的时间 */
+            disposed_received_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 企业名称 */
+            enterprise_name: string;
+            /** @description 最近一次升级的时间 */
+            escalated_at: string;
+            /** @description 预警 ID */
+            id: string;
+            /**
+             * @description 类型：threshold 超限、offline 离线、quality 数据异常
+             * @enum {string}
+             */
+            kind: "threshold" | "offline" | "quality";
+            /** @description 最近一次触发时间 */
+            last_at: string;
+            /** @description 预警级别（1 一级，数字越大越严重） */
+            level: number;
+            /** @description 级别名称 */
+            level_name: string;
+            /** @description 内容 */
+            message: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 处置照片（SHA-256） */
+            photos: string[];
+            /** @description 监测点 */
+            point_id: string;
+            /** @description 触发的规则 */
+            rule_id: string;
+            /** @description 开始时间 */
+            started_at: string;
+            /**
+             * @description 状态：new 待确认、acknowledged 已确认、disposing 处置中、closed 已关闭、false_alarm 误报
+             * @enum {string}
+             */
+            status: "new" | "acknowledged" | "disposing" | "closed" | "false_alarm";
+            /**
+             * Format: double
+             * @description 触发的阈值
+             */
+            threshold: number;
+            /**
+             * @description 当前通知层级：enterprise 企业、township 乡镇（街道）、county 区县
+             * @enum {string}
+             */
+            tier: "enterprise" | "township" | "county";
+            /** @description 标题 */
+            title: string;
+            /** @description 单位 */
+            unit: string;
+            /**
+             * Format: double
+             * @description 触发时的读数
+             */
+            value: number;
         };
+        /** @description 已记录的操作 */
         AlertActionCreated: {
-            id?: string;
+            /** @description 操作 ID */
+            id: string;
         };
+        /**
+         * @description 评论或反馈预警
+         * @example {
+         *       "kind": "comment",
+         *       "text": "已通知企业现场核查"
+         *     }
+         */
         AlertActionInput: {
-            kind?: string;
-            text?: string;
+            /**
+             * @description 类型：comment 评论、feedback 本层级的处置反馈
+             * @enum {string}
+             */
+            kind: "comment" | "feedback";
+            /** @description 内容 */
+            text: string;
         };
+        /** @description 预警的通知发送记录 */
         AlertDeliveries: {
-            items?: components["schemas"]["Delivery"][];
+            /** @description 发送记录 */
+            items: components["schemas"]["Delivery"][];
         };
+        /**
+         * @description 处置、关闭或标记误报
+         * @example {
+         *       "measures": "更换探头并复测正常",
+         *       "reason": "传感器受潮"
+         *     }
+         */
         AlertHandleInput: {
+            /** @description 采取的措施 */
             measures?: string;
+            /** @description 照片（SHA-256） */
             photos?: string[];
+            /** @description 原因 */
             reason?: string;
         };
+        /**
+         * @description 新建或修改预警接收人
+         * @example {
+         *       "channels": [
+         *         "sms"
+         *       ],
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "min_level": 1,
+         *       "name": "吴安全",
+         *       "phone": "13800000000",
+         *       "tier": "enterprise"
+         *     }
+         */
         AlertReceiverInput: {
-            channels?: string[];
+            /** @description 通知渠道：app、fcm、sms、zzd、dingtalk */
+            channels: string[];
+            /** @description 钉钉加签密钥 */
             dingtalk_secret?: string;
+            /** @description 钉钉群机器人 Webhook 地址 */
             dingtalk_webhook?: string;
+            /** @description 是否启用，默认启用 */
             enabled?: boolean | null;
+            /** @description 企业（企业层级） */
             enterprise_id?: string;
+            /** @description 接收的最低预警级别 */
             min_level?: number;
-            name?: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 组织机构（乡镇、区县层级） */
             org_unit_id?: string;
+            /** @description 手机号（短信） */
             phone?: string;
-            tier?: string;
+            /** @description 层级：enterprise、township 或 county */
+            tier: string;
+            /** @description 系统用户（应用内通知与手机推送必填） */
             user_id?: string;
+            /** @description 浙政钉账号 ID */
             zzd_account_id?: string;
         };
+        /** @description 预警接收人列表 */
         AlertReceiverList: {
-            items?: components["schemas"]["Receiver"][];
+            /** @description 接收人 */
+            items: components["schemas"]["Receiver"][];
         };
+        /** @description 预警时间线 */
         AlertTimeline: {
-            items?: components["schemas"]["TimelineItem"][];
+            /** @description 时间线条目，按时间先后 */
+            items: components["schemas"]["TimelineItem"][];
         };
+        /** @description 数据异常 */
         Anomaly: {
-            /** Format: date-time */
-            at?: string;
-            device_id?: string;
-            id?: string;
-            kind?: string;
-            message?: string;
-            point_id?: string;
-            /** Format: double */
-            value?: number;
+            /**
+             * Format: date-time
+             * @description 时间
+             */
+            at: string;
+            /** @description 设备 ID */
+            device_id: string;
+            /** @description 异常 ID */
+            id: string;
+            /** @description 类型：range 超量程、stuck 恒值、jump 跳变、fluctuation 波动 */
+            kind: string;
+            /** @description 说明 */
+            message: string;
+            /** @description 监测点 ID */
+            point_id: string;
+            /**
+             * Format: double
+             * @description 读数
+             */
+            value: number;
         };
+        /** @description 附件 */
+        Attachment: {
+            /** @description 文件名 */
+            name?: string;
+            /** @description 文件的 SHA-256（先上传） */
+            sha256?: string;
+        };
+        /** @description 巡查日历的一个周期 */
         CalendarPeriod: {
-            /** Format: date-time */
-            end?: string;
-            missing?: string[];
-            /** Format: date-time */
-            start?: string;
-            status?: string;
+            /**
+             * Format: date-time
+             * @description 周期结束
+             */
+            end: string;
+            /** @description 本周期未巡查的风险点 */
+            missing: string[];
+            /**
+             * Format: date-time
+             * @description 周期开始
+             */
+            start: string;
+            /** @description 状态：done 已完成、due 进行中、overdue 已逾期 */
+            status: string;
         };
+        /**
+         * @description 修改本人密码
+         * @example {
+         *       "new_password": "New-Pass-2026!",
+         *       "old_password": "Init-Pass-2026"
+         *     }
+         */
         ChangePasswordRequest: {
-            new_password?: string;
-            old_password?: string;
+            /** @description 新密码（须符合密码规则） */
+            new_password: string;
+            /** @description 原密码 */
+            old_password: string;
         };
+        /** @description 预案章节 */
+        Chapter: {
+            /** @description 正文 */
+            body?: string;
+            /** @description 标题 */
+            title?: string;
+        };
+        /** @description 巡查清单：按频次巡查的风险点及措施 */
         Checklist: {
-            active?: boolean;
-            assignee?: string;
-            /** Format: date-time */
-            created_at?: string;
-            enterprise_id?: string;
-            frequency?: string;
-            id?: string;
-            measure_ids?: string[];
-            name?: string;
-            org_path?: string;
-            risk_point_ids?: string[];
-            shifts?: string[];
-            /** Format: date-time */
-            updated_at?: string;
+            /** @description 是否启用 */
+            active: boolean;
+            /** @description 巡查责任人（用户 ID） */
+            assignee: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 频次：daily 每日、weekly 每周（周一起）、monthly 每月、shift 每班 */
+            frequency: string;
+            /** @description 清单 ID */
+            id: string;
+            /** @description 巡查的措施（为空表示所绑风险点的全部措施） */
+            measure_ids: string[];
+            /** @description 名称 */
+            name: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 巡查的风险点 */
+            risk_point_ids: string[];
+            /** @description 各班开始时间（HH:MM，北京时间；频次为 shift 时） */
+            shifts: string[];
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /** @description 一个巡查清单的完成情况 */
         ChecklistCompletion: {
-            checklist_id?: string;
-            checklist_name?: string;
-            done?: number;
-            due?: number;
-            enterprise?: string;
-            enterprise_id?: string;
-            frequency?: string;
-            overdue?: number;
-            /** Format: double */
-            rate?: number;
-            total?: number;
+            /** @description 清单 ID */
+            checklist_id: string;
+            /** @description 清单名称 */
+            checklist_name: string;
+            /** @description 已完成的周期 */
+            done: number;
+            /** @description 进行中的周期 */
+            due: number;
+            /** @description 企业名称 */
+            enterprise: string;
+            /** @description 企业 ID */
+            enterprise_id: string;
+            /** @description 频次 */
+            frequency: string;
+            /** @description 逾期的周期 */
+            overdue: number;
+            /**
+             * Format: double
+             * @description 完成率
+             */
+            rate: number;
+            /** @description 已开始的周期 */
+            total: number;
         };
+        /**
+         * @description 新建巡查清单
+         * @example {
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "frequency": "shift",
+         *       "name": "储罐区每班巡查",
+         *       "risk_point_ids": [
+         *         "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f10"
+         *       ],
+         *       "shifts": [
+         *         "08:00",
+         *         "20:00"
+         *       ]
+         *     }
+         */
         ChecklistInput: {
+            /** @description 是否启用，默认启用 */
             active?: boolean | null;
+            /** @description 巡查责任人（用户 ID） */
             assignee?: string;
-            enterprise_id?: string;
-            frequency?: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 频次：daily、weekly、monthly 或 shift */
+            frequency: string;
+            /** @description 巡查的措施（为空表示全部措施） */
             measure_ids?: string[];
-            name?: string;
-            risk_point_ids?: string[];
+            /** @description 名称 */
+            name: string;
+            /** @description 巡查的风险点 */
+            risk_point_ids: string[];
+            /** @description 各班开始时间（HH:MM，北京时间；频次为 shift 时必填） */
             shifts?: string[];
         };
+        /**
+         * @description 修改巡查清单（只改给出的字段）
+         * @example {
+         *       "active": false
+         *     }
+         */
         ChecklistPatch: {
+            /** @description 是否启用 */
             active?: boolean | null;
+            /** @description 巡查责任人（用户 ID） */
             assignee?: string | null;
+            /** @description 频次 */
             frequency?: string | null;
+            /** @description 巡查的措施 */
             measure_ids?: string[] | null;
+            /** @description 名称 */
             name?: string | null;
+            /** @description 巡查的风险点 */
             risk_point_ids?: string[] | null;
+            /** @description 各班开始时间（HH:MM） */
             shifts?: string[] | null;
         };
+        /** @description 事件类别 */
+        ClassInfo: {
+            /** @description 类别代码 */
+            class: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 事件类型 */
+            sub_types: string[];
+        };
+        /** @description 同步集合的说明 */
         CollectionSpec: {
+            /** @description 只能新建，记录不再变化 */
             append_only?: boolean;
+            /** @description 设备可以删除记录 */
             deletable?: boolean;
-            fields?: components["schemas"]["FieldSpec"][];
-            name?: string;
+            /** @description 字段 */
+            fields: components["schemas"]["FieldSpec"][];
+            /** @description 集合名 */
+            name: string;
+            /** @description 只由服务器写入，设备只读 */
             read_only?: boolean;
         };
+        /** @description 巡查完成情况（按巡查周期计） */
         Completion: {
-            done?: number;
-            due?: number;
-            overdue?: number;
-            /** Format: double */
-            rate?: number;
-            total?: number;
+            /** @description 已完成的周期（所绑风险点全部巡查） */
+            done: number;
+            /** @description 进行中、尚未完成的周期 */
+            due: number;
+            /** @description 已结束而未完成的周期 */
+            overdue: number;
+            /**
+             * Format: double
+             * @description 完成率（done ÷ total，无周期时为 0）
+             */
+            rate: number;
+            /** @description 已开始的周期（done + due + overdue） */
+            total: number;
         };
+        /** @description 启动条件：指标 比较 数值，如 deaths >= 10 */
+        Condition: {
+            /** @description 指标：deaths 死亡（含失踪）人数、injuries 重伤（含中毒）人数、affected 需紧急转移安置人数、economic_loss 直接经济损失（万元）、hazmat_release 危险化学品泄漏量（吨）、water_level 水位（米）、other 不能量化（由人研判） */
+            metric?: string;
+            /** @description 比较：>=、>、<=、<（默认 >=） */
+            op?: string;
+            /** @description 限定的水位站或化学品（为空表示任意） */
+            subject?: string;
+            /** @description 预案原文 */
+            text?: string;
+            /**
+             * Format: double
+             * @description 数值
+             */
+            value?: number;
+        };
+        /** @description 企业联系人 */
         Contact: {
-            /** Format: date-time */
-            created_at?: string;
-            enterprise_id?: string;
-            id?: string;
-            is_primary?: boolean;
-            name?: string;
-            phone?: string;
-            title?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 联系人 ID */
+            id: string;
+            /** @description 是否主要联系人 */
+            is_primary: boolean;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 职务 */
+            title: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /**
+         * @description 新建企业联系人
+         * @example {
+         *       "is_primary": true,
+         *       "name": "吴安全",
+         *       "phone": "13800000000",
+         *       "title": "安全主管"
+         *     }
+         */
         ContactInput: {
+            /** @description 是否主要联系人 */
             is_primary?: boolean;
-            name?: string;
-            phone?: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 职务 */
             title?: string;
         };
+        /** @description 修改企业联系人（只改给出的字段） */
         ContactPatch: {
+            /** @description 是否主要联系人 */
             is_primary?: boolean | null;
+            /** @description 姓名 */
             name?: string | null;
+            /** @description 电话 */
             phone?: string | null;
+            /** @description 职务 */
             title?: string | null;
         };
+        /** @description 预案的结构化内容 */
+        Content: {
+            /** @description 附件 */
+            attachments?: components["schemas"]["Attachment"][];
+            /** @description 其他章节 */
+            chapters?: components["schemas"]["Chapter"][];
+            /** @description 通讯录 */
+            contacts?: components["schemas"]["plan.Contact"][];
+            /** @description 适用的事件 */
+            events?: components["schemas"]["plan.Event"][];
+            /** @description 响应分级 */
+            levels?: components["schemas"]["ResponseLevel"][];
+            /** @description 组织机构与职责 */
+            organization?: components["schemas"]["Role"][];
+            /** @description 应急资源 */
+            resources?: components["schemas"]["Resource"][];
+            /** @description 关联的风险点 */
+            risk_point_ids?: string[];
+            /** @description 适用范围与编制目的 */
+            summary?: string;
+        };
+        /** @description 首页的预警概况（无预警查看权限时为 null） */
         DashAlerts: {
-            by_level?: components["schemas"]["DashCount"][];
-            by_tier?: components["schemas"]["DashCount"][];
-            link?: string;
-            open?: number;
-            today_raised?: number;
-            unconfirmed?: number;
+            /** @description 按级别（一至四级总是给出） */
+            by_level: components["schemas"]["DashCount"][];
+            /** @description 按当前层级（企业、乡镇、区县） */
+            by_tier: components["schemas"]["DashCount"][];
+            /** @description 预警列表路径 */
+            link: string;
+            /** @description 未关闭的预警 */
+            open: number;
+            /** @description 今天产生 */
+            today_raised: number;
+            /** @description 待确认 */
+            unconfirmed: number;
         };
+        /** @description 一项计数 */
         DashCount: {
-            count?: number;
-            key?: string;
-            label?: string;
-            link?: string;
+            /** @description 数量 */
+            count: number;
+            /** @description 键 */
+            key: string;
+            /** @description 名称 */
+            label: string;
+            /** @description 门户中带筛选条件的列表路径（如 /alerts?open=true&level=2） */
+            link: string;
         };
+        /** @description 首页的设备概况（无监测查看权限时为 null） */
         DashDevices: {
-            link?: string;
-            offline?: number;
-            offline_link?: string;
-            online?: number;
-            online_link?: string;
-            /** Format: double */
-            online_rate?: number;
-            total?: number;
+            /** @description 设备列表路径 */
+            link: string;
+            /** @description 离线 */
+            offline: number;
+            /** @description 离线设备列表路径 */
+            offline_link: string;
+            /** @description 在线 */
+            online: number;
+            /** @description 在线设备列表路径 */
+            online_link: string;
+            /**
+             * Format: double
+             * @description 在线率（online ÷ total，无设备时为 0）
+             */
+            online_rate: number;
+            /** @description 设备总数 */
+            total: number;
         };
+        /** @description 首页的隐患概况 */
         DashHazards: {
-            by_level?: components["schemas"]["DashCount"][];
-            link?: string;
-            open?: number;
-            overdue?: number;
-            overdue_link?: string;
-            pending_acceptance?: number;
-            pending_link?: string;
+            /** @description 按等级（一般、重大） */
+            by_level: components["schemas"]["DashCount"][];
+            /** @description 隐患列表路径 */
+            link: string;
+            /** @description 未验收的隐患 */
+            open: number;
+            /** @description 已过整改期限且未验收 */
+            overdue: number;
+            /** @description 逾期隐患列表路径 */
+            overdue_link: string;
+            /** @description 待验收 */
+            pending_acceptance: number;
+            /** @description 待验收隐患列表路径 */
+            pending_link: string;
         };
+        /** @description 首页的巡查概况 */
         DashPatrol: {
-            link?: string;
-            overdue_link?: string;
-            overdue_periods?: number;
-            today?: components["schemas"]["Completion"];
+            /** @description 巡查清单页面路径 */
+            link: string;
+            /** @description 逾期清单页面路径 */
+            overdue_link: string;
+            /** @description 近 30 天逾期的巡查周期数 */
+            overdue_periods: number;
+            today: components["schemas"]["Completion"];
         };
+        /** @description 门户首页概况（按本人管辖范围） */
         Dashboard: {
             alerts?: components["schemas"]["DashAlerts"];
-            date?: string;
+            /** @description 今天（北京时间，YYYY-MM-DD） */
+            date: string;
             devices?: components["schemas"]["DashDevices"];
-            hazards?: components["schemas"]["DashHazards"];
-            patrol?: components["schemas"]["DashPatrol"];
+            hazards: components["schemas"]["DashHazards"];
+            patrol: components["schemas"]["DashPatrol"];
         };
+        /** @description 一次通知发送 */
         Delivery: {
-            address?: string;
-            alert_id?: string;
-            at?: string;
-            attempt?: number;
-            channel?: string;
-            error_code?: string;
-            error_message?: string;
-            id?: string;
-            level?: number;
-            notification_id?: string;
-            provider_id?: string;
-            receiver_key?: string;
-            receiver_name?: string;
-            status?: string;
-            tier?: string;
-            user_id?: string;
+            /** @description 发送地址（手机号、账号等） */
+            address: string;
+            /** @description 预警 ID */
+            alert_id: string;
+            /** @description 发送时间 */
+            at: string;
+            /** @description 第几次尝试 */
+            attempt: number;
+            /** @description 渠道：app 应用内、fcm 手机推送、sms 短信、zzd 浙政钉、dingtalk 钉钉群机器人 */
+            channel: string;
+            /** @description 错误码 */
+            error_code: string;
+            /** @description 错误信息 */
+            error_message: string;
+            /** @description 发送记录 ID */
+            id: string;
+            /** @description 发送时的预警级别 */
+            level: number;
+            /** @description 应用内通知写入的站内消息 ID（其他渠道为空） */
+            notification_id: string;
+            /** @description 服务商返回的消息 ID */
+            provider_id: string;
+            /** @description 接收人标识 */
+            receiver_key: string;
+            /** @description 接收人名称 */
+            receiver_name: string;
+            /** @description 结果：sent 已发送、failed 失败、skipped 跳过 */
+            status: string;
+            /** @description 通知层级 */
+            tier: string;
+            /** @description 接收用户（系统用户时） */
+            user_id: string;
         };
+        /** @description 监测设备 */
         Device: {
-            category?: string;
-            code?: string;
-            /** Format: date-time */
-            created_at?: string;
-            disabled?: boolean;
-            enterprise_id?: string;
-            heartbeat_timeout_s?: number;
-            id?: string;
-            kind?: string;
-            /** Format: date-time */
+            /** @description 类别：hazchem 危化品、flood 防汛防台 */
+            category: string;
+            /** @description 设备编码（MQTT 用户名与主题的一段） */
+            code: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 是否停用 */
+            disabled: boolean;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 离线判定时间（秒）：超过该时长无消息即离线，默认 300 */
+            heartbeat_timeout_s: number;
+            /** @description 设备 ID */
+            id: string;
+            /** @description 设备类型 */
+            kind: string;
+            /**
+             * Format: date-time
+             * @description 最近一次收到消息的时间
+             */
             last_seen_at?: string | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 纬度（WGS84，可为 null）
+             */
             lat?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度（WGS84，可为 null）
+             */
             lng?: number | null;
-            name?: string;
-            online?: boolean;
-            org_path?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 是否在线 */
+            online: boolean;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /** @description 新建的设备及其密钥 */
         DeviceCreated: {
-            device?: components["schemas"]["Device"];
-            secret?: string;
+            device: components["schemas"]["Device"];
+            /** @description 设备密钥（只显示这一次，用于 HTTP Basic 与 MQTT 认证） */
+            secret: string;
         };
+        /** @description 设备在线情况 */
         DeviceHealth: {
-            changes?: components["schemas"]["monitor.StatusChange"][];
-            device_id?: string;
-            /** Format: date-time */
-            from?: string;
-            /** Format: double */
-            online_rate?: number;
-            /** Format: double */
-            online_seconds?: number;
-            /** Format: date-time */
-            to?: string;
-            /** Format: double */
-            total_seconds?: number;
+            /** @description 在线/离线变化记录 */
+            changes: components["schemas"]["monitor.StatusChange"][];
+            /** @description 设备 ID */
+            device_id: string;
+            /**
+             * Format: date-time
+             * @description 统计开始时间
+             */
+            from: string;
+            /**
+             * Format: double
+             * @description 在线率（在线时长 ÷ 总时长）
+             */
+            online_rate: number;
+            /**
+             * Format: double
+             * @description 在线时长（秒）
+             */
+            online_seconds: number;
+            /**
+             * Format: date-time
+             * @description 统计结束时间
+             */
+            to: string;
+            /**
+             * Format: double
+             * @description 总时长（秒）
+             */
+            total_seconds: number;
         };
+        /** @description 新建监测设备 */
         DeviceInput: {
-            category?: string;
-            code?: string;
+            /**
+             * @description 设备类别：hazchem 危化品、flood 防汛防台
+             * @enum {string}
+             */
+            category: "hazchem" | "flood";
+            /** @description 设备编码（1–64 位字母、数字或 _ . -，即 HTTP Basic 与 MQTT 的用户名） */
+            code: string;
+            /** @description 是否停用 */
             disabled?: boolean;
-            enterprise_id?: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 离线判定时间（秒），0 用默认值 */
             heartbeat_timeout_s?: number;
-            kind?: string;
-            /** Format: double */
+            /** @description 设备类型（见 GET /api/v1/monitor/kinds） */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度（WGS84，须与经度同时填写）
+             */
             lat?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
             lng?: number | null;
-            name?: string;
+            /** @description 设备名称 */
+            name: string;
         };
+        /**
+         * @description 修改监测设备（只改给出的字段）
+         * @example {
+         *       "lat": 30.2231,
+         *       "lng": 120.3512,
+         *       "name": "储罐区可燃气体探测器"
+         *     }
+         */
         DevicePatch: {
+            /** @description 类别：hazchem 或 flood */
             category?: string | null;
+            /** @description 为 true 时清除位置 */
             clear_location?: boolean;
+            /** @description 设备编码 */
             code?: string | null;
+            /** @description 是否停用 */
             disabled?: boolean | null;
+            /** @description 离线判定时间（秒） */
             heartbeat_timeout_s?: number | null;
+            /** @description 设备类型 */
             kind?: string | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
             lat?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
             lng?: number | null;
+            /** @description 名称 */
             name?: string | null;
         };
+        /** @description 重置后的设备密钥 */
         DeviceSecret: {
-            secret?: string;
+            /** @description 新密钥（只显示这一次，旧密钥立即失效） */
+            secret: string;
         };
+        /** @description 通讯录刷新结果 */
+        DirectoryRefresh: {
+            /** @description 变化的通讯录条目数 */
+            changed: number;
+        };
+        /** @description 企业档案 */
         Enterprise: {
-            address?: string;
+            /** @description 地址 */
+            address: string;
+            /** @description 位置所在的地图瓦片（用于附近查询） */
             cell?: string;
+            /** @description 联系人（仅详情返回） */
             contacts?: components["schemas"]["Contact"][];
-            /** Format: date-time */
-            created_at?: string;
-            credit_code?: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 统一社会信用代码（18 位） */
+            credit_code: string;
+            /** @description 所属网格（可无） */
             grid_id?: string;
-            hazardous_chemicals?: boolean;
-            id?: string;
-            industry?: string;
-            /** Format: double */
+            /** @description 是否涉及危险化学品 */
+            hazardous_chemicals: boolean;
+            /** @description 企业 ID */
+            id: string;
+            /** @description 行业 */
+            industry: string;
+            /**
+             * Format: double
+             * @description 纬度（WGS84，可为 null）
+             */
             lat?: number | null;
-            legal_person?: string;
-            /** Format: double */
+            /** @description 法定代表人 */
+            legal_person: string;
+            /**
+             * Format: double
+             * @description 经度（WGS84，可为 null）
+             */
             lng?: number | null;
-            major_hazard?: boolean;
-            name?: string;
-            org_path?: string;
-            phone?: string;
-            township_id?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            /** @description 是否有重大危险源 */
+            major_hazard: boolean;
+            /** @description 企业名称 */
+            name: string;
+            /** @description 所属组织机构路径（网格或乡镇），决定谁能看到 */
+            org_path: string;
+            /** @description 联系电话 */
+            phone: string;
+            /** @description 所属乡镇（街道） */
+            township_id: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /** @description 一个企业的巡查完成情况 */
         EnterpriseCompletion: {
-            done?: number;
-            due?: number;
-            enterprise?: string;
-            enterprise_id?: string;
-            overdue?: number;
-            /** Format: double */
-            rate?: number;
-            total?: number;
+            /** @description 已完成的周期 */
+            done: number;
+            /** @description 进行中的周期 */
+            due: number;
+            /** @description 企业名称 */
+            enterprise: string;
+            /** @description 企业 ID */
+            enterprise_id: string;
+            /** @description 逾期的周期 */
+            overdue: number;
+            /**
+             * Format: double
+             * @description 完成率
+             */
+            rate: number;
+            /** @description 已开始的周期 */
+            total: number;
         };
+        /**
+         * @description 新建企业
+         * @example {
+         *       "address": "钱塘区临江街道纬十路 1 号",
+         *       "credit_code": "91330100MA2XXXXX0X",
+         *       "hazardous_chemicals": true,
+         *       "industry": "化工",
+         *       "lat": 30.2231,
+         *       "lng": 120.3512,
+         *       "name": "杭州示例化工有限公司",
+         *       "township_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f20"
+         *     }
+         */
         EnterpriseInput: {
+            /** @description 地址 */
             address?: string;
-            credit_code?: string;
+            /** @description 统一社会信用代码（18 位） */
+            credit_code: string;
+            /** @description 所属网格（须属于该乡镇） */
             grid_id?: string;
+            /** @description 是否涉及危险化学品 */
             hazardous_chemicals?: boolean;
+            /** @description 行业 */
             industry?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 纬度（WGS84，须与经度同时填写）
+             */
             lat?: number | null;
+            /** @description 法定代表人 */
             legal_person?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
             lng?: number | null;
+            /** @description 是否有重大危险源 */
             major_hazard?: boolean;
-            name?: string;
+            /** @description 企业名称（不超过 200 字） */
+            name: string;
+            /** @description 联系电话 */
             phone?: string;
-            township_id?: string;
+            /** @description 所属乡镇（街道） */
+            township_id: string;
         };
+        /**
+         * @description 修改企业（只改给出的字段）
+         * @example {
+         *       "major_hazard": true
+         *     }
+         */
         EnterprisePatch: {
+            /** @description 地址 */
             address?: string | null;
+            /** @description 统一社会信用代码（18 位） */
             credit_code?: string | null;
+            /** @description 所属网格 */
             grid_id?: string | null;
+            /** @description 是否涉及危险化学品 */
             hazardous_chemicals?: boolean | null;
+            /** @description 行业 */
             industry?: string | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
             lat?: number | null;
+            /** @description 法定代表人 */
             legal_person?: string | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
             lng?: number | null;
+            /** @description 是否有重大危险源 */
             major_hazard?: boolean | null;
+            /** @description 企业名称 */
             name?: string | null;
+            /** @description 联系电话 */
             phone?: string | null;
+            /** @description 所属乡镇（街道） */
             township_id?: string | null;
         };
+        /** @description 审计日志 */
         Entry: {
-            action?: string;
-            /** Format: date-time */
-            at?: string;
-            detail?: unknown;
-            id?: string;
-            ip?: string;
-            object_id?: string;
-            object_type?: string;
-            request_id?: string;
-            result?: string;
-            user_id?: string;
-            username?: string;
+            /** @description 操作（如 hazard.assign） */
+            action: string;
+            /**
+             * Format: date-time
+             * @description 时间
+             */
+            at: string;
+            /** @description 详情 */
+            detail: unknown;
+            /** @description 日志 ID */
+            id: string;
+            /** @description 来源 IP */
+            ip: string;
+            /** @description 对象 ID */
+            object_id: string;
+            /** @description 对象类型 */
+            object_type: string;
+            /** @description 请求编号 */
+            request_id: string;
+            /** @description 结果：ok 成功、failed 失败、denied 拒绝 */
+            result: string;
+            /** @description 操作人（用户 ID） */
+            user_id: string;
+            /** @description 操作人用户名 */
+            username: string;
         };
-        /** @description 错误响应 */
+        /**
+         * @description 错误响应
+         * @example {
+         *       "code": "sync.forbidden",
+         *       "message": "您的角色（网格员）不能对隐患执行“验收通过”：只有乡镇（街道）、区县或市级管理员可以验收或退回",
+         *       "request_id": "01938f2e-8a00-7000-8000-000000000001"
+         *     }
+         */
         ErrorBody: {
             /** @description 稳定的机器码，形如 area.reason，如 auth.locked */
             code: string;
@@ -2417,1103 +3423,2891 @@ export interface components {
             /** @description 请求编号，与响应头 X-Request-ID 相同 */
             request_id: string;
         };
+        /** @description 隐患时间线上的一条 */
         Event: {
             action?: components["schemas"]["ActionInfo"];
-            /** Format: date-time */
-            at?: string;
+            /**
+             * Format: date-time
+             * @description 发生时间（手机上修改时为手机时间）
+             */
+            at: string;
+            /** @description 修改的字段（字段名 → 新值） */
             changes?: {
                 [key: string]: unknown;
             };
+            /** @description 修改来自的手机 */
             device_id?: string;
-            kind?: string;
+            /** @description 类型：created 上报、updated 同步修改、action 操作、edit 门户修改 */
+            kind: string;
+            /** @description 新增的照片（SHA-256） */
             photos_added?: string[];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 服务器收到的时间（晚于发生时间一秒以上才有，即手机离线时）
+             */
             received_at?: string | null;
-            source?: string;
+            /** @description 来源：sync 手机同步、office 门户 */
+            source: string;
             status?: components["schemas"]["StatusChange"];
-            summary?: string;
-            user_id?: string;
-            user_name?: string;
+            /** @description 说明 */
+            summary: string;
+            /** @description 操作人（用户 ID） */
+            user_id: string;
+            /** @description 操作人姓名 */
+            user_name: string;
         };
+        /** @description 数据包中的一条资源：所属单位用区划代码、所属企业用统一社会信用代码、物资的储备库或队伍用同一来源系统中的外部编号 */
         ExternalItem: {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
             accident_types?: string[];
+            /** @description 地址（不超过 200 个字） */
             address?: string;
+            /** @description 救护车数（仅医疗机构） */
             ambulances?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 面积（平方米，仅储备库、避难场所）
+             */
             area?: number;
+            /** @description 床位数（仅医疗机构） */
             beds?: number;
+            /** @description 出生年月，格式 YYYY-MM（仅专家） */
             birth_month?: string;
+            /** @description 可容纳人数（仅避难场所） */
             capacity?: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
             category?: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
             code?: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
             contact?: string;
+            /** @description 医生数（仅医疗机构） */
             doctors?: number;
+            /** @description 工作单位（仅专家，不超过 100 个字） */
             employer?: string;
+            /** @description 所属企业的统一社会信用代码（填写时资源归属企业，优先于 org_unit_code） */
             enterprise_credit_code?: string;
+            /** @description 主要装备（仅救援队伍，不超过 500 个字） */
             equipment?: string;
+            /** @description 在来源系统中的编号（必填，不超过 100 个字符，数据包内不能重复） */
             external_id?: string;
+            /** @description 存放该物资的储备库或队伍在同一来源系统中的外部编号（须在本数据包中排在前面或已导入） */
             holder_external_id?: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
             kind?: string;
             location?: components["schemas"]["resource.Location"];
+            /** @description 队员人数（仅救援队伍） */
             members?: number;
+            /** @description 名称（不超过 100 个字） */
             name?: string;
+            /** @description 护士数（仅医疗机构） */
             nurses?: number;
+            /** @description 当前安置人数（仅避难场所） */
             occupancy?: number;
+            /** @description 所属单位代码（区划代码；网格写作“乡镇代码/网格编号”）；与 enterprise_credit_code 二选一 */
             org_unit_code?: string;
+            /** @description 人数（仅警力、消防力量） */
             people?: number;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
             phone?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
             quantity?: number;
+            /** @description 备注（不超过 500 个字） */
             remark?: string;
+            /** @description 性别：男 或 女（仅专家） */
             sex?: string;
+            /** @description 规格型号（仅物资，不超过 100 个字） */
             spec?: string;
+            /** @description 专业特长（仅专家，不超过 200 个字） */
             specialty?: string;
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
             status?: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
             subtype?: string;
+            /** @description 职称或职务（仅专家，不超过 50 个字） */
             title?: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
             unit?: string;
+            /** @description 车辆数（仅警力、消防力量） */
             vehicles?: number;
         };
+        /**
+         * @description 外部系统推送的资源数据包（最多 5000 条）；按（来源系统, 外部编号）幂等：重复推送不产生变化
+         * @example {
+         *       "items": [
+         *         {
+         *           "address": "临江市江南区仓储路 8 号",
+         *           "area": 3200,
+         *           "category": "市级",
+         *           "contact": "储备库值班室",
+         *           "external_id": "ZJ-DEPOT-3399-01",
+         *           "kind": "depot",
+         *           "location": {
+         *             "lat": 30.2105,
+         *             "lng": 120.2602
+         *           },
+         *           "name": "临江市应急物资储备库",
+         *           "org_unit_code": "339900",
+         *           "phone": "0571-86101234"
+         *         },
+         *         {
+         *           "category": "防汛抗旱",
+         *           "code": "2",
+         *           "external_id": "ZJ-SUP-000123",
+         *           "holder_external_id": "ZJ-DEPOT-3399-01",
+         *           "kind": "supply",
+         *           "name": "救生衣",
+         *           "org_unit_code": "339900",
+         *           "quantity": 500,
+         *           "spec": "成人 150N",
+         *           "status": "available",
+         *           "unit": "件"
+         *         }
+         *       ],
+         *       "source": "浙江省应急物资管理系统"
+         *     }
+         */
         ExternalPackage: {
+            /** @description 资源，1 到 5000 条 */
             items?: components["schemas"]["ExternalItem"][];
+            /** @description 来源系统名称（必填，不超过 50 个字），如 浙江省应急物资管理系统 */
             source?: string;
         };
+        /** @description 数据包中一条资源的处理结果 */
         ExternalResult: {
+            /** @description 拒绝原因的错误码（如 resource.bad_phone） */
             code?: string;
-            external_id?: string;
+            /** @description 外部编号 */
+            external_id: string;
+            /** @description 出错的字段 */
             field?: string;
+            /** @description 资源 ID（未被拒绝时） */
             id?: string;
-            index?: number;
+            /** @description 在数据包 items 中的序号（从 0 开始） */
+            index: number;
+            /** @description 拒绝原因（中文） */
             message?: string;
-            result?: string;
+            /** @description 结果：created 新增、updated 更新、unchanged 无变化、rejected 拒绝 */
+            result: string;
         };
+        /** @description 数据包的处理结果：出错的条目不影响其他条目 */
         ExternalSummary: {
-            created?: number;
-            rejected?: number;
-            results?: components["schemas"]["ExternalResult"][];
-            source?: string;
-            unchanged?: number;
-            updated?: number;
+            /** @description 新增条数 */
+            created: number;
+            /** @description 拒绝条数 */
+            rejected: number;
+            /** @description 逐条结果，按数据包中的顺序 */
+            results: components["schemas"]["ExternalResult"][];
+            /** @description 来源系统 */
+            source: string;
+            /** @description 无变化条数 */
+            unchanged: number;
+            /** @description 更新条数 */
+            updated: number;
         };
+        /** @description 同步字段的说明 */
         FieldSpec: {
             machine?: components["schemas"]["StateMachine"];
-            name?: string;
+            /** @description 字段名 */
+            name: string;
+            /** @description 新建时必填且不能为 null */
             required?: boolean;
-            rule?: string;
-            type?: string;
+            /** @description 合并规则：lww 后写者胜、state 状态机、set 集合（新增优先）、immutable 新建后不可改、server 仅服务器写入 */
+            rule: string;
+            /** @description 类型：string、number、bool、object、array、time（RFC 3339） */
+            type: string;
         };
+        /** @description 一项指标 */
+        Figure: {
+            /** @description 指标 */
+            metric?: string;
+            /** @description 水位站或化学品（可为空） */
+            subject?: string;
+            /**
+             * Format: double
+             * @description 数值
+             */
+            value?: number;
+        };
+        /**
+         * @description 事件的量化信息，用于判定应启动的响应级别
+         * @example {
+         *       "class": "accident",
+         *       "sub_type": "危险化学品事故",
+         *       "values": [
+         *         {
+         *           "metric": "deaths",
+         *           "value": 3
+         *         },
+         *         {
+         *           "metric": "hazmat_release",
+         *           "subject": "液氯",
+         *           "value": 2.5
+         *         }
+         *       ]
+         *     }
+         */
+        Figures: {
+            /** @description 事件类别（为空不核对） */
+            class?: string;
+            /** @description 事件类型（为空不核对） */
+            sub_type?: string;
+            /** @description 各项指标 */
+            values?: components["schemas"]["Figure"][];
+        };
+        /** @description 隐患 */
         Hazard: {
-            deadline?: string;
-            description?: string;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            id?: string;
-            level?: string;
-            location?: unknown;
-            org_path?: string;
-            photos?: string[];
-            received_at?: string;
-            rectifier_id?: string;
-            rectifier_name?: string;
-            reported_at?: string;
-            reported_by?: string;
-            status?: string;
-            title?: string;
+            /** @description 整改期限（RFC 3339，未交办时为空） */
+            deadline: string;
+            /** @description 描述 */
+            description: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 企业名称 */
+            enterprise_name: string;
+            /** @description 隐患 ID */
+            id: string;
+            /**
+             * @description 等级：general 一般隐患、major 重大隐患
+             * @enum {string}
+             */
+            level: "general" | "major";
+            /** @description 位置 {lat, lng}（WGS84），可为 null */
+            location: unknown;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 服务器收到上报的时间（手机离线上报时晚于上报时间） */
+            received_at: string;
+            /** @description 整改责任人 */
+            rectifier_id: string;
+            /** @description 整改责任人姓名（未交办时为空） */
+            rectifier_name: string;
+            /** @description 上报时间 */
+            reported_at: string;
+            /** @description 上报人 */
+            reported_by: string;
+            /**
+             * @description 状态：reported 已上报、assigned 已交办、rectifying 整改中、submitted 待验收、accepted 已验收
+             * @enum {string}
+             */
+            status: "reported" | "assigned" | "rectifying" | "submitted" | "accepted";
+            /** @description 标题 */
+            title: string;
         };
-        HazardStats: {
-            group_by?: string;
-            period?: string;
-            rows?: components["schemas"]["Row"][];
-            total?: components["schemas"]["Row"];
+        /**
+         * @description 交办隐患
+         * @example {
+         *       "deadline": "2026-12-31T18:00:00+08:00",
+         *       "note": "请三日内整改",
+         *       "rectifier_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f02"
+         *     }
+         */
+        HazardAssign: {
+            /** @description 整改期限（RFC 3339） */
+            deadline: string;
+            /** @description 交办意见（记入时间线） */
+            note?: string;
+            /** @description 整改责任人（用户 ID） */
+            rectifier_id: string;
         };
-        HazardTemplate: {
-            level?: string;
-            title?: string;
-        };
-        Hit: {
-            accident_types?: string[];
-            address?: string;
-            /** Format: double */
-            available?: number;
-            category?: string;
-            code?: string;
-            contact?: string;
-            /** Format: double */
-            distance_m?: number;
-            enterprise_id?: string;
-            holder_id?: string;
-            id?: string;
-            kind?: string;
-            /** Format: double */
+        /** @description 位置（WGS84） */
+        HazardLocation: {
+            /**
+             * Format: double
+             * @description 纬度
+             */
             lat?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度
+             */
             lng?: number;
-            name?: string;
-            org_path?: string;
-            owner?: string;
-            phone?: string;
-            /** Format: double */
-            quantity?: number;
-            status?: string;
-            subtype?: string;
-            unit?: string;
         };
+        /**
+         * @description 整改步骤的备注
+         * @example {
+         *       "note": "接地电阻未测，请补测后再提交"
+         *     }
+         */
+        HazardNote: {
+            /** @description 备注（记入时间线），退回整改时写明原因 */
+            note?: string;
+        };
+        /**
+         * @description 上报隐患
+         * @example {
+         *       "description": "2号储罐静电接地线脱落",
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "level": "general",
+         *       "location": {
+         *         "lat": 30.2231,
+         *         "lng": 120.3512
+         *       },
+         *       "title": "储罐区静电接地断开"
+         *     }
+         */
+        HazardReport: {
+            /** @description 描述（不超过 5000 字） */
+            description?: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 隐患 ID（可选，客户端生成的 UUID；重试时带同一 id 不会产生重复隐患） */
+            id?: string;
+            /**
+             * @description 等级，默认 general
+             * @enum {string}
+             */
+            level?: "general" | "major";
+            location?: components["schemas"]["HazardLocation"];
+            /** @description 照片（先上传，再以 SHA-256 引用） */
+            photos?: string[];
+            /** @description 标题（不超过 200 字） */
+            title: string;
+        };
+        /** @description 隐患统计 */
+        HazardStats: {
+            /** @description 分组：status、level、enterprise、township、industry 或 period */
+            group_by: string;
+            /** @description 按时段分组时的时段：week、month 或 year */
+            period?: string;
+            /** @description 各组 */
+            rows: components["schemas"]["Row"][];
+            total: components["schemas"]["Row"];
+        };
+        /**
+         * @description 提交验收
+         * @example {
+         *       "note": "已恢复接地并检测合格",
+         *       "photos": [
+         *         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+         *       ]
+         *     }
+         */
+        HazardSubmit: {
+            /** @description 整改说明（记入时间线） */
+            note?: string;
+            /** @description 整改后的照片（SHA-256，至少一张；已有照片可不重复提交） */
+            photos: string[];
+        };
+        /** @description 巡查发现该措施未落实时上报的隐患模板 */
+        HazardTemplate: {
+            /** @description 隐患等级：general 一般、major 重大 */
+            level?: string;
+            /** @description 隐患标题 */
+            title?: string;
+        };
+        /** @description 检索结果 */
+        Hit: {
+            /** @description 预案或知识库条目 ID */
+            id: string;
+            /** @description 类别：plan 预案、knowledge 知识库 */
+            kind: string;
+            /** @description 预案的已发布版本 ID */
+            ref_id: string;
+            /** @description 相关度（检索词权重之和，标题命中计 10 倍） */
+            score: number;
+            /** @description 摘要（HTML：文本已转义，命中处以 <mark> 标出） */
+            snippet: string;
+            /** @description 标题 */
+            title: string;
+        };
+        /** @description 移动端首页的巡查与隐患概况（管辖范围内） */
         Home: {
-            date?: string;
-            open_by_level?: {
+            /** @description 今天（北京时间，YYYY-MM-DD） */
+            date: string;
+            /** @description 未验收的隐患按等级（general、major）计数 */
+            open_by_level: {
                 [key: string]: number;
             };
-            open_hazards?: number;
-            overdue_hazards?: number;
-            overdue_periods?: number;
-            pending_acceptance?: number;
-            today?: components["schemas"]["Completion"];
+            /** @description 未验收的隐患 */
+            open_hazards: number;
+            /** @description 已过整改期限且未验收的隐患 */
+            overdue_hazards: number;
+            /** @description 近 30 天逾期的巡查周期数 */
+            overdue_periods: number;
+            /** @description 待验收的隐患 */
+            pending_acceptance: number;
+            today: components["schemas"]["Completion"];
         };
+        /** @description 导入结果 */
         ImportResult: {
-            imported?: number;
+            /** @description 导入的行数 */
+            imported: number;
         };
+        /** @description 导入时新建的设备及其密钥 */
         ImportedDevice: {
-            code?: string;
-            id?: string;
-            secret?: string;
+            /** @description 设备编码 */
+            code: string;
+            /** @description 设备 ID */
+            id: string;
+            /** @description 设备密钥（只显示这一次） */
+            secret: string;
         };
+        /** @description 照片或文件的信息（以 SHA-256 标识） */
         Info: {
-            content_type?: string;
-            filename?: string;
-            kind?: string;
-            /** Format: double */
+            /** @description 内容类型（按内容识别，存好前为空） */
+            content_type: string;
+            /** @description 文件名 */
+            filename: string;
+            /** @description 类别：photo 照片、video 视频、audio 音频、pdf（存好前为空） */
+            kind: string;
+            /**
+             * Format: double
+             * @description 拍摄纬度（EXIF GPS，WGS84）
+             */
             lat?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 拍摄经度（EXIF GPS，WGS84）
+             */
             lng?: number | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 上传完成的时间
+             */
             received_at?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 上传中已收到的字节数
+             */
             received_bytes?: number | null;
-            sha256?: string;
-            /** Format: int64 */
-            size?: number;
-            status?: string;
-            status_label?: string;
-            /** Format: date-time */
+            /** @description 内容的 SHA-256（十六进制） */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description 大小（字节；上传中为声明的大小，未知时为 0）
+             */
+            size: number;
+            /** @description 状态：ready 已上传、uploading 上传中、missing 已引用但未上传 */
+            status: string;
+            /** @description 状态名称 */
+            status_label: string;
+            /**
+             * Format: date-time
+             * @description 拍摄时间（EXIF）
+             */
             taken_at?: string | null;
-            uploaded_by?: string;
+            /** @description 首次上传人（用户 ID） */
+            uploaded_by: string;
         };
+        /**
+         * @description 设备上报：一条消息（ts + readings），或多条消息 {"messages": [...]}
+         * @example {
+         *       "readings": [
+         *         {
+         *           "point": "GT-101",
+         *           "unit": "%LEL",
+         *           "value": 12.5
+         *         }
+         *       ],
+         *       "ts": "2026-12-07T08:00:00+08:00"
+         *     }
+         */
         IngestBody: {
+            /** @description 多条消息 */
             messages?: components["schemas"]["IngestMessageT"][];
+            /** @description 读数 */
             readings?: components["schemas"]["IngestReading"][];
+            /** @description 采集时间（RFC 3339 或 Unix 毫秒），读数未给时间时采用 */
             ts?: unknown;
         };
+        /** @description 设备上报的一条消息 */
         IngestMessageT: {
+            /** @description 读数 */
             readings?: components["schemas"]["IngestReading"][];
+            /** @description 采集时间（RFC 3339 或 Unix 毫秒），读数未给时间时采用 */
             ts?: unknown;
         };
+        /** @description 一个读数 */
         IngestReading: {
-            point?: string;
+            /** @description 监测点编码 */
+            point: string;
+            /** @description 采集时间（RFC 3339 或 Unix 毫秒，可选） */
             ts?: unknown;
+            /** @description 单位（可选，须与监测点一致） */
             unit?: string;
-            /** Format: double */
-            value?: number;
+            /**
+             * Format: double
+             * @description 读数
+             */
+            value: number;
         };
+        /** @description 上报结果 */
         IngestResult: {
-            accepted?: number;
-            rejected?: number;
-            rejects?: components["schemas"]["ReadingReject"][];
+            /** @description 接收的读数 */
+            accepted: number;
+            /** @description 拒收的读数 */
+            rejected: number;
+            /** @description 拒收原因 */
+            rejects: components["schemas"]["ReadingReject"][];
         };
+        /** @description 监测类型 */
         KindInfo: {
-            defaults?: components["schemas"]["ThresholdRule"][];
-            kind?: string;
-            name?: string;
-            units?: string[];
+            /** @description 未给阈值时采用的默认阈值规则 */
+            defaults: components["schemas"]["ThresholdRule"][];
+            /** @description 类型代码 */
+            kind: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 可用单位（第一个为默认） */
+            units: string[];
         };
+        /** @description 监测点最近一次接收的读数 */
         Latest: {
-            /** Format: date-time */
-            at?: string;
-            /** Format: double */
-            value?: number;
+            /**
+             * Format: date-time
+             * @description 采集时间
+             */
+            at: string;
+            /**
+             * Format: double
+             * @description 读数
+             */
+            value: number;
         };
+        /**
+         * @description 位置（WGS84）
+         * @example {
+         *       "lat": 30.2231,
+         *       "lng": 120.3512
+         *     }
+         */
         Location: {
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 纬度
+             */
             lat?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度
+             */
             lng?: number;
         };
+        /**
+         * @description 登录请求
+         * @example {
+         *       "client": "web",
+         *       "password": "Demo-Pass-2026",
+         *       "username": "admin"
+         *     }
+         */
         LoginInput: {
-            client?: string;
+            /**
+             * @description 客户端类型：web（门户，默认）或 mobile（手机）；同一账号每类客户端只保留一个会话
+             * @enum {string}
+             */
+            client?: "web" | "mobile";
+            /** @description 设备标识（手机填写，用于推送与会话顶替） */
             device_id?: string;
-            password?: string;
-            username?: string;
+            /** @description 密码 */
+            password: string;
+            /** @description 用户名 */
+            username: string;
         };
+        /** @description 登录结果 */
         LoginResponse: {
-            /** Format: date-time */
-            expires_at?: string;
-            token?: string;
-            user?: components["schemas"]["LoginUser"];
+            /**
+             * Format: date-time
+             * @description 会话过期时间
+             */
+            expires_at: string;
+            /** @description 会话令牌，放在请求头 Authorization: Bearer TOKEN 中 */
+            token: string;
+            user: components["schemas"]["LoginUser"];
         };
+        /** @description 当前登录的用户 */
         LoginUser: {
+            /** @description 所属企业 */
             enterprise_id?: string;
-            id?: string;
-            must_change_password?: boolean;
-            name?: string;
+            /** @description 用户 ID */
+            id: string;
+            /** @description 须先修改密码才能使用其他功能 */
+            must_change_password: boolean;
+            /** @description 姓名 */
+            name: string;
+            /** @description 所属组织机构 */
             org_unit_id?: string;
-            permissions?: string[];
-            role?: string;
-            role_name?: string;
+            /** @description 拥有的权限 */
+            permissions: string[];
+            /** @description 角色代码 */
+            role: string;
+            /** @description 角色名称 */
+            role_name: string;
+            /** @description 所属救援队伍 */
             team_id?: string;
-            username?: string;
+            /** @description 用户名 */
+            username: string;
         };
+        /** @description 危险化学品安全技术说明书 */
+        MSDS: {
+            /** @description 别名、英文名 */
+            alias?: string;
+            /** @description 消防措施 */
+            fire_fighting?: string;
+            /** @description 急救措施 */
+            first_aid?: string;
+            /** @description 分子式 */
+            formula?: string;
+            /** @description 危险性概述 */
+            hazards?: string;
+            /** @description 泄漏应急处置 */
+            leak_handling?: string;
+            /** @description 中文名 */
+            name?: string;
+            /** @description 理化特性 */
+            properties?: string;
+            /** @description 个体防护 */
+            protection?: string;
+        };
+        /** @description 地图范围（WGS84；管辖范围内没有企业有坐标时为 null） */
         MapBounds: {
-            /** Format: double */
-            east?: number;
-            /** Format: double */
-            north?: number;
-            /** Format: double */
-            south?: number;
-            /** Format: double */
-            west?: number;
+            /**
+             * Format: double
+             * @description 东界经度
+             */
+            east: number;
+            /**
+             * Format: double
+             * @description 北界纬度
+             */
+            north: number;
+            /**
+             * Format: double
+             * @description 南界纬度
+             */
+            south: number;
+            /**
+             * Format: double
+             * @description 西界经度
+             */
+            west: number;
         };
+        /** @description 地图中心（WGS84；管辖范围内没有企业有坐标时为 null） */
         MapPoint: {
-            /** Format: double */
-            lat?: number;
-            /** Format: double */
-            lng?: number;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng: number;
         };
+        /** @description 管控措施 */
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
+            /** @description 措施 ID */
             id?: string;
-            kind?: string;
+            /**
+             * @description 类别：engineering 工程技术、management 管理、training 培训教育、ppe 个体防护、emergency 应急处置
+             * @enum {string}
+             */
+            kind?: "engineering" | "management" | "training" | "ppe" | "emergency";
+            /** @description 措施内容 */
             text?: string;
         };
+        /** @description 量化指标 */
+        MetricInfo: {
+            /** @description 指标代码 */
+            metric: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 单位 */
+            unit: string;
+        };
+        /** @description 监测的代码表 */
         MonitorKinds: {
-            categories?: {
+            /** @description 设备类别（代码 → 名称） */
+            categories: {
                 [key: string]: string;
             };
-            device_kinds?: {
+            /** @description 设备类型（代码 → 名称） */
+            device_kinds: {
                 [key: string]: string;
             };
-            point_kinds?: components["schemas"]["KindInfo"][];
-            reject_reasons?: {
+            /** @description 监测类型 */
+            point_kinds: components["schemas"]["KindInfo"][];
+            /** @description 读数拒收原因（代码 → 说明） */
+            reject_reasons: {
                 [key: string]: string;
             };
         };
+        /** @description 新建监测点；不给 thresholds 时采用该监测类型的默认阈值（空列表表示不设阈值） */
         MonitorPointInput: {
-            code?: string;
-            device_id?: string;
+            /** @description 监测点编码（设备上报时的 point） */
+            code: string;
+            /** @description 所属设备 */
+            device_id: string;
+            /** @description 是否停用 */
             disabled?: boolean;
-            kind?: string;
-            name?: string;
+            /** @description 监测类型（见 GET /api/v1/monitor/kinds） */
+            kind: string;
+            /** @description 监测点名称 */
+            name: string;
             quality?: components["schemas"]["QualityConfig"];
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 量程上限
+             */
             range_max?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 量程下限
+             */
             range_min?: number | null;
+            /** @description 采样周期（秒），0 用默认值 */
             sampling_period_s?: number;
+            /** @description 阈值规则 */
             thresholds?: components["schemas"]["ThresholdRule"][];
+            /** @description 单位，默认该监测类型的单位 */
             unit?: string;
         };
+        /**
+         * @description 修改监测点（只改给出的字段）
+         * @example {
+         *       "range_max": 100,
+         *       "range_min": 0,
+         *       "sampling_period_s": 10
+         *     }
+         */
         MonitorPointPatch: {
+            /** @description 为 true 时清除量程 */
             clear_range?: boolean;
+            /** @description 监测点编码 */
             code?: string | null;
+            /** @description 是否停用 */
             disabled?: boolean | null;
+            /** @description 监测类型 */
             kind?: string | null;
+            /** @description 名称 */
             name?: string | null;
             quality?: components["schemas"]["QualityConfig"];
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 量程上限
+             */
             range_max?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 量程下限
+             */
             range_min?: number | null;
+            /** @description 采样周期（秒） */
             sampling_period_s?: number | null;
+            /** @description 阈值规则（整体替换） */
             thresholds?: components["schemas"]["ThresholdRule"][] | null;
+            /** @description 单位 */
             unit?: string | null;
         };
+        /**
+         * @description 一条本地变更
+         * @example {
+         *       "base_seq": 0,
+         *       "collection": "hazards",
+         *       "fields": {
+         *         "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *         "level": "general",
+         *         "title": "消防通道堵塞"
+         *       },
+         *       "hlc": "0001796601600000-00000-a1b2c3d4e5f6",
+         *       "id": "01938f2e-9b00-7000-8000-000000000002",
+         *       "mutation_id": "01938f2e-9b00-7000-8000-000000000001",
+         *       "op": "create"
+         *     }
+         */
         Mutation: {
+            /** @description 集合型字段变更前设备看到的值（用于区分删除与他人新增） */
             base?: {
                 [key: string]: unknown;
             };
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 变更所基于的服务器版本号（新建为 0）
+             */
             base_seq?: number;
+            /** @description 集合名 */
             collection?: string;
+            /** @description 变更的字段（新建时为全部字段） */
             fields?: {
                 [key: string]: unknown;
             };
+            /** @description 混合逻辑时钟时间戳 */
             hlc?: string;
+            /** @description 记录 ID */
             id?: string;
+            /** @description 幂等键：设备生成的 UUID；重放得到保存的结果，同一 id 配不同内容被拒绝 */
             mutation_id?: string;
-            op?: string;
+            /**
+             * @description 操作：create 新建、update 修改、delete 删除
+             * @enum {string}
+             */
+            op?: "create" | "update" | "delete";
         };
+        /** @description 代码及其中文名称 */
+        NameCode: {
+            /** @description 代码 */
+            code: string;
+            /** @description 名称 */
+            name: string;
+        };
+        /** @description 最近资源查询的结果：按距离由近到远 */
         NearestResult: {
-            items?: components["schemas"]["Hit"][];
-            /** Format: double */
-            lat?: number;
-            /** Format: double */
-            lng?: number;
+            /** @description 资源，由近到远 */
+            items: components["schemas"]["resource.Hit"][];
+            /**
+             * Format: double
+             * @description 查询点纬度（WGS84）
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 查询点经度（WGS84）
+             */
+            lng: number;
         };
+        /**
+         * @description 新建用户
+         * @example {
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "name": "吴安全",
+         *       "password": "Init-Pass-2026",
+         *       "phone": "13800000000",
+         *       "role": "safety_officer",
+         *       "username": "wuanquan"
+         *     }
+         */
         NewUser: {
+            /** @description 所属企业（企业角色） */
             enterprise_id?: string;
-            name?: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 所属组织机构（政府角色） */
             org_unit_id?: string;
-            password?: string;
+            /** @description 初始密码（首次登录须修改） */
+            password: string;
+            /** @description 手机号 */
             phone?: string;
-            role?: string;
+            /** @description 角色代码（见 GET /api/v1/roles） */
+            role: string;
+            /** @description 所属救援队伍（救援队员） */
             team_id?: string;
-            username?: string;
+            /** @description 用户名（3–32 位小写字母、数字或 _ . -，以字母开头） */
+            username: string;
         };
+        /** @description 站内消息 */
         Notification: {
-            body?: string;
-            created_at?: string;
-            id?: string;
-            kind?: string;
-            level?: string;
-            link?: string;
-            read_at?: string;
-            ref_collection?: string;
-            ref_id?: string;
-            title?: string;
-            user_id?: string;
+            /** @description 内容 */
+            body: string;
+            /** @description 时间（UTC，RFC 3339） */
+            created_at: string;
+            /** @description 消息 ID */
+            id: string;
+            /** @description 类型：alert_dispatch 预警通知、alert_escalation 预警上报、hazard_assigned 隐患交办、hazard_deadline 隐患到期提醒、hazard_overdue 隐患逾期、checklist_due 巡查提醒、checklist_overdue 巡查逾期 */
+            kind: string;
+            /** @description 紧急程度的显示名称（如 二级、重大隐患），无则为空 */
+            level: string;
+            /** @description 打开该事项的门户路径（如 /alerts?id=…） */
+            link: string;
+            /** @description 阅读时间（未读时为空） */
+            read_at: string;
+            /** @description 关联的同步集合：alerts、hazards 或 checklists */
+            ref_collection: string;
+            /** @description 关联记录 ID */
+            ref_id: string;
+            /** @description 标题 */
+            title: string;
+            /** @description 接收人（用户 ID） */
+            user_id: string;
         };
+        /** @description 未读消息数 */
         NotificationCount: {
-            count?: number;
+            /** @description 未读数 */
+            count: number;
         };
+        /** @description 逾期未完成的巡查周期 */
         OverduePeriod: {
-            assignee?: string;
-            checklist_id?: string;
-            checklist_name?: string;
-            /** Format: date-time */
-            end?: string;
-            enterprise_id?: string;
-            missing?: string[];
-            /** Format: date-time */
-            start?: string;
-            status?: string;
+            /** @description 巡查责任人 */
+            assignee: string;
+            /** @description 清单 ID */
+            checklist_id: string;
+            /** @description 清单名称 */
+            checklist_name: string;
+            /**
+             * Format: date-time
+             * @description 周期结束
+             */
+            end: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 未巡查的风险点 */
+            missing: string[];
+            /**
+             * Format: date-time
+             * @description 周期开始
+             */
+            start: string;
+            /** @description 状态 */
+            status: string;
         };
+        /** @description 预警分页 */
         Page_Alert: {
-            items?: components["schemas"]["Alert"][];
-            total?: number;
+            /** @description 本页预警 */
+            items: components["schemas"]["Alert"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 数据异常分页 */
         Page_Anomaly: {
-            items?: components["schemas"]["Anomaly"][];
-            total?: number;
+            /** @description 本页异常 */
+            items: components["schemas"]["Anomaly"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 巡查日历分页 */
         Page_CalendarPeriod: {
-            items?: components["schemas"]["CalendarPeriod"][];
-            total?: number;
+            /** @description 本页周期 */
+            items: components["schemas"]["CalendarPeriod"][];
+            /** @description 总数 */
+            total: number;
         };
+        /** @description 巡查清单分页 */
         Page_Checklist: {
-            items?: components["schemas"]["Checklist"][];
-            total?: number;
+            /** @description 本页清单 */
+            items: components["schemas"]["Checklist"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 联系人分页 */
         Page_Contact: {
-            items?: components["schemas"]["Contact"][];
-            total?: number;
+            /** @description 本页联系人 */
+            items: components["schemas"]["Contact"][];
+            /** @description 总数 */
+            total: number;
         };
+        /** @description 监测设备分页 */
         Page_Device: {
-            items?: components["schemas"]["Device"][];
-            total?: number;
+            /** @description 本页设备 */
+            items: components["schemas"]["Device"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 企业分页 */
         Page_Enterprise: {
-            items?: components["schemas"]["Enterprise"][];
-            total?: number;
+            /** @description 本页企业 */
+            items: components["schemas"]["Enterprise"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 审计日志分页 */
         Page_Entry: {
-            items?: components["schemas"]["Entry"][];
-            total?: number;
+            /** @description 本页日志 */
+            items: components["schemas"]["Entry"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 隐患时间线分页 */
         Page_Event: {
-            items?: components["schemas"]["Event"][];
-            total?: number;
+            /** @description 本页条目 */
+            items: components["schemas"]["Event"][];
+            /** @description 总数 */
+            total: number;
         };
+        /** @description 隐患分页 */
         Page_Hazard: {
-            items?: components["schemas"]["Hazard"][];
-            total?: number;
+            /** @description 本页隐患 */
+            items: components["schemas"]["Hazard"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 检索结果分页 */
+        Page_Hit: {
+            /** @description 本页结果 */
+            items: components["schemas"]["Hit"][];
+            /** @description 总数 */
+            total: number;
+        };
+        /** @description 站内消息分页 */
         Page_Notification: {
-            items?: components["schemas"]["Notification"][];
-            total?: number;
+            /** @description 本页消息 */
+            items: components["schemas"]["Notification"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 逾期巡查分页 */
         Page_OverduePeriod: {
-            items?: components["schemas"]["OverduePeriod"][];
-            total?: number;
+            /** @description 本页周期 */
+            items: components["schemas"]["OverduePeriod"][];
+            /** @description 总数 */
+            total: number;
         };
+        /** @description 巡查记录分页 */
         Page_PatrolRecord: {
-            items?: components["schemas"]["PatrolRecord"][];
-            total?: number;
+            /** @description 本页记录 */
+            items: components["schemas"]["PatrolRecord"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 预案分页 */
+        Page_Plan: {
+            /** @description 本页预案版本 */
+            items: components["schemas"]["Plan"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 监测点分页 */
         Page_Point: {
-            items?: components["schemas"]["Point"][];
-            total?: number;
+            /** @description 本页监测点 */
+            items: components["schemas"]["Point"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 拒收统计分页 */
         Page_RejectCount: {
-            items?: components["schemas"]["RejectCount"][];
-            total?: number;
+            /** @description 本页统计 */
+            items: components["schemas"]["RejectCount"][];
+            /** @description 总数 */
+            total: number;
         };
+        /** @description 提醒分页 */
         Page_Reminder: {
-            items?: components["schemas"]["Reminder"][];
-            total?: number;
+            /** @description 本页提醒 */
+            items: components["schemas"]["Reminder"][];
+            /** @description 总数 */
+            total: number;
         };
+        /** @description 资源分页 */
         Page_Resource: {
-            items?: components["schemas"]["Resource"][];
-            total?: number;
+            /** @description 本页资源 */
+            items: components["schemas"]["resource.Resource"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 风险点分页 */
         Page_RiskPoint: {
-            items?: components["schemas"]["RiskPoint"][];
-            total?: number;
+            /** @description 本页风险点 */
+            items: components["schemas"]["RiskPoint"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 救援队伍分页 */
         Page_Team: {
-            items?: components["schemas"]["Team"][];
-            total?: number;
+            /** @description 本页队伍 */
+            items: components["schemas"]["Team"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 组织机构分页 */
         Page_Unit: {
-            items?: components["schemas"]["Unit"][];
-            total?: number;
+            /** @description 本页组织机构 */
+            items: components["schemas"]["Unit"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 用户分页 */
         Page_User: {
-            items?: components["schemas"]["User"][];
-            total?: number;
+            /** @description 本页用户 */
+            items: components["schemas"]["User"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
+        /** @description 密码规则 */
         PasswordPolicy: {
-            description?: string;
-            min_length?: number;
+            /** @description 规则说明 */
+            description: string;
+            /** @description 最短长度 */
+            min_length: number;
         };
+        /** @description 巡查记录及逐项结果 */
         PatrolDetail: {
-            checklist_id?: string;
-            checklist_name?: string;
-            /** Format: double */
+            /** @description 巡查清单 ID */
+            checklist_id: string;
+            /** @description 清单名称 */
+            checklist_name: string;
+            /**
+             * Format: double
+             * @description 离风险点的距离（米；缺少任一位置时为 null）
+             */
             distance_m?: number | null;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            finished_at?: string;
-            flags?: components["schemas"]["PatrolFlag"][];
-            id?: string;
-            item_count?: number;
-            items?: components["schemas"]["PatrolItem"][];
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 企业名称 */
+            enterprise_name: string;
+            /** @description 结束时间（手机时间） */
+            finished_at: string;
+            /** @description 可疑标记 */
+            flags: components["schemas"]["PatrolFlag"][];
+            /** @description 巡查记录 ID */
+            id: string;
+            /** @description 巡查项数 */
+            item_count: number;
+            /** @description 逐项结果 */
+            items: components["schemas"]["PatrolItem"][];
             location?: components["schemas"]["patrol.Location"];
-            org_path?: string;
-            patrolled_by?: string;
-            patroller_name?: string;
-            photo_count?: number;
-            received_at?: string;
-            risk_level?: string;
-            risk_point_code?: string;
-            risk_point_id?: string;
-            risk_point_name?: string;
-            started_at?: string;
-            uncontrolled?: number;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 巡查人（用户 ID） */
+            patrolled_by: string;
+            /** @description 巡查人姓名 */
+            patroller_name: string;
+            /** @description 照片数 */
+            photo_count: number;
+            /** @description 服务器收到的时间 */
+            received_at: string;
+            /** @description 风险等级 */
+            risk_level: string;
+            /** @description 风险点编码 */
+            risk_point_code: string;
+            /** @description 风险点 ID */
+            risk_point_id: string;
+            /** @description 风险点名称 */
+            risk_point_name: string;
+            /** @description 开始时间（手机时间，RFC 3339 含时区） */
+            started_at: string;
+            /** @description 未落实的措施数 */
+            uncontrolled: number;
         };
+        /** @description 巡查可疑标记 */
         PatrolFlag: {
+            /** @description 代码：far_from_point 离风险点过远、too_fast 用时过短、qr_forged 二维码伪造、qr_stale 二维码已作废 */
+            code: string;
+            /** @description 说明 */
+            reason: string;
+        };
+        /** @description 巡查的一项措施的结果 */
+        PatrolItem: {
+            /** @description 是否落实 */
+            controlled: boolean;
+            /** @description 因此上报的隐患（如有） */
+            hazard_id: string;
+            /** @description 措施类别 */
+            kind: string;
+            /** @description 措施 ID */
+            measure_id: string;
+            /** @description 备注 */
+            note: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 措施内容 */
+            text: string;
+        };
+        /** @description 一次巡查记录 */
+        PatrolRecord: {
+            /** @description 巡查清单 ID */
+            checklist_id: string;
+            /** @description 清单名称 */
+            checklist_name: string;
+            /**
+             * Format: double
+             * @description 离风险点的距离（米；缺少任一位置时为 null）
+             */
+            distance_m?: number | null;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 企业名称 */
+            enterprise_name: string;
+            /** @description 结束时间（手机时间） */
+            finished_at: string;
+            /** @description 可疑标记 */
+            flags: components["schemas"]["PatrolFlag"][];
+            /** @description 巡查记录 ID */
+            id: string;
+            /** @description 巡查项数 */
+            item_count: number;
+            location?: components["schemas"]["patrol.Location"];
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 巡查人（用户 ID） */
+            patrolled_by: string;
+            /** @description 巡查人姓名 */
+            patroller_name: string;
+            /** @description 照片数 */
+            photo_count: number;
+            /** @description 服务器收到的时间 */
+            received_at: string;
+            /** @description 风险等级 */
+            risk_level: string;
+            /** @description 风险点编码 */
+            risk_point_code: string;
+            /** @description 风险点 ID */
+            risk_point_id: string;
+            /** @description 风险点名称 */
+            risk_point_name: string;
+            /** @description 开始时间（手机时间，RFC 3339 含时区） */
+            started_at: string;
+            /** @description 未落实的措施数 */
+            uncontrolled: number;
+        };
+        /** @description 巡查统计 */
+        PatrolStats: {
+            /** @description 各清单 */
+            checklists: components["schemas"]["ChecklistCompletion"][];
+            /** @description 各企业 */
+            enterprises: components["schemas"]["EnterpriseCompletion"][];
+            /** @description 期间被标记可疑的巡查数 */
+            flagged_patrols: number;
+            /**
+             * Format: date-time
+             * @description 开始时间
+             */
+            from: string;
+            /** @description 有逾期周期的清单数 */
+            overdue_checklists: number;
+            /** @description 期间完成的巡查数 */
+            patrols: number;
+            /**
+             * Format: date-time
+             * @description 结束时间
+             */
+            to: string;
+            total: components["schemas"]["Completion"];
+        };
+        /** @description 应急组织的成员 */
+        Person: {
+            /** @description 姓名 */
+            name?: string;
+            /** @description 电话 */
+            phone?: string;
+            /** @description 职务 */
+            title?: string;
+        };
+        /** @description 用户的完整手机号（查看会记入审计日志） */
+        PhoneReveal: {
+            /** @description 手机号 */
+            phone: string;
+        };
+        /** @description 应急预案的一个版本 */
+        Plan: {
+            /** @description 编制人（用户 ID） */
+            author_id: string;
+            /** @description 编制人姓名 */
+            author_name: string;
+            /** @description 预案编号（同一单位或企业内唯一） */
+            code: string;
+            content: components["schemas"]["Content"];
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 最后修改草稿的人 */
+            editor_id: string;
+            /** @description 编制企业（企业预案） */
+            enterprise_id: string;
+            /** @description 版本 ID */
+            id: string;
+            /** @description 类型：comprehensive 综合应急预案、special 专项应急预案、onsite 现场处置方案 */
+            kind: string;
+            /** @description 级别：city 市级、district 区县级、township 乡镇（街道）级、enterprise 企业 */
+            level: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 编制单位（政府预案） */
+            org_unit_id: string;
+            /** @description 预案 ID（各版本相同） */
+            plan_id: string;
+            /**
+             * Format: date-time
+             * @description 发布时间
+             */
+            published_at?: string | null;
+            /**
+             * Format: date-time
+             * @description 废止时间
+             */
+            retired_at?: string | null;
+            /** @description 废止原因 */
+            retired_reason: string;
+            /** @description 审核意见 */
+            review_comment: string;
+            /** @description 审核人（发布或退回的人） */
+            reviewer_id: string;
+            /** @description 审核人姓名 */
+            reviewer_name: string;
+            /** @description 状态：draft 草稿、review 审核中、published 已发布、retired 已废止 */
+            status: string;
+            /**
+             * Format: date-time
+             * @description 提交审核时间
+             */
+            submitted_at?: string | null;
+            /** @description 标题 */
+            title: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
+            /** @description 版本号 */
+            version: number;
+        };
+        /** @description 预案的代码表 */
+        PlanDictionary: {
+            /** @description 事件类别及类型 */
+            classes: components["schemas"]["ClassInfo"][];
+            /** @description 事件等级 */
+            grades: string[];
+            /** @description 应急组织分组 */
+            groups: components["schemas"]["NameCode"][];
+            /** @description 预案类型 */
+            kinds: components["schemas"]["NameCode"][];
+            /** @description 知识库类别 */
+            knowledge_kinds: components["schemas"]["NameCode"][];
+            /** @description 预案级别 */
+            levels: components["schemas"]["NameCode"][];
+            /** @description 量化指标 */
+            metrics: components["schemas"]["MetricInfo"][];
+            /** @description 预案状态 */
+            status: components["schemas"]["NameCode"][];
+        };
+        /**
+         * @description 新建预案（第一个草稿）
+         * @example {
+         *       "code": "LJ-YA-2026-01",
+         *       "kind": "special",
+         *       "level": "township",
+         *       "org_unit_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f20",
+         *       "title": "临江街道危险化学品事故专项应急预案"
+         *     }
+         */
+        PlanInput: {
+            /** @description 预案编号（可选，不超过 60 字） */
             code?: string;
+            content?: components["schemas"]["Content"];
+            /** @description 编制企业（企业预案） */
+            enterprise_id?: string;
+            /** @description 类型：comprehensive、special 或 onsite */
+            kind: string;
+            /** @description 级别：city、district、township 或 enterprise */
+            level: string;
+            /** @description 编制单位（政府预案） */
+            org_unit_id?: string;
+            /** @description 标题（不超过 200 字） */
+            title: string;
+        };
+        /** @description 修改预案草稿（只改给出的字段） */
+        PlanPatch: {
+            /** @description 预案编号 */
+            code?: string | null;
+            content?: components["schemas"]["Content"];
+            /** @description 类型 */
+            kind?: string | null;
+            /** @description 标题 */
+            title?: string | null;
+        };
+        /**
+         * @description 预案审核步骤的意见或废止原因
+         * @example {
+         *       "comment": "响应分级条件不完整，请补充"
+         *     }
+         */
+        PlanStep: {
+            /** @description 审核意见（退回修改时必填） */
+            comment?: string;
+            /** @description 废止原因（废止时必填） */
             reason?: string;
         };
-        PatrolItem: {
-            controlled?: boolean;
-            hazard_id?: string;
-            kind?: string;
-            measure_id?: string;
-            note?: string;
-            photos?: string[];
-            text?: string;
+        /** @description 预案的全部版本 */
+        PlanVersions: {
+            /** @description 各版本 */
+            items: components["schemas"]["Plan"][];
         };
-        PatrolRecord: {
-            checklist_id?: string;
-            checklist_name?: string;
-            /** Format: double */
-            distance_m?: number | null;
-            enterprise_id?: string;
-            enterprise_name?: string;
-            finished_at?: string;
-            flags?: components["schemas"]["PatrolFlag"][];
-            id?: string;
-            item_count?: number;
-            location?: components["schemas"]["patrol.Location"];
-            org_path?: string;
-            patrolled_by?: string;
-            patroller_name?: string;
-            photo_count?: number;
-            received_at?: string;
-            risk_level?: string;
-            risk_point_code?: string;
-            risk_point_id?: string;
-            risk_point_name?: string;
-            started_at?: string;
-            uncontrolled?: number;
-        };
-        PatrolStats: {
-            checklists?: components["schemas"]["ChecklistCompletion"][];
-            enterprises?: components["schemas"]["EnterpriseCompletion"][];
-            flagged_patrols?: number;
-            /** Format: date-time */
-            from?: string;
-            overdue_checklists?: number;
-            patrols?: number;
-            /** Format: date-time */
-            to?: string;
-            total?: components["schemas"]["Completion"];
-        };
-        PhoneReveal: {
-            phone?: string;
-        };
+        /** @description 监测点 */
         Point: {
-            code?: string;
-            /** Format: date-time */
-            created_at?: string;
-            device_id?: string;
-            disabled?: boolean;
-            enterprise_id?: string;
-            id?: string;
-            kind?: string;
+            /** @description 监测点编码（设备上报时的 point） */
+            code: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 所属设备 */
+            device_id: string;
+            /** @description 是否停用 */
+            disabled: boolean;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 监测点 ID */
+            id: string;
+            /** @description 监测类型 */
+            kind: string;
             latest?: components["schemas"]["Latest"];
-            name?: string;
-            org_path?: string;
-            quality?: components["schemas"]["QualityConfig"];
-            /** Format: double */
+            /** @description 名称 */
+            name: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            quality: components["schemas"]["QualityConfig"];
+            /**
+             * Format: double
+             * @description 量程上限（可为 null）
+             */
             range_max?: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 量程下限（可为 null）
+             */
             range_min?: number | null;
-            sampling_period_s?: number;
-            thresholds?: components["schemas"]["ThresholdRule"][];
-            unit?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            /** @description 采样周期（秒） */
+            sampling_period_s: number;
+            /** @description 阈值规则 */
+            thresholds: components["schemas"]["ThresholdRule"][];
+            /** @description 单位 */
+            unit: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /** @description 监测点导入结果 */
         PointImportResult: {
-            devices?: components["schemas"]["ImportedDevice"][];
-            imported?: number;
+            /** @description 导入时新建的设备（含密钥） */
+            devices: components["schemas"]["ImportedDevice"][];
+            /** @description 导入的监测点数 */
+            imported: number;
         };
+        /** @description 门户设置 */
         PortalSettings: {
-            enterprises?: number;
+            /** @description 计算地图范围所用的有坐标企业数 */
+            enterprises: number;
             map_bounds?: components["schemas"]["MapBounds"];
             map_center?: components["schemas"]["MapPoint"];
-            map_tile_url?: string;
+            /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
+            map_tile_url: string;
         };
+        /**
+         * @description 拉取变更
+         * @example {
+         *       "checkpoints": {
+         *         "org:01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f21": 1024
+         *       },
+         *       "limit": 500,
+         *       "protocol": 1
+         *     }
+         */
         PullRequest: {
+            /** @description 各范围已应用到的版本号（0 或缺省表示全量） */
             checkpoints?: {
                 [key: string]: number;
             };
+            /** @description 本次最多返回的记录数（服务器另有上限） */
             limit?: number;
-            protocol?: number;
+            /** @description 同步协议版本（当前为 1） */
+            protocol: number;
         };
+        /** @description 拉取结果 */
         PullResponse: {
+            /** @description 同步集合的说明 */
             collections?: components["schemas"]["CollectionSpec"][];
-            hlc?: string;
-            protocol?: number;
+            /** @description 服务器时钟 */
+            hlc: string;
+            /** @description 同步协议版本 */
+            protocol: number;
+            /** @description 设备已无权读取、应删除其记录的范围 */
             purge?: string[];
-            scopes?: components["schemas"]["ScopeChanges"][];
+            /** @description 各范围的变更 */
+            scopes: components["schemas"]["ScopeChanges"][];
         };
+        /** @description 推送本地变更 */
         PushRequest: {
+            /** @description 设备标识（记入隐患时间线等，标明变更来自哪台手机） */
             device_id?: string;
-            mutations?: components["schemas"]["Mutation"][];
-            protocol?: number;
+            /** @description 变更（按产生顺序） */
+            mutations: components["schemas"]["Mutation"][];
+            /** @description 同步协议版本（当前为 1） */
+            protocol: number;
         };
+        /** @description 推送结果 */
         PushResponse: {
-            hlc?: string;
-            protocol?: number;
-            results?: components["schemas"]["Result"][];
+            /** @description 处理后服务器的时钟，设备应并入自己的时钟 */
+            hlc: string;
+            /** @description 同步协议版本 */
+            protocol: number;
+            /** @description 各条变更的结果（与请求同序） */
+            results: components["schemas"]["Result"][];
         };
+        /**
+         * @description 手机推送令牌
+         * @example {
+         *       "device_id": "a1b2c3d4e5f6",
+         *       "platform": "android",
+         *       "token": "fcm-registration-token"
+         *     }
+         */
         PushToken: {
-            device_id?: string;
-            platform?: string;
-            token?: string;
+            /** @description 设备标识 */
+            device_id: string;
+            /** @description 平台：android 或 ios */
+            platform: string;
+            /** @description 推送令牌（FCM） */
+            token: string;
         };
+        /** @description 风险点二维码的验签公钥（移动端离线校验用） */
         QRKey: {
-            algorithm?: string;
-            format?: string;
-            key_id?: string;
-            public_key?: string;
+            /** @description 签名算法 */
+            algorithm: string;
+            /** @description 二维码文本格式 */
+            format: string;
+            /** @description 密钥标识 */
+            key_id: string;
+            /** @description 公钥（Base64） */
+            public_key: string;
         };
+        /** @description 风险点二维码 */
         QRToken: {
-            qr_version?: number;
-            risk_point_id?: string;
-            token?: string;
+            /** @description 二维码版本（重新生成后加一，旧码作废） */
+            qr_version: number;
+            /** @description 风险点 ID */
+            risk_point_id: string;
+            /** @description 二维码文本（签名令牌） */
+            token: string;
         };
+        /**
+         * @description 校验二维码
+         * @example {
+         *       "token": "YJRP1.eyJycCI6Ii4uLiJ9.c2lnbmF0dXJl"
+         *     }
+         */
         QRVerifyRequest: {
-            token?: string;
+            /** @description 扫描到的二维码文本 */
+            token: string;
         };
+        /** @description 数据质量检查 */
         QualityConfig: {
+            /** @description 在窗口内方向反转达到该次数判为波动 */
             fluctuation_count?: number;
+            /** @description 波动判定窗口（秒） */
             fluctuation_window_s?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 一次采样变化超过量程的该百分比判为跳变
+             */
             jump_percent?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 变化小于该值视为不变
+             */
             stuck_epsilon?: number;
+            /** @description 读数不变持续该分钟数判为恒值 */
             stuck_minutes?: number;
         };
+        /** @description 一个被拒收的读数 */
         ReadingReject: {
-            error?: string;
-            message?: number;
+            /** @description 拒收原因说明 */
+            error: string;
+            /** @description 消息序号（从 0 起） */
+            message: number;
+            /** @description 监测点编码 */
             point?: string;
-            reading?: number;
-            reason?: string;
+            /** @description 读数在消息中的序号（从 0 起） */
+            reading: number;
+            /** @description 拒收原因代码（见 GET /api/v1/monitor/kinds 的 reject_reasons） */
+            reason: string;
         };
+        /** @description 信用分的一次扣分 */
         Reason: {
-            /** Format: date-time */
-            at?: string;
-            delta?: number;
-            flag?: string;
-            patrol_id?: string;
-            risk_point_id?: string;
-            text?: string;
+            /**
+             * Format: date-time
+             * @description 时间
+             */
+            at: string;
+            /** @description 分数变化（负数为扣分） */
+            delta: number;
+            /** @description 可疑标记代码 */
+            flag: string;
+            /** @description 巡查记录 ID */
+            patrol_id: string;
+            /** @description 风险点 ID */
+            risk_point_id: string;
+            /** @description 说明 */
+            text: string;
         };
+        /** @description 预警接收人：某层级、某企业或组织机构收到预警通知的人或群 */
         Receiver: {
-            channels?: string[];
-            /** Format: date-time */
-            created_at?: string;
+            /** @description 通知渠道：app、fcm、sms、zzd、dingtalk */
+            channels: string[];
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 钉钉加签密钥（从不返回原文，已设置时为 ******） */
             dingtalk_secret?: string;
-            dingtalk_webhook?: string;
-            enabled?: boolean;
-            enterprise_id?: string;
-            id?: string;
-            min_level?: number;
-            name?: string;
-            org_path?: string;
-            org_unit_id?: string;
-            phone?: string;
-            tier?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            user_id?: string;
-            zzd_account_id?: string;
+            /** @description 钉钉群机器人 Webhook 地址 */
+            dingtalk_webhook: string;
+            /** @description 是否启用 */
+            enabled: boolean;
+            /** @description 企业（企业层级） */
+            enterprise_id: string;
+            /** @description 接收人 ID */
+            id: string;
+            /** @description 接收的最低预警级别 */
+            min_level: number;
+            /** @description 名称 */
+            name: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 组织机构（乡镇、区县层级） */
+            org_unit_id: string;
+            /** @description 手机号（短信） */
+            phone: string;
+            /** @description 层级：enterprise 企业、township 乡镇（街道）、county 区县 */
+            tier: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
+            /** @description 系统用户（应用内通知与手机推送必填） */
+            user_id: string;
+            /** @description 浙政钉账号 ID */
+            zzd_account_id: string;
         };
+        /** @description 同步记录 */
         Record: {
-            collection?: string;
+            /** @description 集合名 */
+            collection: string;
+            /** @description 是否已删除 */
             deleted?: boolean;
+            /** @description 字段（接口字段名 → 值） */
             fields?: {
                 [key: string]: unknown;
             };
-            id?: string;
-            /** Format: int64 */
-            seq?: number;
+            /** @description 记录 ID */
+            id: string;
+            /**
+             * Format: int64
+             * @description 服务器版本号
+             */
+            seq: number;
+            /** @description 各字段最后一次写入的 HLC 时间戳 */
             stamps?: {
                 [key: string]: string;
             };
         };
+        /** @description 记录引用 */
         RecordRef: {
-            collection?: string;
-            id?: string;
+            /** @description 集合名 */
+            collection: string;
+            /** @description 记录 ID */
+            id: string;
         };
+        /** @description 拒收读数的统计（按设备与原因） */
         RejectCount: {
-            /** Format: int64 */
-            count?: number;
-            device?: string;
-            device_id?: string;
-            /** Format: date-time */
-            last_at?: string;
-            last_error?: string;
-            reason?: string;
-            reason_text?: string;
+            /**
+             * Format: int64
+             * @description 次数
+             */
+            count: number;
+            /** @description 设备上报的编码 */
+            device: string;
+            /** @description 设备 ID（未知编码时为空） */
+            device_id: string;
+            /**
+             * Format: date-time
+             * @description 最近一次时间
+             */
+            last_at: string;
+            /** @description 最近一次的错误说明 */
+            last_error: string;
+            /** @description 拒收原因代码 */
+            reason: string;
+            /** @description 拒收原因 */
+            reason_text: string;
         };
+        /** @description 提醒 */
         Reminder: {
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            due_at?: string;
-            id?: string;
-            kind?: string;
-            message?: string;
-            object_id?: string;
-            object_type?: string;
-            user_id?: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description 到期时间
+             */
+            due_at: string;
+            /** @description 提醒 ID */
+            id: string;
+            /** @description 类型：before_deadline 隐患整改期限不足一天、overdue 隐患或巡查周期逾期 */
+            kind: string;
+            /** @description 内容 */
+            message: string;
+            /** @description 对象 ID */
+            object_id: string;
+            /** @description 对象类型 */
+            object_type: string;
+            /** @description 提醒的用户 */
+            user_id: string;
         };
+        /**
+         * @description 重置用户密码（用户下次登录须修改）
+         * @example {
+         *       "password": "Reset-Pass-2026"
+         *     }
+         */
         ResetPasswordRequest: {
-            password?: string;
+            /** @description 新的初始密码 */
+            password: string;
         };
+        /** @description 应急资源 */
         Resource: {
-            accident_types?: string[];
-            address?: string;
-            ambulances?: number;
-            /** Format: double */
-            area?: number;
-            beds?: number;
-            birth_month?: string;
-            capacity?: number;
-            category?: string;
-            cell?: string;
-            code?: string;
-            contact?: string;
-            /** Format: date-time */
-            created_at?: string;
-            doctors?: number;
-            employer?: string;
-            enterprise_id?: string;
-            equipment?: string;
-            external_id?: string;
-            holder_id?: string;
-            id?: string;
+            /** @description 类别（如 物资、装备、队伍、专家、避难场所） */
             kind?: string;
-            location?: components["schemas"]["resource.Location"];
-            members?: number;
+            /** @description 存放地点 */
+            location?: string;
+            /** @description 名称 */
             name?: string;
-            nurses?: number;
-            occupancy?: number;
-            org_path?: string;
-            org_unit_id?: string;
-            owner?: string;
-            people?: number;
-            phone?: string;
-            /** Format: double */
+            /** @description 备注 */
+            note?: string;
+            /**
+             * Format: double
+             * @description 数量
+             */
             quantity?: number;
-            remark?: string;
-            sex?: string;
-            source?: string;
-            spec?: string;
-            specialty?: string;
-            status?: string;
-            subtype?: string;
-            title?: string;
+            /** @description 单位 */
             unit?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            vehicles?: number;
         };
+        /**
+         * @description 新建资源，或整体替换资源的各字段（修改时种类不能改变）；与种类无关的详情字段被忽略
+         * @example {
+         *       "accident_types": [
+         *         "火灾",
+         *         "爆炸",
+         *         "中毒和窒息"
+         *       ],
+         *       "address": "临港化工园区消防路 1 号",
+         *       "category": "专业",
+         *       "contact": "陈队长",
+         *       "equipment": "重型防化服 20 套、泡沫消防车 2 辆",
+         *       "kind": "team",
+         *       "location": {
+         *         "lat": 30.2201,
+         *         "lng": 120.3466
+         *       },
+         *       "members": 36,
+         *       "name": "临港园区危化品救援队",
+         *       "org_unit_id": "01a250c4-ec44-76cc-9cee-c23c5756b963",
+         *       "owner": "government",
+         *       "phone": "13957110010",
+         *       "status": "available",
+         *       "subtype": "危化品救援"
+         *     }
+         */
         ResourceInput: {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
             accident_types?: string[];
+            /** @description 地址（不超过 200 个字） */
             address?: string;
+            /** @description 救护车数（仅医疗机构） */
             ambulances?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 面积（平方米，仅储备库、避难场所）
+             */
             area?: number;
+            /** @description 床位数（仅医疗机构） */
             beds?: number;
+            /** @description 出生年月，格式 YYYY-MM（仅专家） */
             birth_month?: string;
+            /** @description 可容纳人数（仅避难场所） */
             capacity?: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
             category?: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
             code?: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
             contact?: string;
+            /** @description 医生数（仅医疗机构） */
             doctors?: number;
+            /** @description 工作单位（仅专家，不超过 100 个字） */
             employer?: string;
+            /** @description 所属企业（企业资源必填，政府资源须为空） */
             enterprise_id?: string;
+            /** @description 主要装备（仅救援队伍，不超过 500 个字） */
             equipment?: string;
+            /** @description 在来源系统中的编号（不超过 100 个字符） */
             external_id?: string;
+            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
             holder_id?: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点）；新建时必填，修改时可省略 */
             kind?: string;
             location?: components["schemas"]["resource.Location"];
+            /** @description 队员人数（仅救援队伍） */
             members?: number;
+            /** @description 名称（不超过 100 个字） */
             name?: string;
+            /** @description 护士数（仅医疗机构） */
             nurses?: number;
+            /** @description 当前安置人数（仅避难场所） */
             occupancy?: number;
+            /** @description 所属单位（组织机构 ID）；政府资源必填，企业资源取企业所在的乡镇（街道）或网格 */
             org_unit_id?: string;
+            /** @description 归属：government 政府、enterprise 企业；不填时有所属企业即为企业，否则为政府 */
             owner?: string;
+            /** @description 人数（仅警力、消防力量） */
             people?: number;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
             phone?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
             quantity?: number;
+            /** @description 备注（不超过 500 个字） */
             remark?: string;
+            /** @description 性别：男 或 女（仅专家） */
             sex?: string;
+            /** @description 来源系统（不超过 50 个字；与外部编号同时填写或同时留空） */
             source?: string;
+            /** @description 规格型号（仅物资，不超过 100 个字） */
             spec?: string;
+            /** @description 专业特长（仅专家，不超过 200 个字） */
             specialty?: string;
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
             status?: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
             subtype?: string;
+            /** @description 职称或职务（仅专家，不超过 50 个字） */
             title?: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
             unit?: string;
+            /** @description 车辆数（仅警力、消防力量） */
             vehicles?: number;
         };
+        /** @description 资源种类说明：类别与各状态的名称 */
         ResourceKindInfo: {
-            categories?: string[];
-            fixed_category?: boolean;
-            kind?: string;
-            name?: string;
-            statuses?: {
+            /** @description 类别：固定类别时为可选值，否则为建议值 */
+            categories: string[];
+            /** @description 类别是否只能取 categories 中的值 */
+            fixed_category: boolean;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /** @description 种类名称 */
+            name: string;
+            /** @description 状态代码 → 该种类下的状态名称（如队伍的 available 为 待命） */
+            statuses: {
                 [key: string]: string;
             };
         };
+        /** @description 一张图的资源与目标图层：管辖范围内有坐标的资源 */
         ResourceMap: {
-            items?: components["schemas"]["resource.Entry"][];
-            truncated?: boolean;
+            /** @description 有坐标的资源 */
+            items: components["schemas"]["resource.Entry"][];
+            /** @description 超过 20000 个而未全部返回 */
+            truncated: boolean;
         };
+        /** @description 响应级别及其启动条件 */
+        ResponseLevel: {
+            /** @description 启动条件 */
+            conditions?: components["schemas"]["Condition"][];
+            /** @description 总指挥 */
+            leader?: string;
+            /** @description 响应级别（1–4，即 Ⅰ–Ⅳ 级） */
+            level?: number;
+            /** @description any 满足任一条件（默认）或 all 满足全部条件 */
+            match?: string;
+            /** @description 响应措施 */
+            measures?: string[];
+        };
+        /** @description 一条变更的结果 */
         Result: {
+            /** @description 拒绝原因代码 */
             code?: string;
+            /** @description 拒绝原因（中文，可显示给用户） */
             message?: string;
-            mutation_id?: string;
+            /** @description 变更 ID */
+            mutation_id: string;
             record?: components["schemas"]["Record"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 变更后记录的服务器版本号
+             */
             seq?: number;
-            status?: string;
+            /**
+             * @description 结果：applied 已应用、merged 已合并（以服务器记录为准）、rejected 被拒绝
+             * @enum {string}
+             */
+            status: "applied" | "merged" | "rejected";
         };
+        /** @description 风险点 */
         RiskPoint: {
-            accident_types?: string[];
-            code?: string;
-            /** Format: date-time */
-            created_at?: string;
-            enterprise_id?: string;
-            id?: string;
-            level?: string;
+            /** @description 可能导致的事故类型 */
+            accident_types: string[];
+            /** @description 编码（企业内唯一） */
+            code: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 风险点 ID */
+            id: string;
+            /**
+             * @description 风险等级：red 重大风险、orange 较大风险、yellow 一般风险、blue 低风险
+             * @enum {string}
+             */
+            level: "red" | "orange" | "yellow" | "blue";
             location?: components["schemas"]["Location"];
-            measures?: components["schemas"]["Measure"][];
-            name?: string;
-            org_path?: string;
-            qr_version?: number;
-            responsible?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            /** @description 管控措施 */
+            measures: components["schemas"]["Measure"][];
+            /** @description 名称 */
+            name: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 二维码版本（重新生成后旧码失效） */
+            qr_version: number;
+            /** @description 责任人 */
+            responsible: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /**
+         * @description 新建风险点
+         * @example {
+         *       "accident_types": [
+         *         "火灾",
+         *         "爆炸"
+         *       ],
+         *       "code": "FX-001",
+         *       "enterprise_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f01",
+         *       "level": "orange",
+         *       "measures": [
+         *         {
+         *           "kind": "engineering",
+         *           "text": "储罐静电接地完好"
+         *         }
+         *       ],
+         *       "name": "1号储罐区",
+         *       "responsible": "吴安全"
+         *     }
+         */
         RiskPointInput: {
+            /** @description 可能导致的事故类型 */
             accident_types?: string[];
-            code?: string;
-            enterprise_id?: string;
-            level?: string;
+            /** @description 编码（企业内唯一） */
+            code: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /**
+             * @description 风险等级
+             * @enum {string}
+             */
+            level: "red" | "orange" | "yellow" | "blue";
             location?: components["schemas"]["Location"];
+            /** @description 管控措施 */
             measures?: components["schemas"]["Measure"][];
-            name?: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 责任人 */
             responsible?: string;
         };
+        /**
+         * @description 修改风险点（只改给出的字段）
+         * @example {
+         *       "level": "red",
+         *       "responsible": "吴安全"
+         *     }
+         */
         RiskPointPatch: {
+            /** @description 可能导致的事故类型 */
             accident_types?: string[] | null;
+            /** @description 为 true 时清除位置 */
             clear_location?: boolean;
+            /** @description 编码（企业内唯一） */
             code?: string | null;
+            /** @description 风险等级 */
             level?: string | null;
             location?: components["schemas"]["Location"];
+            /** @description 管控措施（整体替换） */
             measures?: components["schemas"]["Measure"][] | null;
+            /** @description 名称 */
             name?: string | null;
+            /** @description 责任人 */
             responsible?: string | null;
         };
-        RoleInfo: {
-            code?: string;
+        /** @description 预案中的应急组织 */
+        Role: {
+            /** @description 牵头部门 */
+            department?: string;
+            /** @description 职责 */
+            duties?: string;
+            /** @description 分组：headquarters 应急指挥部、onsite 现场指挥部、working 工作组 */
+            group?: string;
+            /** @description 名称 */
             name?: string;
-            permissions?: string[];
-            scope?: string;
+            /** @description 人员 */
+            people?: components["schemas"]["Person"][];
         };
+        /** @description 角色 */
+        RoleInfo: {
+            /** @description 角色代码 */
+            code: string;
+            /** @description 角色名称 */
+            name: string;
+            /** @description 权限 */
+            permissions: string[];
+            /** @description 数据范围：org 本单位及下级、enterprise 本企业、team 本队伍 */
+            scope: string;
+        };
+        /** @description 隐患统计的一组 */
         Row: {
-            count?: number;
-            key?: string;
-            label?: string;
-            open?: number;
-            overdue?: number;
+            /** @description 隐患数 */
+            count: number;
+            /** @description 分组键 */
+            key: string;
+            /** @description 分组名称 */
+            label: string;
+            /** @description 未验收 */
+            open: number;
+            /** @description 已过整改期限且未验收 */
+            overdue: number;
         };
+        /** @description 一个同步范围的变更 */
         ScopeChanges: {
-            /** Format: int64 */
-            checkpoint?: number;
+            /**
+             * Format: int64
+             * @description 全部应用后保存的版本号（在同一事务中）
+             */
+            checkpoint: number;
+            /** @description 无更多变更时本范围全部记录的校验和（十进制字符串） */
             checksum?: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 无更多变更时本范围的记录数
+             */
             count?: number;
+            /** @description 还有更多变更，应继续拉取 */
             more?: boolean;
-            records?: components["schemas"]["Record"][];
+            /** @description 变更的记录（deleted 为删除标记） */
+            records: components["schemas"]["Record"][];
+            /** @description 移出本范围的记录（本地移除，不视为删除） */
             removed?: components["schemas"]["RecordRef"][];
+            /** @description 为 true 时先清空本范围的本地记录再应用 */
             reset?: boolean;
-            scope?: string;
+            /** @description 范围：org:组织机构 ID、ent:企业 ID 或 user:用户 ID */
+            scope: string;
         };
+        /** @description 监测点的历史数据 */
         Series: {
-            /** Format: date-time */
-            from?: string;
-            items?: components["schemas"]["SeriesPoint"][];
-            point_id?: string;
-            resolution?: string;
-            /** Format: date-time */
-            to?: string;
-            truncated?: boolean;
-            unit?: string;
+            /**
+             * Format: date-time
+             * @description 开始时间
+             */
+            from: string;
+            /** @description 数据点 */
+            items: components["schemas"]["SeriesPoint"][];
+            /** @description 监测点 ID */
+            point_id: string;
+            /** @description 粒度：raw 原始、minute 分钟、hour 小时 */
+            resolution: string;
+            /**
+             * Format: date-time
+             * @description 结束时间
+             */
+            to: string;
+            /** @description 数据超过点数上限，较新的数据未返回 */
+            truncated: boolean;
+            /** @description 单位 */
+            unit: string;
         };
+        /** @description 历史数据的一个点（聚合时为该时段的统计） */
         SeriesPoint: {
-            /** Format: date-time */
-            at?: string;
-            /** Format: double */
-            last?: number;
-            /** Format: double */
-            max?: number;
-            /** Format: double */
-            min?: number;
-            /** Format: int64 */
-            n?: number;
-            /** Format: double */
-            value?: number;
+            /**
+             * Format: date-time
+             * @description 时间（聚合时为时段开始）
+             */
+            at: string;
+            /**
+             * Format: double
+             * @description 最后一个值
+             */
+            last: number;
+            /**
+             * Format: double
+             * @description 最大值
+             */
+            max: number;
+            /**
+             * Format: double
+             * @description 最小值
+             */
+            min: number;
+            /**
+             * Format: int64
+             * @description 读数个数
+             */
+            n: number;
+            /**
+             * Format: double
+             * @description 值（聚合时为平均值）
+             */
+            value: number;
         };
+        /**
+         * @description 生成签名链接
+         * @example {
+         *       "ttl_seconds": 300,
+         *       "variant": "thumb320"
+         *     }
+         */
         SignRequest: {
+            /** @description 有效期（秒，1–600，默认 300） */
             ttl_seconds?: number;
-            variant?: string;
+            /**
+             * @description 版本：original 原图、thumb320、thumb1280 缩略图
+             * @enum {string}
+             */
+            variant?: "original" | "thumb320" | "thumb1280";
         };
+        /** @description 签名链接 */
         SignedURL: {
-            /** Format: date-time */
-            expires_at?: string;
-            url?: string;
+            /**
+             * Format: date-time
+             * @description 过期时间
+             */
+            expires_at: string;
+            /** @description 链接（本服务器下的路径与查询串，无需登录凭证） */
+            url: string;
         };
+        /** @description 状态字段的状态机 */
         StateMachine: {
-            initial?: string;
-            states?: string[];
-            transitions?: {
+            /** @description 新记录的初始状态 */
+            initial: string;
+            /** @description 全部状态 */
+            states: string[];
+            /** @description 允许的转换（原状态 → 可到达的状态） */
+            transitions: {
                 [key: string]: string[];
             };
         };
+        /** @description 预警统计 */
         Stats: {
-            group_by?: string;
+            /** @description 分组：period、enterprise、township、industry、kind 或 level */
+            group_by: string;
+            /** @description 按时段分组时的时段粒度 */
             period?: string;
-            rows?: components["schemas"]["StatsRow"][];
-            total?: components["schemas"]["StatsRow"];
+            /** @description 各组 */
+            rows: components["schemas"]["StatsRow"][];
+            total: components["schemas"]["StatsRow"];
         };
+        /** @description 预警统计的一组 */
         StatsRow: {
-            acknowledged_in_time?: number;
-            count?: number;
-            escalated?: number;
-            false_alarms?: number;
-            handled_in_time?: number;
-            /** Format: double */
-            in_time_rate?: number;
-            key?: string;
-            label?: string;
-            open?: number;
+            /** @description 在确认期限前确认的数量（按操作时间判断） */
+            acknowledged_in_time: number;
+            /** @description 预警数 */
+            count: number;
+            /** @description 升级到企业以上层级的数量 */
+            escalated: number;
+            /** @description 误报数 */
+            false_alarms: number;
+            /** @description 在处置期限前关闭或标记误报的数量 */
+            handled_in_time: number;
+            /**
+             * Format: double
+             * @description 按时处置率（handled_in_time ÷ count）
+             */
+            in_time_rate: number;
+            /** @description 分组键 */
+            key: string;
+            /** @description 分组名称 */
+            label: string;
+            /** @description 未关闭（且非误报） */
+            open: number;
         };
+        /** @description 隐患状态变化 */
         StatusChange: {
-            from?: string;
-            step?: string;
-            step_name?: string;
-            to?: string;
+            /** @description 原状态 */
+            from: string;
+            /**
+             * @description 步骤
+             * @enum {string}
+             */
+            step: "report" | "assign" | "rectify" | "submit" | "accept" | "send_back";
+            /** @description 步骤名称 */
+            step_name: string;
+            /** @description 新状态 */
+            to: string;
         };
+        /** @description 企业的信用分与监管等级 */
         Supervision: {
-            credit_score?: number;
-            enterprise_id?: string;
-            reasons?: components["schemas"]["Reason"][];
-            supervision_level?: string;
-            /** Format: date-time */
+            /** @description 信用分（满分 100） */
+            credit_score: number;
+            /** @description 企业 ID */
+            enterprise_id: string;
+            /** @description 扣分记录 */
+            reasons: components["schemas"]["Reason"][];
+            /** @description 监管等级：normal 一般监管、attention 重点关注、key 重点监管 */
+            supervision_level: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
             updated_at?: string;
         };
+        /** @description 救援队伍 */
         Team: {
-            /** Format: date-time */
-            created_at?: string;
-            id?: string;
-            kind?: string;
-            name?: string;
-            org_path?: string;
-            org_unit_id?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 队伍 ID */
+            id: string;
+            /** @description 队伍类型（如 综合救援、危化品救援） */
+            kind: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 所属组织机构路径 */
+            org_path: string;
+            /** @description 所属单位 */
+            org_unit_id: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /**
+         * @description 新建或修改救援队伍
+         * @example {
+         *       "kind": "综合救援",
+         *       "name": "临江街道综合应急救援队",
+         *       "org_unit_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f20"
+         *     }
+         */
         TeamInput: {
+            /** @description 队伍类型（不超过 50 字） */
             kind?: string;
-            name?: string;
-            org_unit_id?: string;
+            /** @description 名称（不超过 100 字） */
+            name: string;
+            /** @description 所属单位 */
+            org_unit_id: string;
         };
+        /** @description 一级阈值 */
         ThresholdLevel: {
+            /** @description 预警级别（1 一级） */
             level?: number;
+            /** @description 级别名称 */
             name?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 阈值
+             */
             value?: number;
         };
+        /** @description 阈值规则：级别按严重程度递增（高限规则的阈值递增，低限规则的阈值递减） */
         ThresholdRule: {
+            /** @description 方向：high 高于阈值报警、low 低于阈值报警 */
             direction?: string;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 回差：读数回到阈值以内超过回差才解除该级别
+             */
             hysteresis?: number;
+            /** @description 规则 ID（监测点内唯一） */
             id?: string;
+            /** @description 各级阈值 */
             levels?: components["schemas"]["ThresholdLevel"][];
+            /** @description 持续超过该秒数才触发 */
             min_duration_s?: number;
         };
+        /**
+         * @description 设置监测点的阈值规则（整体替换；空列表表示不设阈值）
+         * @example {
+         *       "thresholds": [
+         *         {
+         *           "direction": "high",
+         *           "hysteresis": 2,
+         *           "id": "high",
+         *           "levels": [
+         *             {
+         *               "level": 1,
+         *               "name": "一级",
+         *               "value": 25
+         *             },
+         *             {
+         *               "level": 2,
+         *               "name": "二级",
+         *               "value": 50
+         *             }
+         *           ],
+         *           "min_duration_s": 0
+         *         }
+         *       ]
+         *     }
+         */
         ThresholdsInput: {
-            thresholds?: components["schemas"]["ThresholdRule"][];
+            /** @description 阈值规则 */
+            thresholds: components["schemas"]["ThresholdRule"][];
         };
+        /** @description 预警时间线上的一条 */
         TimelineItem: {
             action?: components["schemas"]["Action"];
-            at?: string;
+            /** @description 发生时间（手机上操作时为手机时间） */
+            at: string;
+            /** @description 操作人（用户 ID） */
             by?: string;
+            /** @description 操作人姓名 */
             by_name?: string;
             delivery?: components["schemas"]["Delivery"];
-            kind?: string;
+            /** @description 类型：raised 产生、level 级别变化、cleared 恢复、recurred 再次触发、escalated 升级、status 状态变化、action 操作、delivery 通知发送 */
+            kind: string;
+            /** @description 服务器收到的时间（晚于发生时间，即手机离线时才有） */
             received_at?: string;
-            text?: string;
+            /** @description 说明 */
+            text: string;
+            /** @description 层级 */
             tier?: string;
         };
+        /** @description 组织机构（市、区县、乡镇街道、网格） */
         Unit: {
-            code?: string;
-            /** Format: date-time */
-            created_at?: string;
-            id?: string;
-            level?: string;
-            name?: string;
+            /** @description 代码：市、区县为 6 位行政区划代码，乡镇（街道）为 9 位，网格为编号 */
+            code: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 组织机构 ID */
+            id: string;
+            /** @description 层级：city 市、district 区县、township 乡镇（街道）、grid 网格 */
+            level: string;
+            /** @description 名称 */
+            name: string;
+            /** @description 上级单位（市级为空） */
             parent_id?: string;
-            path?: string;
-            sort?: number;
-            /** Format: date-time */
-            updated_at?: string;
+            /** @description 组织机构路径（含各级上级） */
+            path: string;
+            /** @description 同级排序 */
+            sort: number;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
+        /**
+         * @description 新建组织机构
+         * @example {
+         *       "code": "330114001",
+         *       "level": "township",
+         *       "name": "临江街道",
+         *       "parent_id": "01938f2e-7c1a-7b3e-9d2a-5b6c7d8e9f21"
+         *     }
+         */
         UnitInput: {
-            code?: string;
-            level?: string;
-            name?: string;
+            /** @description 代码：市、区县为 6 位行政区划代码，乡镇（街道）为 9 位，网格为 1–20 位字母、数字或短横线 */
+            code: string;
+            /** @description 层级：city、district、township 或 grid */
+            level: string;
+            /** @description 名称（不超过 100 字） */
+            name: string;
+            /** @description 上级单位（市级不填，其余必填） */
             parent_id?: string;
+            /** @description 同级排序 */
             sort?: number;
         };
+        /** @description 修改组织机构（只改给出的字段） */
         UnitPatch: {
+            /** @description 代码 */
             code?: string | null;
+            /** @description 名称 */
             name?: string | null;
+            /** @description 同级排序 */
             sort?: number | null;
         };
+        /** @description 用户 */
         User: {
-            /** Format: date-time */
-            created_at?: string;
-            disabled?: boolean;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 是否停用 */
+            disabled: boolean;
+            /** @description 所属企业（企业角色） */
             enterprise_id?: string;
-            failed_logins?: number;
-            id?: string;
-            /** Format: date-time */
+            /** @description 连续登录失败次数 */
+            failed_logins: number;
+            /** @description 用户 ID */
+            id: string;
+            /**
+             * Format: date-time
+             * @description 最近登录时间
+             */
             last_login_at?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description 锁定到期时间
+             */
             locked_until?: string | null;
-            must_change_password?: boolean;
-            name?: string;
+            /** @description 下次登录须修改密码 */
+            must_change_password: boolean;
+            /** @description 姓名 */
+            name: string;
+            /** @description 所属组织机构 */
             org_unit_id?: string;
-            /** Format: date-time */
-            password_changed_at?: string;
-            phone?: string;
-            role?: string;
-            role_name?: string;
+            /**
+             * Format: date-time
+             * @description 最近修改密码的时间
+             */
+            password_changed_at: string;
+            /** @description 手机号（列表中中间四位隐藏） */
+            phone: string;
+            /** @description 角色代码 */
+            role: string;
+            /** @description 角色名称 */
+            role_name: string;
+            /** @description 所属救援队伍（救援队员） */
             team_id?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            username?: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
+            /** @description 用户名 */
+            username: string;
         };
+        /**
+         * @description 修改用户（只改给出的字段）
+         * @example {
+         *       "disabled": true
+         *     }
+         */
         UserPatch: {
+            /** @description 是否停用 */
             disabled?: boolean | null;
+            /** @description 所属企业 */
             enterprise_id?: string | null;
+            /** @description 姓名 */
             name?: string | null;
+            /** @description 所属组织机构 */
             org_unit_id?: string | null;
+            /** @description 手机号 */
             phone?: string | null;
+            /** @description 角色代码 */
             role?: string | null;
+            /** @description 所属救援队伍 */
             team_id?: string | null;
         };
+        /** @description 首页的预警概况 */
         "alert.Home": {
-            by_level?: {
+            /** @description 未关闭的预警按级别计数 */
+            by_level: {
                 [key: string]: number;
             };
-            mine?: number;
-            open?: number;
-            today_raised?: number;
-            unconfirmed?: number;
+            /** @description 本人所在层级可处置的未关闭预警 */
+            mine: number;
+            /** @description 权限范围内未关闭的预警 */
+            open: number;
+            /** @description 今天（北京时间）产生的预警 */
+            today_raised: number;
+            /** @description 待确认（尚未确认）的预警 */
+            unconfirmed: number;
         };
-        "monitor.StatusChange": {
-            /** Format: date-time */
-            at?: string;
-            online?: boolean;
-            reason?: string;
-        };
-        "patrol.Location": {
-            /** Format: double */
-            lat?: number;
-            /** Format: double */
-            lng?: number;
-        };
-        "resource.Entry": {
-            accident_types?: string[];
-            address?: string;
-            /** Format: double */
-            available?: number;
-            category?: string;
+        /**
+         * @description 应急知识库条目
+         * @example {
+         *       "cas": "7782-50-5",
+         *       "kind": "msds",
+         *       "msds": {
+         *         "alias": "液氯；Chlorine",
+         *         "formula": "Cl2",
+         *         "name": "氯"
+         *       },
+         *       "tags": [
+         *         "剧毒",
+         *         "氧化剂"
+         *       ],
+         *       "title": "氯",
+         *       "un": "1017"
+         *     }
+         */
+        "knowledge.Entry": {
+            /** @description 附件 */
+            attachments?: components["schemas"]["Attachment"][];
+            /** @description 正文 */
+            body?: string;
+            /** @description CAS 号（危化品） */
+            cas?: string;
+            /** @description 文号或标准号 */
             code?: string;
-            contact?: string;
-            enterprise_id?: string;
-            holder_id?: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at?: string;
+            /** @description 条目 ID */
             id?: string;
+            /** @description 发布日期（YYYY-MM-DD） */
+            issued_on?: string;
+            /** @description 发布机关 */
+            issuer?: string;
+            /** @description 类别：law 法律法规、standard 标准规范、case 事故案例、msds 危险化学品安全技术说明书 */
             kind?: string;
-            /** Format: double */
-            lat?: number;
-            /** Format: double */
-            lng?: number;
-            name?: string;
+            msds?: components["schemas"]["MSDS"];
+            /** @description 所属组织机构路径 */
             org_path?: string;
-            owner?: string;
-            phone?: string;
-            /** Format: double */
-            quantity?: number;
-            status?: string;
-            subtype?: string;
-            unit?: string;
+            /** @description 标签 */
+            tags?: string[];
+            /** @description 标题 */
+            title?: string;
+            /** @description UN 号（危化品，4 位数字） */
+            un?: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at?: string;
+            /** @description 最后修改人姓名 */
+            updated_by?: string;
         };
+        /** @description 设备的一次在线/离线变化 */
+        "monitor.StatusChange": {
+            /**
+             * Format: date-time
+             * @description 时间
+             */
+            at: string;
+            /** @description 变化后是否在线 */
+            online: boolean;
+            /** @description 原因：heartbeat_timeout 超时无消息、message 收到消息 */
+            reason: string;
+        };
+        /** @description 巡查时的位置（WGS84） */
+        "patrol.Location": {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng: number;
+        };
+        /** @description 预案通讯录的一条 */
+        "plan.Contact": {
+            /** @description 单位或部门 */
+            department?: string;
+            /** @description 姓名 */
+            name?: string;
+            /** @description 电话 */
+            phone?: string;
+            /** @description 职务 */
+            post?: string;
+        };
+        /** @description 预案适用的事件 */
+        "plan.Event": {
+            /** @description 事件类别：natural 自然灾害、accident 事故灾难、health 公共卫生事件、social 社会安全事件 */
+            class?: string;
+            /** @description 事件等级：特别重大、重大、较大、一般（为空表示全部） */
+            grades?: string[];
+            /** @description 事件类型（如 危险化学品事故；为空表示整个类别） */
+            sub_type?: string;
+        };
+        /** @description 成立的条件 */
+        "plan.Reason": {
+            /** @description 条件在该级别中的序号 */
+            condition: number;
+            /** @description 条件（中文） */
+            rule: string;
+            /** @description 预案原文 */
+            text: string;
+            /**
+             * Format: double
+             * @description 比较的数值
+             */
+            value: number;
+        };
+        /** @description 响应级别判定结果 */
+        "plan.Result": {
+            /** @description 结论说明 */
+            explanation: string;
+            /** @description 应启动的响应级别（1–4；不满足任何级别时为 0） */
+            level: number;
+            /** @description 不能量化、需人工研判的条件（该级别及以上） */
+            manual: string[];
+            /** @description 是否满足某一级别 */
+            matched: boolean;
+            /** @description 该级别成立的条件 */
+            reasons: components["schemas"]["plan.Reason"][];
+        };
+        /** @description 一张图上的一个资源（有坐标的资源） */
+        "resource.Entry": {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
+            accident_types: string[];
+            /** @description 地址（不超过 200 个字） */
+            address: string;
+            /**
+             * Format: double
+             * @description 可用数量：物资为数量，避难场所为剩余容量（可容纳人数减当前安置人数），队伍为队员人数，医疗机构为床位数，警力、消防力量为人数，专家为 1，目标为 0
+             */
+            available: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
+            category: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
+            code: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
+            contact: string;
+            /** @description 所属企业（政府资源为空） */
+            enterprise_id: string;
+            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
+            holder_id: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
+            lng: number;
+            /** @description 名称（不超过 100 个字） */
+            name: string;
+            /** @description 所属单位（或所属企业）的组织机构路径，决定谁能看到 */
+            org_path: string;
+            /** @description 归属：government 政府、enterprise 企业 */
+            owner: string;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
+            phone: string;
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
+            quantity: number;
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
+            status: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
+            subtype: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
+            unit: string;
+        };
+        /**
+         * @description 最近资源查询的一条结果：资源及其离查询点的距离
+         * @example {
+         *       "accident_types": [
+         *         "火灾",
+         *         "爆炸",
+         *         "中毒和窒息"
+         *       ],
+         *       "address": "临港化工园区消防路 1 号",
+         *       "available": 36,
+         *       "category": "专业",
+         *       "code": "",
+         *       "contact": "陈队长",
+         *       "distance_m": 1284.6,
+         *       "enterprise_id": "",
+         *       "holder_id": "",
+         *       "id": "01938f2e-8a10-7c3e-9d2a-5b6c7d8e9f10",
+         *       "kind": "team",
+         *       "lat": 30.2201,
+         *       "lng": 120.3466,
+         *       "name": "临港园区危化品救援队",
+         *       "org_path": "/01a250c4-e8f0-7a11-8c3e-1f2a3b4c5d6e/01a250c4-ec44-76cc-9cee-c23c5756b963/",
+         *       "owner": "government",
+         *       "phone": "13957110010",
+         *       "quantity": 0,
+         *       "status": "available",
+         *       "subtype": "危化品救援",
+         *       "unit": ""
+         *     }
+         */
+        "resource.Hit": {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
+            accident_types: string[];
+            /** @description 地址（不超过 200 个字） */
+            address: string;
+            /**
+             * Format: double
+             * @description 可用数量：物资为数量，避难场所为剩余容量（可容纳人数减当前安置人数），队伍为队员人数，医疗机构为床位数，警力、消防力量为人数，专家为 1，目标为 0
+             */
+            available: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
+            category: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
+            code: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
+            contact: string;
+            /**
+             * Format: double
+             * @description 离查询点的大圆距离（米）
+             */
+            distance_m: number;
+            /** @description 所属企业（政府资源为空） */
+            enterprise_id: string;
+            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
+            holder_id: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
+            lng: number;
+            /** @description 名称（不超过 100 个字） */
+            name: string;
+            /** @description 所属单位（或所属企业）的组织机构路径，决定谁能看到 */
+            org_path: string;
+            /** @description 归属：government 政府、enterprise 企业 */
+            owner: string;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
+            phone: string;
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
+            quantity: number;
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
+            status: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
+            subtype: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
+            unit: string;
+        };
+        /** @description 坐标点（WGS84，须在中国境内） */
         "resource.Location": {
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 纬度（WGS84，-90 到 90）
+             */
             lat?: number;
-            /** Format: double */
+            /**
+             * Format: double
+             * @description 经度（WGS84，-180 到 180）
+             */
             lng?: number;
+        };
+        /** @description 一项应急资源：物资装备、储备库、救援队伍、专家、避难场所、医疗机构、警力、消防力量或目标（防护目标、脆弱目标、重要目标、卸载点） */
+        "resource.Resource": {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
+            accident_types: string[];
+            /** @description 地址（不超过 200 个字） */
+            address: string;
+            /** @description 救护车数（仅医疗机构） */
+            ambulances: number;
+            /**
+             * Format: double
+             * @description 面积（平方米，仅储备库、避难场所）
+             */
+            area: number;
+            /** @description 床位数（仅医疗机构） */
+            beds: number;
+            /** @description 出生年月，格式 YYYY-MM（仅专家） */
+            birth_month: string;
+            /** @description 可容纳人数（仅避难场所） */
+            capacity: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
+            category: string;
+            /** @description 所在网格单元（由坐标算出，没有坐标时省略） */
+            cell?: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
+            code: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
+            contact: string;
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 医生数（仅医疗机构） */
+            doctors: number;
+            /** @description 工作单位（仅专家，不超过 100 个字） */
+            employer: string;
+            /** @description 所属企业（企业资源必填，政府资源须为空） */
+            enterprise_id: string;
+            /** @description 主要装备（仅救援队伍，不超过 500 个字） */
+            equipment: string;
+            /** @description 在来源系统中的编号（与来源系统一起唯一） */
+            external_id: string;
+            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
+            holder_id: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            location?: components["schemas"]["resource.Location"];
+            /** @description 队员人数（仅救援队伍） */
+            members: number;
+            /** @description 名称（不超过 100 个字） */
+            name: string;
+            /** @description 护士数（仅医疗机构） */
+            nurses: number;
+            /** @description 当前安置人数（仅避难场所） */
+            occupancy: number;
+            /** @description 所属单位（或所属企业）的组织机构路径，决定谁能看到 */
+            org_path: string;
+            /** @description 所属单位（组织机构 ID）；政府资源必填，企业资源取企业所在的乡镇（街道）或网格 */
+            org_unit_id: string;
+            /** @description 归属：government 政府、enterprise 企业；不填时有所属企业即为企业，否则为政府 */
+            owner: string;
+            /** @description 人数（仅警力、消防力量） */
+            people: number;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
+            phone: string;
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
+            quantity: number;
+            /** @description 备注（不超过 500 个字） */
+            remark: string;
+            /** @description 性别：男 或 女（仅专家） */
+            sex: string;
+            /** @description 来源系统（外部系统导入时，如 浙江省应急物资管理系统） */
+            source: string;
+            /** @description 规格型号（仅物资，不超过 100 个字） */
+            spec: string;
+            /** @description 专业特长（仅专家，不超过 200 个字） */
+            specialty: string;
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
+            status: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
+            subtype: string;
+            /** @description 职称或职务（仅专家，不超过 50 个字） */
+            title: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
+            unit: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
+            /** @description 车辆数（仅警力、消防力量） */
+            vehicles: number;
+        };
+        /** @description 知识库分页 */
+        "yingji.Page_Entry": {
+            /** @description 本页条目 */
+            items: components["schemas"]["knowledge.Entry"][];
+            /** @description 符合条件的总数 */
+            total: number;
         };
     };
     responses: {
@@ -3769,15 +6563,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description 状态：new、acknowledged、disposing、closed、false_alarm */
-                status?: string;
+                status?: "new" | "acknowledged" | "disposing" | "closed" | "false_alarm";
                 /** @description 只看未处置完毕的预警 */
                 open?: boolean;
                 /** @description 预警级别 */
                 level?: number;
                 /** @description 类型：threshold（超限）、offline（离线）、quality（数据异常） */
-                kind?: string;
+                kind?: "threshold" | "offline" | "quality";
                 /** @description 当前层级：enterprise、township、county */
-                tier?: string;
+                tier?: "enterprise" | "township" | "county";
                 /** @description 所属企业 */
                 enterprise_id?: string;
                 /** @description 组织机构（含下级） */
@@ -4837,6 +7631,32 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postDirectoryRefresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryRefresh"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getEnterprises: {
         parameters: {
             query?: {
@@ -5201,11 +8021,11 @@ export interface operations {
                 /** @description 所属企业 */
                 enterprise_id?: string;
                 /** @description 状态：reported、assigned、rectifying、submitted、accepted；open 表示尚未验收 */
-                status?: string;
+                status?: "reported" | "assigned" | "rectifying" | "submitted" | "accepted" | "open";
                 /** @description true：只列尚未验收（未闭环）的隐患 */
                 open?: boolean;
                 /** @description 等级：general（一般隐患）、major（重大隐患） */
-                level?: string;
+                level?: "general" | "major";
                 /** @description 所属乡镇（街道）或其他组织单位 */
                 township_id?: string;
                 /** @description 标题或描述包含 */
@@ -5239,6 +8059,37 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postHazards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardReport"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getHazardsById: {
         parameters: {
             query?: never;
@@ -5264,6 +8115,176 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdAccept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardNote"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdAssign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardAssign"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdRectify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardNote"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdSendBack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardNote"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postHazardsByIdSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HazardSubmit"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hazard"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5321,7 +8342,198 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            423: components["responses"]["Locked"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledge: {
+        parameters: {
+            query?: {
+                /** @description 类别：law、standard、case、msds */
+                kind?: string;
+                /** @description 标题、文号或 CAS 号包含 */
+                q?: string;
+                /** @description CAS 号（精确） */
+                cas?: string;
+                /** @description UN 号（精确，可带 UN 前缀） */
+                un?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yingji.Page_Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postKnowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["knowledge.Entry"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledgeSearch: {
+        parameters: {
+            query?: {
+                /** @description 检索词：汉字、字母或数字（如 CAS 号 7782-50-5、UN1017） */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Hit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    putKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["knowledge.Entry"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["knowledge.Entry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5365,86 +8577,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            500: components["responses"]["InternalError"];
-        };
-    };
-    deleteMediaUploadsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功，无响应内容 */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    headMediaUploadsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    patchMediaUploadsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功，无响应内容 */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -5573,8 +8705,6 @@ export interface operations {
                 u?: string;
                 /** @description 过期时间（Unix 秒） */
                 exp?: number;
-                /** @description 签名 */
-                sig?: string;
             };
             header?: never;
             path: {
@@ -5599,6 +8729,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
@@ -6522,6 +9653,625 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getPlans: {
+        parameters: {
+            query?: {
+                /** @description 状态：draft、review、published、retired */
+                status?: string;
+                /** @description 类别：comprehensive、special、onsite */
+                kind?: string;
+                /** @description 层级：city、district、township、enterprise */
+                level?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 编制单位 */
+                org_unit_id?: string;
+                /** @description 名称或编号包含 */
+                q?: string;
+                /** @description 列出每个版本（默认只列每个预案的最新版本） */
+                all_versions?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlans: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansDictionary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanDictionary"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 状态：draft、review、published、retired */
+                status?: string;
+                /** @description 类别：comprehensive、special、onsite */
+                kind?: string;
+                /** @description 层级：city、district、township、enterprise */
+                level?: string;
+                /** @description 所属企业 */
+                enterprise_id?: string;
+                /** @description 编制单位 */
+                org_unit_id?: string;
+                /** @description 名称或编号包含 */
+                q?: string;
+                /** @description 列出每个版本（默认只列每个预案的最新版本） */
+                all_versions?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 上传的文件，表单字段 file */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** Format: binary */
+                    file: string;
+                };
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansSearch: {
+        parameters: {
+            query?: {
+                /** @description 检索词：汉字（不分词，任意两字即可检索）、字母或数字，空格分隔表示同时包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Hit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansTemplateXlsx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deletePlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchPlansById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanPatch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdExportDocx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdExportPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdMatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Figures"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["plan.Result"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdPublish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdRetire: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdRevise: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postPlansByIdSubmit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanStep"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPlansByIdVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanVersions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getPortalSettings: {
         parameters: {
             query?: never;
@@ -6731,7 +10481,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Resource"];
+                    "application/json": components["schemas"]["resource.Resource"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7085,7 +10835,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Resource"];
+                    "application/json": components["schemas"]["resource.Resource"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7117,7 +10867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Resource"];
+                    "application/json": components["schemas"]["resource.Resource"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8016,6 +11766,86 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteUploadsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    headUploadsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchUploadsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -41,7 +41,7 @@ export const MENU_GROUPS: readonly { key: MenuGroupKey; title: string; icon: Com
   { key: 'system', title: '系统管理', icon: markRaw(Setting) },
 ]
 
-/** Where an entry declared without a group goes (the flat modules of 预案 and 应急资源 are 预防准备). */
+/** Where an entry declared without a group goes (预防准备: the pages most modules add). */
 export const DEFAULT_GROUP: MenuGroupKey = 'prepare'
 
 /**

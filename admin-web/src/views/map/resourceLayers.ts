@@ -10,7 +10,7 @@ import { escapeHtml } from './layers'
  * map, drawn as numbered markers joined to the point. MapView attaches it to its map.
  */
 export type Entry = Schemas['resource.Entry']
-export type Hit = Schemas['Hit']
+export type Hit = Schemas['resource.Hit']
 
 export interface ResLayer {
   key: string

@@ -1,6 +1,6 @@
 import type { Schemas } from '@/api/client'
 
-export type Resource = Schemas['Resource']
+export type Resource = Schemas['resource.Resource']
 export type ResourceKind = NonNullable<Resource['kind']>
 
 /** A field of a resource as a table column and a form input. */

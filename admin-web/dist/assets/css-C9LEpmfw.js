@@ -1,0 +1,1 @@
+import"./css-BBB_VQs8.js";

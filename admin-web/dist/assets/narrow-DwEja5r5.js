@@ -1,0 +1,1 @@
+import{M as e,dt as t}from"./runtime-core.esm-bundler-BTK65X7h.js";function n(){let n=window.matchMedia(`(max-width: 767px)`),r=t(n.matches),i=e=>r.value=e.matches;return n.addEventListener(`change`,i),e(()=>n.removeEventListener(`change`,i)),r}export{n as t};

@@ -119,7 +119,11 @@ func TestSharedDown(t *testing.T) {
 		// The district publishes a plan: its townships, grids, enterprises get it; the other district's do not.
 		admin, dist := e.admin, e.Login(t, "district01")
 		in := map[string]any{"title": "江南区液氨制冷企业事故专项应急预案", "kind": "special", "level": "district", "org_unit_id": district,
-			"content": map[string]any{"chapters": []map[string]any{{"title": "处置措施", "body": "关闭冷库氨阀组，开启事故排风"}}}}
+			"content": map[string]any{
+				"events": []map[string]any{{"class": "accident", "sub_type": "危险化学品事故"}},
+				"levels": []map[string]any{{"level": 4, "conditions": []map[string]any{{"metric": "hazmat_release", "op": ">", "value": 0, "subject": "液氨"}},
+					"measures": []string{"疏散冷库作业人员"}}},
+				"chapters": []map[string]any{{"title": "处置措施", "body": "关闭冷库氨阀组，开启事故排风"}}}}
 		var p plan.Plan
 		if r := e.Do(t, "POST", "/api/v1/plans", dist, in); r.Status != http.StatusCreated {
 			t.Fatalf("create plan: %d %s", r.Status, r.Body)

@@ -209,6 +209,26 @@ func (c *Client) Sync(ctx context.Context) (SyncStats, error) {
 	return st, err
 }
 
+// Push sends the outbox and the queued attached files without pulling: what an app calls to
+// get its changes to the server quickly (a following Sync brings the canonical records).
+func (c *Client) Push(ctx context.Context) (SyncStats, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	var st SyncStats
+	server, token, err := c.session(ctx)
+	if err != nil {
+		return st, err
+	}
+	r := c.newRetrier()
+	if err := c.push(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	if err := c.uploadMedia(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	return st, nil
+}
+
 // push sends the outbox in order, in batches, and applies each answer in one transaction.
 func (c *Client) push(ctx context.Context, r *retrier, server, token string, st *SyncStats) error {
 	batch := c.opts.BatchSize

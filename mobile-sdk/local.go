@@ -24,6 +24,23 @@ func ParseObject(s string) (map[string]json.RawMessage, error) {
 	return m, nil
 }
 
+// ParseArray reads a JSON array of objects of fields (an import, as the app passes it).
+func ParseArray(s string) ([]map[string]json.RawMessage, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raws); err != nil {
+		return nil, errorf(KindInvalid, CodeBadJSON, "JSON 格式错误，应为对象的数组，例如 [{\"title\": \"...\"}]")
+	}
+	out := make([]map[string]json.RawMessage, len(raws))
+	for i, r := range raws {
+		f, err := ParseObject(string(r))
+		if err != nil {
+			return nil, prefixIndex(err, i)
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
 // Create queues a new record and returns its id: fields["id"] when given (a UUID), else a new
 // UUIDv7.
 func (c *Client) Create(ctx context.Context, collection string, fields map[string]json.RawMessage) (string, error) {
@@ -69,6 +86,7 @@ func (c *Client) CreateMany(ctx context.Context, collection string, records []ma
 		ids[i], all[i] = id, f
 	}
 	err := c.inTx(ctx, func(tx *sql.Tx) error {
+		ctx := withSpecCache(ctx)
 		for i, f := range all {
 			if err := c.writeTx(ctx, tx, collection, ids[i], syncproto.OpCreate, f, ""); err != nil {
 				return prefixIndex(err, i)

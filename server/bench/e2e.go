@@ -37,6 +37,7 @@ type e2eOpts struct {
 	batches  int    // server-only push: batches of 100
 	pouchDir string // where pouchdb-server and pouchdb-node are installed ("" or missing: no peer)
 	profile  string // folder for CPU profiles of each measurement ("" none)
+	explain  bool   // print the plans of the pull and push statements after seeding
 }
 
 // measure is one figure of one system in one run.
@@ -88,6 +89,11 @@ func e2e(o e2eOpts) error {
 		}
 		d := time.Since(t0).Seconds()
 		fmt.Printf("seeded %d hazards into %s through the push API (batches of 1000) in %.1f s (%.0f/s)\n", o.initial, e, d, float64(o.initial)/d)
+		if o.explain {
+			if err := explain(ctx, m.DB, ent); err != nil {
+				return fmt.Errorf("%s: explain: %w", e, err)
+			}
+		}
 	}
 	var peer *pouchPeer
 	if o.pouchDir != "" {

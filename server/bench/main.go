@@ -38,6 +38,7 @@ func main() {
 	home, _ := os.UserHomeDir()
 	pouch := flag.String("pouch", filepath.Join(home, ".cache", "yingji", "pouchdb"), "folder where pouchdb-server and pouchdb-node are installed, the peer (e2e; \"\" for none)")
 	profile := flag.String("profile", "", "folder for a CPU profile of each measurement (e2e)")
+	explainPlans := flag.Bool("explain", false, "print the plans of the pull and push statements after seeding (e2e)")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -77,7 +78,7 @@ func main() {
 			b = 200
 		}
 		err = e2e(e2eOpts{engines: strings.Split(*engines, ","), pgURL: *pgURL, queued: *queued, initial: *initial, runs: *runs,
-			batches: b, pouchDir: *pouch, profile: *profile})
+			batches: b, pouchDir: *pouch, profile: *profile, explain: *explainPlans})
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}

@@ -128,7 +128,7 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 	states := map[ref]prior{}
 	fields := map[ref]Fields{}
 	for coll, ids := range byColl {
-		st, err := loadPriors(ctx, tx, coll, ids)
+		st, err := loadStates(ctx, tx, coll, ids, false)
 		if err != nil {
 			return out, 0, err
 		}
@@ -176,9 +176,19 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 
 // loadPriors reads the change-log state of many records of one collection.
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
+	return loadStates(ctx, q, coll, ids, true)
+}
+
+// loadStates is loadPriors; without digests (a pull, which sends none) they are neither read
+// nor decoded.
+func loadStates(ctx context.Context, q sqldb.Querier, coll string, ids []string, withDigests bool) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
+	digestsCol := "digests"
+	if !withDigests {
+		digestsCol = "''"
+	}
 	err := sqldb.InChunks(ids, []any{coll}, func(args []any, in string) error {
-		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, deleted, deleted_at, stamps, digests FROM sync_records
+		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, deleted, deleted_at, stamps, `+digestsCol+` FROM sync_records
 			WHERE collection = $1 AND record_id IN (`+in+`)`, args...)
 		if err != nil {
 			return err
@@ -194,7 +204,9 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 			if json.Unmarshal([]byte(stamps), &p.stamps) != nil || p.stamps == nil {
 				p.stamps = map[string]string{}
 			}
-			json.Unmarshal([]byte(digests), &p.digests)
+			if withDigests {
+				json.Unmarshal([]byte(digests), &p.digests)
+			}
 			out[id] = p
 		}
 		rows.Close()

@@ -27,10 +27,7 @@ func explain(ctx context.Context, db sqldb.DB, ent string) error {
 	for i, id := range ids {
 		idArgs[i] = id
 	}
-	stmts := []struct {
-		what, sql string
-		args      []any
-	}{
+	stmts := []stmt{
 		{"pull: one page of the change log of an enterprise scope (1,001 rows)",
 			`SELECT seq, collection, record_id FROM sync_changes WHERE seq > $1 AND seq <= $2 AND (enterprise_id = $3 OR old_enterprise_id = $4) ORDER BY seq LIMIT 1001`,
 			[]any{int64(0), int64(1) << 40, ent, ent}},
@@ -45,8 +42,38 @@ func explain(ctx context.Context, db sqldb.DB, ent string) error {
 			idArgs},
 	}
 	pg := db.Engine() == "postgres"
+	run := func(fn func(q sqldb.Querier) error) error { return fn(db) }
+	if pg {
+		// As Pull reads them (syncsvc: enable_bitmapscan off in its transaction), after the
+		// plans the planner picks by itself.
+		run = func(fn func(q sqldb.Querier) error) error {
+			if err := fn(db); err != nil {
+				return err
+			}
+			fmt.Printf("\n**As the pull runs them (`SET LOCAL enable_bitmapscan = off`):**\n")
+			return db.ReadTx(ctx, func(tx sqldb.Querier) error {
+				if _, err := tx.Exec(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
+					return err
+				}
+				return fn(tx)
+			})
+		}
+	}
+	return run(func(db sqldb.Querier) error { return plans(ctx, db, pg, stmts) })
+}
+
+type stmt struct {
+	what, sql string
+	args      []any
+}
+
+func plans(ctx context.Context, db sqldb.Querier, pg bool, stmts []stmt) error {
 	for _, s := range stmts {
-		fmt.Printf("\n%s — %s\n\n```\n", db.Engine(), s.what)
+		engine := "sqlite"
+		if pg {
+			engine = "postgres"
+		}
+		fmt.Printf("\n%s — %s\n\n```\n", engine, s.what)
 		q := "EXPLAIN QUERY PLAN " + s.sql
 		if pg {
 			q = "EXPLAIN (ANALYZE, BUFFERS) " + s.sql
@@ -61,6 +88,9 @@ func explain(ctx context.Context, db sqldb.DB, ent string) error {
 				if err := rows.Scan(&line); err != nil {
 					rows.Close()
 					return err
+				}
+				if len(line) > 240 {
+					line = line[:240] + " …"
 				}
 				fmt.Println(line)
 			} else {

@@ -35,6 +35,17 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 	limit = min(limit, MaxLimit)
 	resp.Collections = s.Specs()
 	err := s.DB.ReadTx(ctx, func(tx sqldb.Querier) error {
+		if s.DB.Engine() == "postgres" {
+			// A page is read in seq order and stops after limit rows (the change log's
+			// primary key), and the records it names by their keys. With statistics that lag
+			// a fast-growing log (right after an import) PostgreSQL planned both as bitmap
+			// scans instead: the whole seq range after the checkpoint read and sorted for
+			// every page (quadratic in an initial sync), a collection's every record state
+			// filtered for a page's ids. Those plans are never better here.
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
+				return err
+			}
+		}
 		h, err := head(ctx, tx)
 		if err != nil {
 			return err

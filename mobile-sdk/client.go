@@ -37,7 +37,7 @@ type Options struct {
 	// RetryBudget bounds the time one Sync spends retrying after network errors before it
 	// gives up with KindUnreachable (default 4 s).
 	RetryBudget time.Duration
-	// BatchSize is the number of mutations per push (default 200; halved on 413).
+	// BatchSize is the number of mutations per push (default 500; halved on 413).
 	BatchSize int
 	// PullLimit is the number of records asked per pull page (default: the server's).
 	PullLimit int
@@ -76,7 +76,7 @@ func Open(ctx context.Context, path string, opts Options) (*Client, error) {
 		opts.RetryBudget = 4 * time.Second
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 200
+		opts.BatchSize = 500
 	}
 	if opts.MediaChunkSize <= 0 {
 		opts.MediaChunkSize = 1 << 20
@@ -233,6 +233,15 @@ func loadSpecs(ctx context.Context, q querier) (map[string]*syncproto.Collection
 // yet; before that an ad-hoc permissive spec (every field last-writer-wins) lets the device
 // work offline and the server judge.
 func specFor(ctx context.Context, q querier, collection string, fieldNames ...map[string]json.RawMessage) (spec *syncproto.CollectionSpec, known bool, err error) {
+	cache, _ := ctx.Value(specCacheKey{}).(map[string]*syncproto.CollectionSpec)
+	if s := cache[collection]; s != nil {
+		return s, true, nil
+	}
+	defer func() {
+		if cache != nil && known && err == nil {
+			cache[collection] = spec
+		}
+	}()
 	loaded, err := getMeta(ctx, q, metaSpecsLoaded)
 	if err != nil {
 		return nil, false, err
@@ -252,6 +261,15 @@ func specFor(ctx context.Context, q querier, collection string, fieldNames ...ma
 		return &s, true, nil
 	}
 	return permissiveSpec(collection, fieldNames...), false, nil
+}
+
+type specCacheKey struct{}
+
+// withSpecCache lets the specs read by specFor be kept for the rest of ctx: for a batch in one
+// transaction that does not store specs (a push answer, an import), which would otherwise read
+// and decode the same spec once per record.
+func withSpecCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, specCacheKey{}, map[string]*syncproto.CollectionSpec{})
 }
 
 // permissiveSpec accepts any field, last-writer-wins: the device's rules before it knows the

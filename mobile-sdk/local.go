@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,23 @@ func ParseObject(s string) (map[string]json.RawMessage, error) {
 	return m, nil
 }
 
+// ParseArray reads a JSON array of objects of fields (an import, as the app passes it).
+func ParseArray(s string) ([]map[string]json.RawMessage, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raws); err != nil {
+		return nil, errorf(KindInvalid, CodeBadJSON, "JSON 格式错误，应为对象的数组，例如 [{\"title\": \"...\"}]")
+	}
+	out := make([]map[string]json.RawMessage, len(raws))
+	for i, r := range raws {
+		f, err := ParseObject(string(r))
+		if err != nil {
+			return nil, prefixIndex(err, i)
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
 // Create queues a new record and returns its id: fields["id"] when given (a UUID), else a new
 // UUIDv7.
 func (c *Client) Create(ctx context.Context, collection string, fields map[string]json.RawMessage) (string, error) {
@@ -38,6 +56,58 @@ func (c *Client) Create(ctx context.Context, collection string, fields map[strin
 	}
 	err := c.write(ctx, collection, id, syncproto.OpCreate, fields, "")
 	return id, err
+}
+
+// CreateMany queues many new records of one collection in one transaction (an import): all of
+// them or, when one is refused, none; the error names the one (its index in the message). It
+// returns their ids in order. Each is checked as Create checks it.
+func (c *Client) CreateMany(ctx context.Context, collection string, records []map[string]json.RawMessage) ([]string, error) {
+	ids := make([]string, len(records))
+	all := make([]map[string]json.RawMessage, len(records))
+	seen := make(map[string]bool, len(records))
+	for i, f := range records {
+		f = copyFields(f)
+		id := uuid.Must(uuid.NewV7()).String()
+		if raw, ok := f["id"]; ok {
+			var s string
+			if json.Unmarshal(raw, &s) != nil || uuid.Validate(s) != nil {
+				return nil, errorf(KindInvalid, CodeBadInput, "第 %d 条记录：记录编号（id）必须是 UUID", i+1)
+			}
+			id = strings.ToLower(s)
+			delete(f, "id")
+		}
+		if seen[id] {
+			return nil, errorf(KindInvalid, syncproto.CodeExists, "第 %d 条记录：记录编号与前面的记录重复", i+1)
+		}
+		seen[id] = true
+		if err := checkWrite(collection, f); err != nil {
+			return nil, prefixIndex(err, i)
+		}
+		ids[i], all[i] = id, f
+	}
+	err := c.inTx(ctx, func(tx *sql.Tx) error {
+		ctx := withSpecCache(ctx)
+		for i, f := range all {
+			if err := c.writeTx(ctx, tx, collection, ids[i], syncproto.OpCreate, f, ""); err != nil {
+				return prefixIndex(err, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// prefixIndex names the record of a batch an error is about.
+func prefixIndex(err error, i int) error {
+	if e, ok := err.(*Error); ok {
+		cp := *e
+		cp.Message = fmt.Sprintf("第 %d 条记录：%s", i+1, e.Message)
+		return &cp
+	}
+	return err
 }
 
 // Update queues a change of the given fields of a record.
@@ -74,6 +144,14 @@ func copyFields(f map[string]json.RawMessage) map[string]json.RawMessage {
 // in the outbox and refreshes the view, in one transaction. dismiss names a rejected change
 // this one replaces (a retry): it goes only if the new change is accepted.
 func (c *Client) write(ctx context.Context, collection, id, op string, fields map[string]json.RawMessage, dismiss string) error {
+	if err := checkWrite(collection, fields); err != nil {
+		return err
+	}
+	return c.inTx(ctx, func(tx *sql.Tx) error { return c.writeTx(ctx, tx, collection, id, op, fields, dismiss) })
+}
+
+// checkWrite checks the names and values of a change.
+func checkWrite(collection string, fields map[string]json.RawMessage) error {
 	if !validName(collection) {
 		return errorf(KindInvalid, CodeUnknownColl, "数据集名称无效")
 	}
@@ -85,7 +163,7 @@ func (c *Client) write(ctx context.Context, collection, id, op string, fields ma
 			return errorf(KindInvalid, CodeBadJSON, "字段“%s”的值不是合法的 JSON", name)
 		}
 	}
-	return c.inTx(ctx, func(tx *sql.Tx) error { return c.writeTx(ctx, tx, collection, id, op, fields, dismiss) })
+	return nil
 }
 
 // writeTx is write inside the caller's transaction (names already checked).

@@ -209,6 +209,26 @@ func (c *Client) Sync(ctx context.Context) (SyncStats, error) {
 	return st, err
 }
 
+// Push sends the outbox and the queued attached files without pulling: what an app calls to
+// get its changes to the server quickly (a following Sync brings the canonical records).
+func (c *Client) Push(ctx context.Context) (SyncStats, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	var st SyncStats
+	server, token, err := c.session(ctx)
+	if err != nil {
+		return st, err
+	}
+	r := c.newRetrier()
+	if err := c.push(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	if err := c.uploadMedia(ctx, r, server, token, &st); err != nil {
+		return st, c.authFailed(ctx, err)
+	}
+	return st, nil
+}
+
 // push sends the outbox in order, in batches, and applies each answer in one transaction.
 func (c *Client) push(ctx context.Context, r *retrier, server, token string, st *SyncStats) error {
 	batch := c.opts.BatchSize
@@ -224,12 +244,10 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 		// Mark them sent before sending: after a crash they are resent with the same ids,
 		// which the server answers from its stored results.
 		err = c.inTx(ctx, func(tx *sql.Tx) error {
-			for _, m := range muts {
-				if _, err := tx.ExecContext(ctx, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE mutation_id = ?", m.MutationID); err != nil {
-					return err
-				}
-			}
-			return nil
+			return inChunks(muts, func(part []syncproto.Mutation, in string, args []any) error {
+				_, err := tx.ExecContext(ctx, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE mutation_id IN ("+in+")", args...)
+				return err
+			}, func(m syncproto.Mutation) any { return m.MutationID })
 		})
 		if err != nil {
 			return err
@@ -253,13 +271,33 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 			return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答与提交的修改数量不符（%d/%d）", len(resp.Results), len(muts))
 		}
 		err = c.inTx(ctx, func(tx *sql.Tx) error {
+			ctx := withSpecCache(ctx)
 			for i, res := range resp.Results {
-				m := muts[i]
-				if res.MutationID != m.MutationID {
+				if res.MutationID != muts[i].MutationID {
 					return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答顺序错误")
 				}
-				if err := c.applyResult(ctx, tx, m, res, st); err != nil {
+			}
+			// The answers first (a rejected change is copied out of the outbox), then the
+			// answered changes leave the outbox at once, then the views are recomputed.
+			for i, res := range resp.Results {
+				if err := c.applyResult(ctx, tx, muts[i], res, st); err != nil {
 					return err
+				}
+			}
+			err := inChunks(muts, func(part []syncproto.Mutation, in string, args []any) error {
+				_, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id IN ("+in+")", args...)
+				return err
+			}, func(m syncproto.Mutation) any { return m.MutationID })
+			if err != nil {
+				return err
+			}
+			done := make(map[[2]string]bool, len(muts))
+			for _, m := range muts {
+				if k := [2]string{m.Collection, m.ID}; !done[k] {
+					done[k] = true
+					if err := refresh(ctx, tx, m.Collection, m.ID); err != nil {
+						return err
+					}
 				}
 			}
 			return c.observe(ctx, tx, resp.HLC)
@@ -271,7 +309,9 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 	}
 }
 
-// applyResult applies the server's answer to one mutation and takes it out of the outbox.
+// applyResult applies the server's answer to one mutation to the record's server state (a
+// rejection is kept with the change); the caller then takes the mutation out of the outbox and
+// refreshes the record's view.
 func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutation, res syncproto.Result, st *SyncStats) error {
 	switch res.Status {
 	case syncproto.StatusApplied, syncproto.StatusMerged:
@@ -330,10 +370,23 @@ func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutati
 	default:
 		return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含未知状态“%s”", res.Status)
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id = ?", m.MutationID); err != nil {
-		return err
+	return nil
+}
+
+// inChunks calls fn with parts of items of at most 500, their placeholders and arguments.
+func inChunks[T any](items []T, fn func(part []T, in string, args []any) error, arg func(T) any) error {
+	for len(items) > 0 {
+		part := items[:min(500, len(items))]
+		items = items[len(part):]
+		args := make([]any, len(part))
+		for i, it := range part {
+			args[i] = arg(it)
+		}
+		if err := fn(part, strings.Repeat("?, ", len(part)-1)+"?", args); err != nil {
+			return err
+		}
 	}
-	return refresh(ctx, tx, m.Collection, m.ID)
+	return nil
 }
 
 // locallyChanged lists the records with a pending or rejected change: their view must be
@@ -614,11 +667,23 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 	if err != nil {
 		return false, err
 	}
+	// What the scope holds of the page's records, read at once (nothing after a reset).
+	var refs []syncproto.RecordRef
 	for _, rec := range sc.Records {
 		if rec.Collection == "" || rec.ID == "" {
 			return false, errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含无效记录")
 		}
-		if err := c.setMember(ctx, tx, sc.Scope, rec.Collection, rec.ID, rec.Seq, !rec.Deleted, &s); err != nil {
+		refs = append(refs, syncproto.RecordRef{Collection: rec.Collection, ID: rec.ID})
+	}
+	refs = append(refs, sc.Removed...)
+	members := map[[2]string]int64{}
+	if !sc.Reset {
+		if members, err = loadMembers(ctx, tx, sc.Scope, refs); err != nil {
+			return false, err
+		}
+	}
+	for _, rec := range sc.Records {
+		if err := c.setMember(ctx, tx, sc.Scope, rec.Collection, rec.ID, rec.Seq, !rec.Deleted, &s, members); err != nil {
 			return false, err
 		}
 		if !rec.Deleted && !local[[2]string{rec.Collection, rec.ID}] {
@@ -637,7 +702,7 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 		st.Pulled++
 	}
 	for _, ref := range sc.Removed {
-		if err := c.setMember(ctx, tx, sc.Scope, ref.Collection, ref.ID, 0, false, &s); err != nil {
+		if err := c.setMember(ctx, tx, sc.Scope, ref.Collection, ref.ID, 0, false, &s, members); err != nil {
 			return false, err
 		}
 		if err := dropIfOrphan(ctx, tx, ref.Collection, ref.ID); err != nil {
@@ -667,28 +732,61 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 	return more, err
 }
 
-// setMember records that scope holds a live record at seq (live) or no longer holds it, and
-// keeps the scope's checksum.
-func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id string, seq int64, live bool, s *scopeSum) error {
-	var old int64
-	err := tx.QueryRowContext(ctx, "SELECT seq FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id).Scan(&old)
-	had := err == nil
-	if err != nil && err != sql.ErrNoRows {
-		return err
+// loadMembers reads the seqs at which scope holds the given records.
+func loadMembers(ctx context.Context, tx *sql.Tx, scope string, refs []syncproto.RecordRef) (map[[2]string]int64, error) {
+	out := make(map[[2]string]int64, len(refs))
+	byColl := map[string][]string{}
+	for _, r := range refs {
+		byColl[r.Collection] = append(byColl[r.Collection], r.ID)
 	}
+	for coll, ids := range byColl {
+		// scope, collection and id: the primary key serves each id.
+		err := inChunks(ids, func(part []string, in string, args []any) error {
+			rows, err := tx.QueryContext(ctx, "SELECT id, seq FROM scope_records WHERE scope = ? AND collection = ? AND id IN ("+in+")",
+				append([]any{scope, coll}, args...)...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var seq int64
+				if err := rows.Scan(&id, &seq); err != nil {
+					return err
+				}
+				out[[2]string{coll, id}] = seq
+			}
+			return rows.Err()
+		}, func(id string) any { return id })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// setMember records that scope holds a live record at seq (live) or no longer holds it, and
+// keeps the scope's checksum. members holds what the scope held of the page's records (see
+// loadMembers) and is kept up to date.
+func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id string, seq int64, live bool, s *scopeSum, members map[[2]string]int64) error {
+	k := [2]string{coll, id}
+	old, had := members[k]
 	if had {
 		s.sum -= syncproto.RecordHash(coll, id, old)
 		s.count--
 	}
 	if !live {
+		delete(members, k)
 		if had {
-			_, err = tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
+			_, err := tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
+			return err
 		}
-		return err
+		return nil
 	}
+	members[k] = seq
 	s.sum += syncproto.RecordHash(coll, id, seq)
 	s.count++
-	_, err = tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
 		ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq`, scope, coll, id, seq)
 	return err
 }

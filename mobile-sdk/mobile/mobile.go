@@ -101,6 +101,29 @@ func (m *Client) Create(collection, objectJSON string) (string, error) {
 	return id, wrap(err)
 }
 
+// CreateMany stores many new records of one collection from a JSON array of objects, in one
+// transaction (an import: all or none), and returns their ids as a JSON array.
+func (m *Client) CreateMany(collection, arrayJSON string) (string, error) {
+	records, err := sdk.ParseArray(arrayJSON)
+	if err != nil {
+		return "", wrap(err)
+	}
+	ids, err := m.c.CreateMany(context.Background(), collection, records)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(ids)
+}
+
+// Push sends the queued changes and files without pulling; it returns the stats as JSON.
+func (m *Client) Push() (string, error) {
+	st, err := m.c.Push(context.Background())
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(st)
+}
+
 // Update changes the fields given in a JSON object.
 func (m *Client) Update(collection, id, objectJSON string) error {
 	f, err := sdk.ParseObject(objectJSON)

@@ -120,3 +120,37 @@ func TestFacadeSearch(t *testing.T) {
 		t.Fatalf("empty query: %v", err)
 	}
 }
+
+// TestFacadeCreateMany: an app imports records as one JSON array; a bad array or a bad
+// record names what is wrong and queues nothing; Push sends them without pulling.
+func TestFacadeCreateMany(t *testing.T) {
+	srv := fakeserver.New()
+	defer srv.Close()
+	c, err := mobile.Open(filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CreateMany("hazards", `{"title":"不是数组"}`); mobile.ErrorCode(err) != "input.bad_json" || !strings.Contains(mobile.ErrorMessage(err), "数组") {
+		t.Fatalf("object instead of array: %v (%s)", err, mobile.ErrorCode(err))
+	}
+	if _, err := c.CreateMany("hazards", `[{"title":"甲"}, 3]`); err == nil || !strings.Contains(mobile.ErrorMessage(err), "第 2 条记录") {
+		t.Fatalf("array with a number: %v", err)
+	}
+	out, err := c.CreateMany("hazards", `[{"title":"导入一"}, {"title":"导入二"}, {"title":"导入三"}]`)
+	var ids []string
+	if err != nil || json.Unmarshal([]byte(out), &ids) != nil || len(ids) != 3 {
+		t.Fatalf("create many = %s, %v", out, err)
+	}
+	p, err := c.Pending()
+	if err != nil || strings.Count(p, `"mutation_id"`) != 3 {
+		t.Fatalf("pending = %s, %v", p, err)
+	}
+	if _, err := c.Login(srv.URL, "grid01", fakeserver.Password); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Push()
+	if err != nil || !strings.Contains(st, `"applied":3`) || !strings.Contains(st, `"pulled":0`) {
+		t.Fatalf("push = %s, %v", st, err)
+	}
+}

@@ -8,18 +8,20 @@
 //	go run ./server/bench -mode ws -clients 2000
 //	go run ./server/bench -mode ingest -engines sqlite,postgres -duration 30s
 //	go run ./server/bench -mode tracker
+//	go run ./server/bench -mode e2e -engines sqlite,postgres -queued 20000 -initial 100000 -runs 3
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
 
 func main() {
-	mode := flag.String("mode", "list", "list | push | poke | ws | ingest | tracker")
+	mode := flag.String("mode", "list", "list | push | poke | ws | ingest | tracker | e2e")
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	clients := flag.Int("clients", 100, "concurrent clients (list), WebSocket connections (ws)")
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per engine (list)")
@@ -30,6 +32,13 @@ func main() {
 	devices := flag.Int("devices", 1500, "MQTT gateways of 10 points publishing the load (ingest); tracked devices (tracker, default 100000)")
 	rate := flag.Float64("rate", 15000, "sustained readings/s (ingest)")
 	burst := flag.Duration("burst", 10*time.Second, "burst length at 3× the rate (ingest)")
+	queued := flag.Int("queued", 20000, "records queued on the phone and drained (e2e)")
+	initial := flag.Int("initial", 100000, "records pulled into a fresh replica (e2e)")
+	runs := flag.Int("runs", 3, "interleaved runs of every system (e2e)")
+	home, _ := os.UserHomeDir()
+	pouch := flag.String("pouch", filepath.Join(home, ".cache", "yingji", "pouchdb"), "folder where pouchdb-server and pouchdb-node are installed, the peer (e2e; \"\" for none)")
+	profile := flag.String("profile", "", "folder for a CPU profile of each measurement (e2e)")
+	explainPlans := flag.Bool("explain", false, "print the plans of the pull and push statements after seeding (e2e)")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -63,6 +72,13 @@ func main() {
 		var row string
 		row, err = trackerMemory(n)
 		fmt.Println(row)
+	case "e2e":
+		b := *batches
+		if !isSet("batches") {
+			b = 200
+		}
+		err = e2e(e2eOpts{engines: strings.Split(*engines, ","), pgURL: *pgURL, queued: *queued, initial: *initial, runs: *runs,
+			batches: b, pouchDir: *pouch, profile: *profile, explain: *explainPlans})
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}

@@ -83,6 +83,9 @@ func (c *Collection) Save(ctx context.Context, q sqldb.Querier, id string, f syn
 		if err := json.Unmarshal(f["photos"], &refs.SHA256s); err != nil {
 			refs.SHA256s = nil
 		}
+		if created && len(refs.SHA256s) == 0 {
+			return nil // a new hazard without photos: no reference to set or clear
+		}
 		refs.EnterpriseID = syncsvc.Str(f, "enterprise_id")
 		path, err := enterprisePath(ctx, q, refs.EnterpriseID)
 		if err != nil {

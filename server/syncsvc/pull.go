@@ -28,6 +28,17 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 	limit = min(limit, MaxLimit)
 	resp.Collections = s.Specs()
 	err := s.DB.ReadTx(ctx, func(tx sqldb.Querier) error {
+		if s.DB.Engine() == "postgres" {
+			// A page is read in seq order and stops after limit rows (the change log's
+			// primary key), and the records it names by their keys. With statistics that lag
+			// a fast-growing log (right after an import) PostgreSQL planned both as bitmap
+			// scans instead: the whole seq range after the checkpoint read and sorted for
+			// every page (quadratic in an initial sync), a collection's every record state
+			// filtered for a page's ids. Those plans are never better here.
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_bitmapscan = off"); err != nil {
+				return err
+			}
+		}
 		h, err := head(ctx, tx)
 		if err != nil {
 			return err
@@ -146,7 +157,7 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 	states := map[ref]prior{}
 	fields := map[ref]Fields{}
 	for coll, ids := range byColl {
-		st, err := loadPriors(ctx, tx, coll, ids)
+		st, err := loadStates(ctx, tx, coll, ids, false)
 		if err != nil {
 			return out, 0, err
 		}
@@ -194,9 +205,19 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 
 // loadPriors reads the change-log state of many records of one collection.
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
+	return loadStates(ctx, q, coll, ids, true)
+}
+
+// loadStates is loadPriors; without digests (a pull, which sends none) they are neither read
+// nor decoded.
+func loadStates(ctx context.Context, q sqldb.Querier, coll string, ids []string, withDigests bool) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
+	digestsCol := "digests"
+	if !withDigests {
+		digestsCol = "''"
+	}
 	err := sqldb.InChunks(ids, []any{coll}, func(args []any, in string) error {
-		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, shared, incident_id, deleted, deleted_at, stamps, digests FROM sync_records
+		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, shared, incident_id, deleted, deleted_at, stamps, `+digestsCol+` FROM sync_records
 			WHERE collection = $1 AND record_id IN (`+in+`)`, args...)
 		if err != nil {
 			return err
@@ -212,7 +233,9 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 			if json.Unmarshal([]byte(stamps), &p.stamps) != nil || p.stamps == nil {
 				p.stamps = map[string]string{}
 			}
-			json.Unmarshal([]byte(digests), &p.digests)
+			if withDigests {
+				json.Unmarshal([]byte(digests), &p.digests)
+			}
 			out[id] = p
 		}
 		rows.Close()

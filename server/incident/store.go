@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -35,6 +36,16 @@ type Service struct {
 	Audit         yingji.Auditor
 	Log           *slog.Logger
 	Now           func() time.Time
+	// Inbox puts notifications in users' inboxes and delivers them on their channels; nil: none.
+	Inbox Inbox
+	// LeaderRole approves response steps when the plan names no 总指挥 with an account: the
+	// user of that role nearest above the incident (default city_admin).
+	LeaderRole yingji.Role
+}
+
+// Inbox is the per-user inbox (*inbox.Service).
+type Inbox interface {
+	PutTx(ctx context.Context, q sqldb.Querier, it inbox.Item) (bool, error)
 }
 
 // New returns the service.

@@ -641,7 +641,9 @@ func (c *ActionCollection) Authorize(ctx context.Context, q sqldb.Querier, a *yi
 	return nil
 }
 
-func (c *ActionCollection) Prepare(context.Context, sqldb.Querier, *yingji.Actor, syncsvc.Fields, bool) error { return nil }
+func (c *ActionCollection) Prepare(context.Context, sqldb.Querier, *yingji.Actor, syncsvc.Fields, bool) error {
+	return nil
+}
 
 // CheckChange fills the decision (who, when) of a step decided on a phone.
 func (c *ActionCollection) CheckChange(ctx context.Context, q sqldb.Querier, a *yingji.Actor, prev, next syncsvc.Fields) error {
@@ -658,4 +660,11 @@ func (c *ActionCollection) Save(ctx context.Context, q sqldb.Querier, id string,
 		return errors.New("response_actions: devices neither create nor delete")
 	}
 	return c.s.saveAction(ctx, q, id, f)
+}
+
+// PendingFor lists the response steps awaiting the actor's decision, oldest first.
+func (s *Service) PendingFor(ctx context.Context, a *yingji.Actor) ([]Action, error) {
+	rows, err := s.DB.Query(ctx, `SELECT `+actionCols+actionFrom+` WHERE a.approver_id = $1 AND a.state = $2 ORDER BY a.proposed_at, a.id`,
+		a.UserID, StateProposed)
+	return sqldb.CollectRows(rows, err, scanAction)
 }

@@ -174,7 +174,7 @@ func (s *Service) Save(ctx context.Context, q sqldb.Querier, x *Incident) error 
 	x.UpdatedAt = s.now()
 	x.Cell = cellOf(*x)
 	a := args(*x)
-	names := strings.Split(strings.NewReplacer("\n", "", "\t", "").Replace(cols), ", ")
+	names := strings.Split(cols, ",")
 	var sets []string
 	var vals []any
 	for i, n := range names {

@@ -14,4 +14,7 @@ func (m *Main) openIncidents() {
 	m.Sync.Register(m.Incidents.Collection())
 	m.Sync.Register(m.Incidents.ActionCollection())
 	m.Sync.Register(m.Incidents.MessageCollection())
+	// Active members of an incident hold its scope inc:<id>: its records reach their phones.
+	m.Sync.AddScopeSource(m.Incidents.ScopeSource)
+	m.Incidents.ScopesChanged = m.Sync.ScopesChanged
 }

@@ -108,7 +108,7 @@ func (c *Collection) Load(ctx context.Context, q sqldb.Querier, ids []string) (m
 // PlaceOf is where an incident's records belong: its unit chain, its enterprise and the
 // incident's own scope (its members).
 func PlaceOf(x Incident) syncsvc.Place {
-	return syncsvc.Place{OrgPath: x.OrgPath, EnterpriseID: x.EnterpriseID}
+	return syncsvc.Place{OrgPath: x.OrgPath, EnterpriseID: x.EnterpriseID, IncidentID: x.ID}
 }
 
 func (c *Collection) Place(_ context.Context, _ sqldb.Querier, id string, f syncsvc.Fields) (syncsvc.Place, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/notify/notifytest"
+	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
 	"github.com/yingji/yingji/syncproto"
 )
@@ -198,6 +200,21 @@ func TestResponse(t *testing.T) {
 		s.Do(t, http.MethodGet, "/api/v1/incidents/"+x.ID+"/messages", duty, nil).JSON(t, &msgs)
 		if len(msgs.Items) != 4 || msgs.Items[0].Text != "离线消息 1" || msgs.Items[2].Text != "离线消息 3" || msgs.Items[3].Text != "请下风向人员撤离" {
 			t.Fatalf("chat order %+v", msgs.Items)
+		}
+
+		// A rescue team joins: its member's phone holds the incident's scope and gets the
+		// incident and its chat, though the incident is outside his team's unit.
+		rescue := actorOf(t, s, s.LoginAs(t, "rescue01", apptest.Password, "mobile", "rescue-phone"))
+		if err := s.DB.InTx(ctx, func(tx sqldb.Querier) error { return s.Incidents.AddTeam(ctx, tx, x.ID, rescue.TeamID) }); err != nil {
+			t.Fatal(err)
+		}
+		scopes, err := s.Sync.ActorScopes(ctx, rescue)
+		if err != nil || !slices.Contains(scopes, incident.Scope(x.ID)) {
+			t.Fatalf("rescue01's scopes %v %v", scopes, err)
+		}
+		pull, err = s.Sync.Pull(ctx, rescue, syncproto.PullRequest{Protocol: syncproto.Protocol, Checkpoints: map[string]int64{incident.Scope(x.ID): 0}})
+		if err != nil || !hasRecord(pull, incident.CollectionName, x.ID) || !hasRecord(pull, incident.MessagesName, msgs.Items[0].ID) {
+			t.Fatalf("the incident and its chat did not reach the rescue member's phone: %v", err)
 		}
 
 		// Termination: proposed, approved on the portal, announced by SMS.

@@ -14,6 +14,7 @@ import (
 	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
 )
 
@@ -407,7 +408,7 @@ func (s *Service) UserIncidents(ctx context.Context, q sqldb.Querier, userID str
 }
 
 // Scope is the sync scope of an incident's records.
-func Scope(incidentID string) string { return "inc:" + incidentID }
+func Scope(incidentID string) string { return syncsvc.IncidentScope(incidentID) }
 
 // ScopeSource gives an actor the scopes inc:<id> of the incidents he is active in (register
 // it with the sync service's AddScopeSource).

@@ -194,6 +194,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/{id}/incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预警一键转事件：事件继承预警的企业、位置和开始时间（可覆盖），预警与事件互相关联，预警时间线记一条 */
+        post: operations["postAlertsByIdIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/{id}/timeline": {
         parameters: {
             query?: never;
@@ -784,6 +801,163 @@ export interface paths {
         get: operations["getHazardsByIdTimeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件列表：管辖范围内的事件及本人参与的事件，默认按发生时间倒序 */
+        get: operations["getIncidents"];
+        put?: never;
+        /** 接报录入事件（编号、状态由服务器生成） */
+        post: operations["postIncidents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出事件列表（Excel） */
+        get: operations["getIncidentsExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/pending-approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 待本人审批的响应建议（本人为预案指定的审批领导） */
+        get: operations["getIncidentsPendingApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件统计：按类别、分级、月份的起数与伤亡、损失（演练不计入） */
+        get: operations["getIncidentsStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件详情 */
+        get: operations["getIncidentsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 续报：修改事件的位置、伤亡、损失、危化品等（只改给出的字段；已终止的事件不能修改） */
+        patch: operations["patchIncidentsById"];
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案匹配：适用的已发布预案、各自应启动的响应级别及依据（命中的启动条件）、指挥部与现场指挥部成员及电话、相关专家 */
+        get: operations["getIncidentsByIdMatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件指挥群组成员（应急指挥部、现场指挥部、救援队伍、群组成员） */
+        get: operations["getIncidentsByIdMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件群组消息（按发送时间排序） */
+        get: operations["getIncidentsByIdMessages"];
+        put?: never;
+        /** 在事件群组发消息：文字、图片（媒体 SHA-256）或位置 */
+        post: operations["postIncidentsByIdMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件的响应步骤（启动、提升、降低、终止）及审批情况 */
+        get: operations["getIncidentsByIdResponses"];
+        put?: never;
+        /** 值班员提出响应建议（启动/提升/降低/终止），经预案指定的领导审批后生效；所选预案或级别与匹配结果不同时须填理由 */
+        post: operations["postIncidentsByIdResponses"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1853,6 +2027,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/responses/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审批通过响应建议（只有指定的审批领导可以）：事件状态与响应级别随之改变，启动时组建指挥群组并通知成员 */
+        post: operations["postResponsesByIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responses/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 驳回响应建议（只有指定的审批领导可以） */
+        post: operations["postResponsesByIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/risk-points": {
         parameters: {
             query?: never;
@@ -2838,6 +3046,15 @@ export interface components {
             /** @description 只由服务器写入，设备只读 */
             read_only?: boolean;
         };
+        Commander: {
+            department: string;
+            group: string;
+            name: string;
+            phone: string;
+            role: string;
+            title: string;
+            user_id: string;
+        };
         /** @description 巡查完成情况（按巡查周期计） */
         Completion: {
             /** @description 已完成的周期（所绑风险点全部巡查） */
@@ -2946,6 +3163,15 @@ export interface components {
             /** @description 适用范围与编制目的 */
             summary?: string;
         };
+        Count: {
+            dead: number;
+            /** Format: double */
+            economic_loss: number;
+            incidents: number;
+            injured: number;
+            key: string;
+            name: string;
+        };
         /** @description 首页的预警概况（无预警查看权限时为 null） */
         DashAlerts: {
             /** @description 按级别（一至四级总是给出） */
@@ -3027,6 +3253,9 @@ export interface components {
             devices?: components["schemas"]["DashDevices"];
             hazards: components["schemas"]["DashHazards"];
             patrol: components["schemas"]["DashPatrol"];
+        };
+        Decision: {
+            comment?: string;
         };
         /** @description 一次通知发送 */
         Delivery: {
@@ -3456,6 +3685,14 @@ export interface components {
             /** @description 操作人姓名 */
             user_name: string;
         };
+        Expert: {
+            category: string;
+            contact: string;
+            id: string;
+            name: string;
+            phone: string;
+            subtype: string;
+        };
         /** @description 数据包中的一条资源：所属单位用区划代码、所属企业用统一社会信用代码、物资的储备库或队伍用同一来源系统中的外部编号 */
         ExternalItem: {
             /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
@@ -3848,6 +4085,57 @@ export interface components {
             /** @description 设备密钥（只显示这一次） */
             secret: string;
         };
+        Incident: {
+            address?: string;
+            affected?: number;
+            alert_id?: string;
+            area?: string;
+            cell?: string;
+            class?: string;
+            code?: string;
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            dead?: number;
+            description?: string;
+            /** Format: double */
+            economic_loss?: number;
+            enterprise_id?: string;
+            exercise?: boolean;
+            grade?: string;
+            id?: string;
+            injured?: number;
+            /** Format: double */
+            lat?: number | null;
+            /** Format: double */
+            lng?: number | null;
+            materials?: components["schemas"]["Material"][];
+            missing?: number;
+            occurred_at?: string;
+            org_path?: string;
+            org_unit_id?: string;
+            plan_id?: string;
+            received_at?: string;
+            reported_at?: string;
+            reporter_id?: string;
+            reporter_name?: string;
+            reporter_phone?: string;
+            response_level?: number;
+            source?: string;
+            status?: string;
+            sub_type?: string;
+            terminated_at?: string;
+            title?: string;
+            trapped?: number;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        IncidentMembers: {
+            items: components["schemas"]["Member"][];
+        };
+        IncidentMessages: {
+            items: components["schemas"]["Message"][];
+        };
         /** @description 照片或文件的信息（以 SHA-256 标识） */
         Info: {
             /** @description 内容类型（按内容识别，存好前为空） */
@@ -4101,6 +4389,22 @@ export interface components {
              */
             lng: number;
         };
+        Match: {
+            experts: components["schemas"]["Expert"][];
+            explanation: string;
+            incident_id: string;
+            level: number;
+            plan_id: string;
+            plans: components["schemas"]["PlanMatch"][];
+        };
+        Material: {
+            /** Format: double */
+            amount?: number;
+            cas?: string;
+            knowledge_id?: string;
+            name?: string;
+            unit?: string;
+        };
         /** @description 管控措施 */
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
@@ -4112,6 +4416,39 @@ export interface components {
              */
             kind?: "engineering" | "management" | "training" | "ppe" | "emergency";
             /** @description 措施内容 */
+            text?: string;
+        };
+        Member: {
+            added_at: string;
+            added_by: string;
+            grp: string;
+            incident_id: string;
+            name: string;
+            phone: string;
+            removed_at?: string | null;
+            removed_by: string;
+            role_title: string;
+            team_id: string;
+            user_id: string;
+            username: string;
+        };
+        Message: {
+            id: string;
+            incident_id: string;
+            kind: string;
+            location?: components["schemas"]["incident.Location"];
+            org_path: string;
+            photos: string[];
+            received_at: string;
+            sender_id: string;
+            sender_name: string;
+            sent_at: string;
+            text: string;
+        };
+        MessageInput: {
+            kind?: string;
+            location?: components["schemas"]["incident.Location"];
+            photos?: string[];
             text?: string;
         };
         /** @description 量化指标 */
@@ -4434,6 +4771,10 @@ export interface components {
             /** @description 总数 */
             total: number;
         };
+        Page_Incident: {
+            items: components["schemas"]["Incident"][];
+            total: number;
+        };
         /** @description 站内消息分页 */
         Page_Notification: {
             /** @description 本页消息 */
@@ -4524,6 +4865,30 @@ export interface components {
             description: string;
             /** @description 最短长度 */
             min_length: number;
+        };
+        Patch: {
+            address?: string | null;
+            affected?: number | null;
+            area?: string | null;
+            dead?: number | null;
+            description?: string | null;
+            /** Format: double */
+            economic_loss?: number | null;
+            exercise?: boolean | null;
+            grade?: string | null;
+            injured?: number | null;
+            /** Format: double */
+            lat?: number | null;
+            /** Format: double */
+            lng?: number | null;
+            materials?: components["schemas"]["Material"][] | null;
+            missing?: number | null;
+            occurred_at?: string | null;
+            reporter_name?: string | null;
+            reporter_phone?: string | null;
+            sub_type?: string | null;
+            title?: string | null;
+            trapped?: number | null;
         };
         /** @description 巡查记录及逐项结果 */
         PatrolDetail: {
@@ -4792,6 +5157,16 @@ export interface components {
             /** @description 标题（不超过 200 字） */
             title: string;
         };
+        PlanMatch: {
+            commanders: components["schemas"]["Commander"][];
+            kind: string;
+            leader?: components["schemas"]["Commander"];
+            level: string;
+            plan_id: string;
+            result: components["schemas"]["plan.Result"];
+            title: string;
+            version_id: string;
+        };
         /** @description 修改预案草稿（只改给出的字段） */
         PlanPatch: {
             /** @description 预案编号 */
@@ -4881,6 +5256,12 @@ export interface components {
             map_center?: components["schemas"]["MapPoint"];
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
+        };
+        Proposal: {
+            kind?: string;
+            level?: number;
+            plan_id?: string;
+            reason?: string;
         };
         /**
          * @description 拉取变更
@@ -5303,6 +5684,9 @@ export interface components {
             items: components["schemas"]["resource.Entry"][];
             /** @description 超过 20000 个而未全部返回 */
             truncated: boolean;
+        };
+        ResponseActions: {
+            items: components["schemas"]["incident.Action"][];
         };
         /** @description 响应级别及其启动条件 */
         ResponseLevel: {
@@ -5917,6 +6301,47 @@ export interface components {
             today_raised: number;
             /** @description 待确认（尚未确认）的预警 */
             unconfirmed: number;
+        };
+        "incident.Action": {
+            approver_id: string;
+            approver_name: string;
+            approver_role: string;
+            comment: string;
+            /** Format: date-time */
+            created_at: string;
+            decided_at: string;
+            decided_by: string;
+            decided_received_at: string;
+            id: string;
+            incident_id: string;
+            kind: string;
+            level: number;
+            matched_level: number;
+            matched_plan_id: string;
+            org_path: string;
+            plan_id: string;
+            proposed_at: string;
+            proposed_by: string;
+            proposed_received_at: string;
+            proposer_name: string;
+            reason: string;
+            state: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        "incident.Location": {
+            /** Format: double */
+            lat?: number;
+            /** Format: double */
+            lng?: number;
+        };
+        "incident.Stats": {
+            by_class: components["schemas"]["Count"][];
+            by_grade: components["schemas"]["Count"][];
+            by_month: components["schemas"]["Count"][];
+            from: string;
+            to: string;
+            total: components["schemas"]["Count"];
         };
         /**
          * @description 应急知识库条目
@@ -6846,6 +7271,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postAlertsByIdIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "class": "accident",
+                 *       "grade": "一般",
+                 *       "sub_type": "危险化学品事故"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8313,6 +8779,471 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidents: {
+        parameters: {
+            query?: {
+                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                status?: string;
+                /** @description 事件类别：natural、accident、health、social */
+                class?: string;
+                /** @description 事件分级：特别重大、重大、较大、一般 */
+                grade?: string;
+                /** @description 发生时间起（含），如 2026-11-01 */
+                from?: string;
+                /** @description 发生时间止（不含） */
+                to?: string;
+                /** @description true 只看演练，false 只看真实事件 */
+                exercise?: boolean;
+                /** @description 标题、编号或地址包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "address": "临港化工园区纬三路 8 号",
+                 *       "class": "accident",
+                 *       "dead": 0,
+                 *       "exercise": false,
+                 *       "grade": "较大",
+                 *       "injured": 3,
+                 *       "lat": 30.2201,
+                 *       "lng": 120.3466,
+                 *       "materials": [
+                 *         {
+                 *           "amount": 2,
+                 *           "cas": "7782-50-5",
+                 *           "name": "氯气",
+                 *           "unit": "t"
+                 *         }
+                 *       ],
+                 *       "occurred_at": "2026-12-07T09:30:00+08:00",
+                 *       "reporter_name": "张三",
+                 *       "reporter_phone": "13900000000",
+                 *       "source": "phone",
+                 *       "sub_type": "危险化学品事故",
+                 *       "title": "临港化工园区某企业氯气泄漏",
+                 *       "trapped": 2
+                 *     }
+                 */
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                status?: string;
+                /** @description 事件类别：natural、accident、health、social */
+                class?: string;
+                /** @description 事件分级：特别重大、重大、较大、一般 */
+                grade?: string;
+                /** @description 发生时间起（含），如 2026-11-01 */
+                from?: string;
+                /** @description 发生时间止（不含） */
+                to?: string;
+                /** @description true 只看演练，false 只看真实事件 */
+                exercise?: boolean;
+                /** @description 标题、编号或地址包含 */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsPendingApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseActions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsStats: {
+        parameters: {
+            query?: {
+                /** @description 发生时间起（含），默认本年 1 月 1 日 */
+                from?: string;
+                /** @description 发生时间止（不含），默认现在 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Stats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchIncidentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Patch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Match"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMembers: {
+        parameters: {
+            query?: {
+                /** @description true 含已退出的成员 */
+                all?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentMembers"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMessages: {
+        parameters: {
+            query?: {
+                /** @description 只返回该消息之后的消息 */
+                after?: string;
+                /** @description 条数，默认 200，最大 500 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentMessages"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "text",
+                 *       "text": "现场风向东南，请下风向人员撤离"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MessageInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdResponses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseActions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdResponses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "start",
+                 *       "level": 3,
+                 *       "plan_id": "plan-id",
+                 *       "reason": ""
+                 *     }
+                 */
+                "application/json": components["schemas"]["Proposal"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -10903,6 +11834,74 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResponsesByIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResponsesByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };

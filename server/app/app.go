@@ -28,6 +28,7 @@ import (
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/hazard"
 	"github.com/yingji/yingji/server/inbox"
+	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/jobs"
 	"github.com/yingji/yingji/server/mediasvc"
 	"github.com/yingji/yingji/server/monitor"
@@ -69,6 +70,9 @@ type Main struct {
 
 	// Resources are the emergency resources and their spatial index (resources.go).
 	Resources *resource.Service
+
+	// Incidents are the incidents and the response (incidents.go).
+	Incidents *incident.Service
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
 	// configuration (tests set them to clients of local stand-ins).
@@ -174,6 +178,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Sync.Register(c)
 	}
 	m.openInbox()
+	m.openIncidents()
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerDBMetrics(m.Registry, db)
@@ -182,6 +187,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Sync.Audit = m.Audit
 	m.Alerts.Audit = m.Audit
 	m.Inbox.Audit = m.Audit
+	m.Incidents.Audit = m.Audit
 	m.Org = org.NewService(st, m.Audit)
 	m.Accounts = account.NewService(st, m.Org, m.Audit, account.Config{
 		Policy:           account.Policy{MinLength: m.Config.PasswordMinLength},
@@ -210,7 +216,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Now != nil {
 		m.Risk.Now = m.Now
 		m.Audit.Now, m.Org.Now, m.Accounts.Now, m.Sync.Now, m.Media.Now = m.Now, m.Now, m.Now, m.Now, m.Now
-		m.Alerts.Now, m.Inbox.Now = m.Now, m.Now
+		m.Alerts.Now, m.Inbox.Now, m.Incidents.Now = m.Now, m.Now, m.Now
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		if err := m.listen(ctx, pg); err != nil {
@@ -295,6 +301,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.API.MountResources(m.Resources)
+	m.API.MountIncidents(m.Incidents)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

@@ -34,6 +34,8 @@ var Accounts = []struct {
 	{"rescue01", "陈队员", yingji.RoleRescueMember, "t:0"},
 	{"expert01", "褚专家", yingji.RoleExpert, "339900"},
 	{"auditor01", "卫审计", yingji.RoleAuditor, "339900"},
+	// The 总指挥 of the city's plans (市长 林志远): he approves response steps.
+	{"leader01", "林志远", yingji.RoleCityAdmin, "339900"},
 }
 
 type unitSpec struct {

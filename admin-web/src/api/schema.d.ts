@@ -194,6 +194,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/{id}/incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预警一键转事件：事件继承预警的企业、位置和开始时间（可覆盖），预警与事件互相关联，预警时间线记一条 */
+        post: operations["postAlertsByIdIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/{id}/timeline": {
         parameters: {
             query?: never;
@@ -784,6 +801,163 @@ export interface paths {
         get: operations["getHazardsByIdTimeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件列表：管辖范围内的事件及本人参与的事件，默认按发生时间倒序 */
+        get: operations["getIncidents"];
+        put?: never;
+        /** 接报录入事件（编号、状态由服务器生成） */
+        post: operations["postIncidents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出事件列表（Excel） */
+        get: operations["getIncidentsExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/pending-approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 待本人审批的响应建议（本人为预案指定的审批领导） */
+        get: operations["getIncidentsPendingApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件统计：按类别、分级、月份的起数与伤亡、损失（演练不计入） */
+        get: operations["getIncidentsStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件详情 */
+        get: operations["getIncidentsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 续报：修改事件的位置、伤亡、损失、危化品等（只改给出的字段；已终止的事件不能修改） */
+        patch: operations["patchIncidentsById"];
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案匹配：适用的已发布预案、各自应启动的响应级别及依据（命中的启动条件）、指挥部与现场指挥部成员及电话、相关专家 */
+        get: operations["getIncidentsByIdMatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件指挥群组成员（应急指挥部、现场指挥部、救援队伍、群组成员） */
+        get: operations["getIncidentsByIdMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件群组消息（按发送时间排序） */
+        get: operations["getIncidentsByIdMessages"];
+        put?: never;
+        /** 在事件群组发消息：文字、图片（媒体 SHA-256）或位置 */
+        post: operations["postIncidentsByIdMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件的响应步骤（启动、提升、降低、终止）及审批情况 */
+        get: operations["getIncidentsByIdResponses"];
+        put?: never;
+        /** 值班员提出响应建议（启动/提升/降低/终止），经预案指定的领导审批后生效；所选预案或级别与匹配结果不同时须填理由 */
+        post: operations["postIncidentsByIdResponses"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1853,6 +2027,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/responses/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审批通过响应建议（只有指定的审批领导可以）：事件状态与响应级别随之改变，启动时组建指挥群组并通知成员 */
+        post: operations["postResponsesByIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responses/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 驳回响应建议（只有指定的审批领导可以） */
+        post: operations["postResponsesByIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/risk-points": {
         parameters: {
             query?: never;
@@ -2838,6 +3046,23 @@ export interface components {
             /** @description 只由服务器写入，设备只读 */
             read_only?: boolean;
         };
+        /** @description 预案组织机构中指挥部或现场指挥部的人员 */
+        Commander: {
+            /** @description 单位 */
+            department: string;
+            /** @description 分组：hq 应急指挥部、onsite 现场指挥部 */
+            group: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 职位，如 总指挥 */
+            role: string;
+            /** @description 职务 */
+            title: string;
+            /** @description 对应的系统账号（按电话或唯一姓名查到，无则为空） */
+            user_id: string;
+        };
         /** @description 巡查完成情况（按巡查周期计） */
         Completion: {
             /** @description 已完成的周期（所绑风险点全部巡查） */
@@ -2946,6 +3171,24 @@ export interface components {
             /** @description 适用范围与编制目的 */
             summary?: string;
         };
+        /** @description 统计的一组 */
+        Count: {
+            /** @description 死亡人数 */
+            dead: number;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            economic_loss: number;
+            /** @description 事件起数 */
+            incidents: number;
+            /** @description 受伤人数 */
+            injured: number;
+            /** @description 分组代码 */
+            key: string;
+            /** @description 分组名称 */
+            name: string;
+        };
         /** @description 首页的预警概况（无预警查看权限时为 null） */
         DashAlerts: {
             /** @description 按级别（一至四级总是给出） */
@@ -3027,6 +3270,11 @@ export interface components {
             devices?: components["schemas"]["DashDevices"];
             hazards: components["schemas"]["DashHazards"];
             patrol: components["schemas"]["DashPatrol"];
+        };
+        /** @description 审批意见 */
+        Decision: {
+            /** @description 意见（不超过 2000 个字） */
+            comment?: string;
         };
         /** @description 一次通知发送 */
         Delivery: {
@@ -3456,6 +3704,21 @@ export interface components {
             /** @description 操作人姓名 */
             user_name: string;
         };
+        /** @description 与事件类型相关的应急专家 */
+        Expert: {
+            /** @description 专业领域 */
+            category: string;
+            /** @description 联系人 */
+            contact: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 类型 */
+            subtype: string;
+        };
         /** @description 数据包中的一条资源：所属单位用区划代码、所属企业用统一社会信用代码、物资的储备库或队伍用同一来源系统中的外部编号 */
         ExternalItem: {
             /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
@@ -3848,6 +4111,110 @@ export interface components {
             /** @description 设备密钥（只显示这一次） */
             secret: string;
         };
+        /** @description 突发事件（灾情） */
+        Incident: {
+            /** @description 地址（不超过 300 个字） */
+            address?: string;
+            /** @description 受影响（需转移安置）人数 */
+            affected?: number;
+            /** @description 由其转来的预警 ID */
+            alert_id?: string;
+            /** @description 影响范围（GeoJSON 几何对象文本），可为空 */
+            area?: string;
+            /** @description 所在网格单元（18 级四叉树编码，服务器计算） */
+            cell?: string;
+            /** @description 事件类别（GB/T 35561）：natural 自然灾害、accident 事故灾难、health 公共卫生事件、social 社会安全事件 */
+            class?: string;
+            /** @description 事件编号（服务器生成，如 YJ-2026-0001） */
+            code?: string;
+            /**
+             * Format: date-time
+             * @description 记录创建时间
+             */
+            created_at?: string;
+            /** @description 录入人（用户 ID） */
+            created_by?: string;
+            /** @description 死亡人数 */
+            dead?: number;
+            /** @description 事件描述（不超过 10000 个字） */
+            description?: string;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            economic_loss?: number;
+            /** @description 涉事企业（可为空） */
+            enterprise_id?: string;
+            /** @description 是否演练（演练不计入任何统计） */
+            exercise?: boolean;
+            /** @description 事件分级：特别重大、重大、较大、一般，空为未定级 */
+            grade?: string;
+            /** @description 事件 ID（UUIDv7，可由手机生成） */
+            id?: string;
+            /** @description 受伤人数 */
+            injured?: number;
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
+            lng?: number | null;
+            /** @description 涉及的危险化学品 */
+            materials?: components["schemas"]["Material"][];
+            /** @description 失踪人数 */
+            missing?: number;
+            /** @description 发生时间（RFC 3339） */
+            occurred_at?: string;
+            /** @description 事发单位的组织路径 */
+            org_path?: string;
+            /** @description 事发单位（组织机构 ID） */
+            org_unit_id?: string;
+            /** @description 启动的预案（plans.plan_id），未启动时为空 */
+            plan_id?: string;
+            /** @description 服务器接收时间 */
+            received_at?: string;
+            /** @description 报告时间（手机上报时为手机操作时间） */
+            reported_at?: string;
+            /** @description 报告人（用户 ID） */
+            reporter_id?: string;
+            /** @description 报告人姓名 */
+            reporter_name?: string;
+            /** @description 报告人电话 */
+            reporter_phone?: string;
+            /** @description 响应级别：0 未响应，1–4 为一级至四级 */
+            response_level?: number;
+            /** @description 来源：phone 电话接报、alert 预警转事件、field 现场上报（手机）、portal 门户录入 */
+            source?: string;
+            /** @description 状态：reported 已接报、responding 响应中、terminated 已终止（随审批通过的响应步骤变化） */
+            status?: string;
+            /** @description 事件类型，如 危险化学品事故（不超过 100 个字） */
+            sub_type?: string;
+            /** @description 响应终止时间（审批通过的时间） */
+            terminated_at?: string;
+            /** @description 事件标题（不超过 200 个字） */
+            title?: string;
+            /** @description 被困人数 */
+            trapped?: number;
+            /**
+             * Format: date-time
+             * @description 最后修改时间
+             */
+            updated_at?: string;
+        };
+        /** @description 事件指挥群组成员列表 */
+        IncidentMembers: {
+            /** @description 成员，按分组和加入时间 */
+            items: components["schemas"]["Member"][];
+        };
+        /** @description 事件群组消息列表 */
+        IncidentMessages: {
+            /** @description 消息，按发送时间 */
+            items: components["schemas"]["Message"][];
+        };
         /** @description 照片或文件的信息（以 SHA-256 标识） */
         Info: {
             /** @description 内容类型（按内容识别，存好前为空） */
@@ -4101,6 +4468,37 @@ export interface components {
              */
             lng: number;
         };
+        /** @description 事件的预案匹配：适用预案、推荐的预案与级别及依据 */
+        Match: {
+            /** @description 相关专家 */
+            experts: components["schemas"]["Expert"][];
+            /** @description 说明（中文） */
+            explanation: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 推荐的响应级别（0 无） */
+            level: number;
+            /** @description 推荐的预案（无匹配为空） */
+            plan_id: string;
+            /** @description 适用的预案，推荐的在前 */
+            plans: components["schemas"]["PlanMatch"][];
+        };
+        /** @description 涉及的危险化学品，按 CAS 号关联知识库的安全技术说明书（MSDS） */
+        Material: {
+            /**
+             * Format: double
+             * @description 数量
+             */
+            amount?: number;
+            /** @description CAS 号，如 7782-50-5 */
+            cas?: string;
+            /** @description 知识库 MSDS 条目 ID（服务器按 CAS 号关联，无则为空） */
+            knowledge_id?: string;
+            /** @description 名称 */
+            name?: string;
+            /** @description 单位（t、kg 计入泄漏量匹配） */
+            unit?: string;
+        };
         /** @description 管控措施 */
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
@@ -4112,6 +4510,67 @@ export interface components {
              */
             kind?: "engineering" | "management" | "training" | "ppe" | "emergency";
             /** @description 措施内容 */
+            text?: string;
+        };
+        /** @description 事件指挥群组成员 */
+        Member: {
+            /** @description 加入时间 */
+            added_at: string;
+            /** @description 加入操作人 */
+            added_by: string;
+            /** @description 分组：hq 应急指挥部、onsite 现场指挥部、team 救援队伍、member 群组成员 */
+            grp: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 移出时间（空为在群组中） */
+            removed_at?: string | null;
+            /** @description 移出操作人 */
+            removed_by: string;
+            /** @description 职位，如 总指挥 */
+            role_title: string;
+            /** @description 所属救援队伍（分组 team） */
+            team_id: string;
+            /** @description 用户 ID */
+            user_id: string;
+            /** @description 账号 */
+            username: string;
+        };
+        /** @description 事件群组消息 */
+        Message: {
+            /** @description 消息 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 类型：text 文字、photo 图片、location 位置 */
+            kind: string;
+            location?: components["schemas"]["incident.Location"];
+            /** @description 事件的组织路径 */
+            org_path: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 服务器收到时间 */
+            received_at: string;
+            /** @description 发送人 */
+            sender_id: string;
+            /** @description 发送人姓名 */
+            sender_name: string;
+            /** @description 发送时间（手机时间，排序依据） */
+            sent_at: string;
+            /** @description 文字（不超过 2000 个字） */
+            text: string;
+        };
+        /** @description 发送群组消息 */
+        MessageInput: {
+            /** @description 类型：text、photo、location */
+            kind?: string;
+            location?: components["schemas"]["incident.Location"];
+            /** @description 照片（SHA-256，1–9 张） */
+            photos?: string[];
+            /** @description 文字 */
             text?: string;
         };
         /** @description 量化指标 */
@@ -4434,6 +4893,13 @@ export interface components {
             /** @description 总数 */
             total: number;
         };
+        /** @description 事件分页 */
+        Page_Incident: {
+            /** @description 本页事件 */
+            items: components["schemas"]["Incident"][];
+            /** @description 总数 */
+            total: number;
+        };
         /** @description 站内消息分页 */
         Page_Notification: {
             /** @description 本页消息 */
@@ -4524,6 +4990,56 @@ export interface components {
             description: string;
             /** @description 最短长度 */
             min_length: number;
+        };
+        /** @description 续报：只修改给出的字段 */
+        Patch: {
+            /** @description 地址（不超过 300 个字） */
+            address?: string | null;
+            /** @description 受影响（需转移安置）人数 */
+            affected?: number | null;
+            /** @description 影响范围（GeoJSON 几何对象文本），可为空 */
+            area?: string | null;
+            /** @description 死亡人数 */
+            dead?: number | null;
+            /** @description 事件描述（不超过 10000 个字） */
+            description?: string | null;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            economic_loss?: number | null;
+            /** @description 是否演练（演练不计入任何统计） */
+            exercise?: boolean | null;
+            /** @description 事件分级：特别重大、重大、较大、一般，空为未定级 */
+            grade?: string | null;
+            /** @description 受伤人数 */
+            injured?: number | null;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number | null;
+            /** @description 涉及的危险化学品 */
+            materials?: components["schemas"]["Material"][] | null;
+            /** @description 失踪人数 */
+            missing?: number | null;
+            /** @description 发生时间（RFC 3339） */
+            occurred_at?: string | null;
+            /** @description 报告人姓名 */
+            reporter_name?: string | null;
+            /** @description 报告人电话 */
+            reporter_phone?: string | null;
+            /** @description 事件类型，如 危险化学品事故（不超过 100 个字） */
+            sub_type?: string | null;
+            /** @description 事件标题（不超过 200 个字） */
+            title?: string | null;
+            /** @description 被困人数 */
+            trapped?: number | null;
         };
         /** @description 巡查记录及逐项结果 */
         PatrolDetail: {
@@ -4792,6 +5308,23 @@ export interface components {
             /** @description 标题（不超过 200 字） */
             title: string;
         };
+        /** @description 一个适用的已发布预案及其对事件的判定 */
+        PlanMatch: {
+            /** @description 指挥部与现场指挥部人员 */
+            commanders: components["schemas"]["Commander"][];
+            /** @description 预案类别 */
+            kind: string;
+            leader?: components["schemas"]["Commander"];
+            /** @description 预案层级 */
+            level: string;
+            /** @description 预案（跨版本）ID */
+            plan_id: string;
+            result: components["schemas"]["plan.Result"];
+            /** @description 预案名称 */
+            title: string;
+            /** @description 匹配的已发布版本 ID */
+            version_id: string;
+        };
         /** @description 修改预案草稿（只改给出的字段） */
         PlanPatch: {
             /** @description 预案编号 */
@@ -4881,6 +5414,17 @@ export interface components {
             map_center?: components["schemas"]["MapPoint"];
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
+        };
+        /** @description 值班员提出的响应建议 */
+        Proposal: {
+            /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
+            kind?: string;
+            /** @description 响应级别 1–4（终止不填） */
+            level?: number;
+            /** @description 启动时选择的预案（plans.plan_id） */
+            plan_id?: string;
+            /** @description 理由（与匹配结果不同或终止时必填） */
+            reason?: string;
         };
         /**
          * @description 拉取变更
@@ -5303,6 +5847,11 @@ export interface components {
             items: components["schemas"]["resource.Entry"][];
             /** @description 超过 20000 个而未全部返回 */
             truncated: boolean;
+        };
+        /** @description 响应步骤列表 */
+        ResponseActions: {
+            /** @description 响应步骤，按提出时间 */
+            items: components["schemas"]["incident.Action"][];
         };
         /** @description 响应级别及其启动条件 */
         ResponseLevel: {
@@ -5917,6 +6466,88 @@ export interface components {
             today_raised: number;
             /** @description 待确认（尚未确认）的预警 */
             unconfirmed: number;
+        };
+        /** @description 响应步骤（启动、提升、降低、终止）及其审批 */
+        "incident.Action": {
+            /** @description 审批领导（预案指定的总指挥，或配置的领导角色） */
+            approver_id: string;
+            /** @description 审批领导姓名 */
+            approver_name: string;
+            /** @description 审批人身份：总指挥 或 领导角色名称 */
+            approver_role: string;
+            /** @description 审批意见 */
+            comment: string;
+            /**
+             * Format: date-time
+             * @description 记录创建时间
+             */
+            created_at: string;
+            /** @description 审批时间（手机离线审批时为点击时间） */
+            decided_at: string;
+            /** @description 审批人（用户 ID） */
+            decided_by: string;
+            /** @description 服务器收到审批的时间 */
+            decided_received_at: string;
+            /** @description 响应步骤 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
+            kind: string;
+            /** @description 响应级别 1–4（终止为 0） */
+            level: number;
+            /** @description 提出时预案匹配推荐的级别 */
+            matched_level: number;
+            /** @description 提出时预案匹配推荐的预案 */
+            matched_plan_id: string;
+            /** @description 事件的组织路径 */
+            org_path: string;
+            /** @description 预案（plans.plan_id） */
+            plan_id: string;
+            /** @description 提出时间 */
+            proposed_at: string;
+            /** @description 提议人（用户 ID） */
+            proposed_by: string;
+            /** @description 服务器收到提议的时间 */
+            proposed_received_at: string;
+            /** @description 提议人姓名 */
+            proposer_name: string;
+            /** @description 理由（与匹配结果不同或终止时必填） */
+            reason: string;
+            /** @description 状态：proposed 待审批、approved 已批准、rejected 已驳回 */
+            state: string;
+            /**
+             * Format: date-time
+             * @description 最后修改时间
+             */
+            updated_at: string;
+        };
+        /** @description 位置（WGS84） */
+        "incident.Location": {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
+        };
+        /** @description 事件统计（演练不计入） */
+        "incident.Stats": {
+            /** @description 按类别 */
+            by_class: components["schemas"]["Count"][];
+            /** @description 按分级 */
+            by_grade: components["schemas"]["Count"][];
+            /** @description 按月（北京时间） */
+            by_month: components["schemas"]["Count"][];
+            /** @description 起（含） */
+            from: string;
+            /** @description 止（不含） */
+            to: string;
+            total: components["schemas"]["Count"];
         };
         /**
          * @description 应急知识库条目
@@ -6846,6 +7477,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postAlertsByIdIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "class": "accident",
+                 *       "grade": "一般",
+                 *       "sub_type": "危险化学品事故"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -8313,6 +8985,471 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidents: {
+        parameters: {
+            query?: {
+                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                status?: string;
+                /** @description 事件类别：natural、accident、health、social */
+                class?: string;
+                /** @description 事件分级：特别重大、重大、较大、一般 */
+                grade?: string;
+                /** @description 发生时间起（含），如 2026-11-01 */
+                from?: string;
+                /** @description 发生时间止（不含） */
+                to?: string;
+                /** @description true 只看演练，false 只看真实事件 */
+                exercise?: boolean;
+                /** @description 标题、编号或地址包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "address": "临港化工园区纬三路 8 号",
+                 *       "class": "accident",
+                 *       "dead": 0,
+                 *       "exercise": false,
+                 *       "grade": "较大",
+                 *       "injured": 3,
+                 *       "lat": 30.2201,
+                 *       "lng": 120.3466,
+                 *       "materials": [
+                 *         {
+                 *           "amount": 2,
+                 *           "cas": "7782-50-5",
+                 *           "name": "氯气",
+                 *           "unit": "t"
+                 *         }
+                 *       ],
+                 *       "occurred_at": "2026-12-07T09:30:00+08:00",
+                 *       "reporter_name": "张三",
+                 *       "reporter_phone": "13900000000",
+                 *       "source": "phone",
+                 *       "sub_type": "危险化学品事故",
+                 *       "title": "临港化工园区某企业氯气泄漏",
+                 *       "trapped": 2
+                 *     }
+                 */
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                status?: string;
+                /** @description 事件类别：natural、accident、health、social */
+                class?: string;
+                /** @description 事件分级：特别重大、重大、较大、一般 */
+                grade?: string;
+                /** @description 发生时间起（含），如 2026-11-01 */
+                from?: string;
+                /** @description 发生时间止（不含） */
+                to?: string;
+                /** @description true 只看演练，false 只看真实事件 */
+                exercise?: boolean;
+                /** @description 标题、编号或地址包含 */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsPendingApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseActions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsStats: {
+        parameters: {
+            query?: {
+                /** @description 发生时间起（含），默认本年 1 月 1 日 */
+                from?: string;
+                /** @description 发生时间止（不含），默认现在 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Stats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchIncidentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Patch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Match"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMembers: {
+        parameters: {
+            query?: {
+                /** @description true 含已退出的成员 */
+                all?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentMembers"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMessages: {
+        parameters: {
+            query?: {
+                /** @description 只返回该消息之后的消息 */
+                after?: string;
+                /** @description 条数，默认 200，最大 500 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentMessages"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "text",
+                 *       "text": "现场风向东南，请下风向人员撤离"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MessageInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdResponses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseActions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdResponses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "start",
+                 *       "level": 3,
+                 *       "plan_id": "plan-id",
+                 *       "reason": ""
+                 *     }
+                 */
+                "application/json": components["schemas"]["Proposal"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -10903,6 +12040,74 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResponsesByIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResponsesByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -69,6 +69,7 @@ type Config struct {
 	SMSSignName         string        `yaml:"sms_sign_name"`
 	SMSAlertTemplate    string        `yaml:"sms_alert_template"`
 	SMSReminderTemplate string        `yaml:"sms_reminder_template"`
+	SMSContactTemplate  string        `yaml:"sms_contact_template"`
 	ZZDDomain           string        `yaml:"zzd_domain"`
 	ZZDAppKey           string        `yaml:"zzd_app_key"`
 	ZZDAppSecret        string        `yaml:"zzd_app_secret"`
@@ -183,6 +184,7 @@ func (c *Config) keys() []key {
 		{"sms_sign_name", "YINGJI_SMS_SIGN_NAME", "sms-sign-name", "已备案的短信签名", &c.SMSSignName},
 		{"sms_alert_template", "YINGJI_SMS_ALERT_TEMPLATE", "sms-alert-template", "预警短信模板 ID（参数 enterprise、title、level、time）", &c.SMSAlertTemplate},
 		{"sms_reminder_template", "YINGJI_SMS_REMINDER_TEMPLATE", "sms-reminder-template", "提醒短信模板 ID（参数 kind、title、time；隐患交办、到期与逾期、巡查提醒）；空：提醒不发短信", &c.SMSReminderTemplate},
+		{"sms_contact_template", "YINGJI_SMS_CONTACT_TEMPLATE", "sms-contact-template", "一键短信模板 ID（参数 sender、text；指挥调度时向资源联系人、队员发短信）；空：不能一键发短信", &c.SMSContactTemplate},
 		{"zzd_domain", "YINGJI_ZZD_DOMAIN", "zzd-domain", "浙政钉开放平台地址，如 https://openplatform-pro.ding.zj.gov.cn（空：不用浙政钉）", &c.ZZDDomain},
 		{"zzd_app_key", "YINGJI_ZZD_APP_KEY", "zzd-app-key", "浙政钉应用 AppKey", &c.ZZDAppKey},
 		{"zzd_app_secret", "YINGJI_ZZD_APP_SECRET", "zzd-app-secret", "浙政钉应用 AppSecret（建议用环境变量）", &c.ZZDAppSecret},

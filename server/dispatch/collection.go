@@ -307,3 +307,9 @@ func (c *Requests) CheckChange(ctx context.Context, _ sqldb.Querier, a *yingji.A
 	}
 	return nil
 }
+
+func decode(v json.RawMessage, dst any) {
+	if len(v) > 0 {
+		json.Unmarshal(v, dst)
+	}
+}

@@ -37,7 +37,7 @@ func (s *Server) MountDispatch(svc *dispatch.Service, contacts *dispatch.Contact
 			{"n", "integer", "每种返回条数，1–50，默认 5"}, {"routed", "integer", "每种前几个规划路径并给出行程时间，0–n，默认 3"}},
 		Summary: "事件周边资源：每种资源最近的 N 个（大圆距离），前几个附从资源到事发地的路径与行程时间；物资附可调拨数量"}, d.nearby)
 	s.route(Op{Method: http.MethodGet, Path: "/incidents/:id/dispatch-orders", Tag: tag, Resp: DispatchOrderPage{},
-		Query: append([]Param{{"kind", "string", "team 或 supply"}, {"status", "string", "ordered、departed、arrived、returned、cancelled"}}, Paging...),
+		Query:   append([]Param{{"kind", "string", "team 或 supply"}, {"status", "string", "ordered、departed、arrived、returned、cancelled"}}, Paging...),
 		Summary: "事件的调度指令（新的在前）"}, d.incidentOrders)
 	s.route(Op{Method: http.MethodPost, Path: "/incidents/:id/dispatch-orders", Tag: tag, Body: dispatch.OrderInput{}, Example: orderExample,
 		Resp: dispatch.Order{}, Status: http.StatusCreated,
@@ -59,7 +59,7 @@ func (s *Server) MountDispatch(svc *dispatch.Service, contacts *dispatch.Contact
 		Example: map[string]any{"status": "accepted", "reply": "已调拨，预计 30 分钟到达"},
 		Summary: "受理（accepted）、驳回（rejected）或标记已满足（fulfilled）资源需求"}, d.handleRequest)
 	s.route(Op{Method: http.MethodGet, Path: "/route", Tag: tag, Resp: route.Route{},
-		Query: []Param{{"from", "string", "起点“纬度,经度”，必填"}, {"to", "string", "终点“纬度,经度”，必填"}},
+		Query:   []Param{{"from", "string", "起点“纬度,经度”，必填"}, {"to", "string", "终点“纬度,经度”，必填"}},
 		Summary: "路径规划：OSRM 服务（如已配置）、城市路网，均未在时限内应答时按直线估算（estimate 为 true）"}, d.route)
 	s.route(Op{Method: http.MethodPost, Path: "/contact/:channel", Tag: tag, Body: dispatch.ContactInput{}, Resp: dispatch.ContactMessage{},
 		Status: http.StatusCreated, Example: map[string]any{"target_kind": "resource", "target_id": "0193a2c4-0000-7000-8000-000000000001",

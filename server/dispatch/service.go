@@ -56,7 +56,9 @@ func New(db sqldb.DB, sync ChangeLog, audit yingji.Auditor, log *slog.Logger, ro
 }
 
 // Collections are the synced collections of dispatch.
-func (s *Service) Collections() []syncsvc.Collection { return []syncsvc.Collection{s.orders, s.requests} }
+func (s *Service) Collections() []syncsvc.Collection {
+	return []syncsvc.Collection{s.orders, s.requests}
+}
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Second) }
 

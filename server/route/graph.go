@@ -172,7 +172,7 @@ func (gr *Graph) Route(ctx context.Context, from, to LatLng) (Route, error) {
 	r := Route{Source: SourceGraph, DistanceM: ds + dt, Path: []LatLng{from}}
 	if s == t {
 		r.Path = append(r.Path, gr.nodes[s], to)
-		r.Duration = seconds(access)
+		r.SetDuration(seconds(access))
 		return r, nil
 	}
 	sp, _ := path.AStar(simple.Node(s), simple.Node(t), gr.g, gr.heuristic)
@@ -187,7 +187,7 @@ func (gr *Graph) Route(ctx context.Context, from, to LatLng) (Route, error) {
 		}
 	}
 	r.Path = append(r.Path, to)
-	r.Duration = seconds(secs + access)
+	r.SetDuration(seconds(secs + access))
 	return r, nil
 }
 

@@ -92,7 +92,8 @@ func (o *OSRM) Route(ctx context.Context, from, to LatLng) (Route, error) {
 		return Route{}, &OSRMError{Status: resp.StatusCode, Code: a.Code, Message: "no route in the answer"}
 	}
 	rt := a.Routes[0]
-	r := Route{DistanceM: rt.Distance, Duration: seconds(rt.Duration), Source: SourceOSRM}
+	r := Route{DistanceM: rt.Distance, Source: SourceOSRM}
+	r.SetDuration(seconds(rt.Duration))
 	for _, c := range rt.Geometry.Coordinates {
 		r.Path = append(r.Path, LatLng{Lat: c[1], Lng: c[0]})
 	}

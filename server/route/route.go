@@ -35,40 +35,32 @@ const (
 
 // Route is a planned route: its length along the roads, the travel time, the path from the
 // start to the end (both included) and where it came from. Estimate is true when no router
-// answered and the route is a straight line at an assumed speed.
+// answered and the route is a straight line at an assumed speed. Duration and DurationS are
+// the same time (set both with SetDuration); JSON carries duration_s.
 type Route struct {
 	DistanceM float64       `json:"distance_m"`
 	Duration  time.Duration `json:"-"`
+	DurationS float64       `json:"duration_s"`
 	Path      []LatLng      `json:"path"`
 	Source    string        `json:"source"`
 	Estimate  bool          `json:"estimate"`
 }
 
-type routeJSON struct {
-	DistanceM float64  `json:"distance_m"`
-	DurationS float64  `json:"duration_s"`
-	Path      []LatLng `json:"path"`
-	Source    string   `json:"source"`
-	Estimate  bool     `json:"estimate"`
+// SetDuration sets the travel time.
+func (r *Route) SetDuration(d time.Duration) {
+	r.Duration = d
+	r.DurationS = math.Round(d.Seconds()*10) / 10
 }
 
-// MarshalJSON writes the duration in seconds (duration_s).
-func (r Route) MarshalJSON() ([]byte, error) {
-	p := r.Path
-	if p == nil {
-		p = []LatLng{}
-	}
-	return json.Marshal(routeJSON{DistanceM: math.Round(r.DistanceM*10) / 10, DurationS: math.Round(r.Duration.Seconds()*10) / 10,
-		Path: p, Source: r.Source, Estimate: r.Estimate})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
+// UnmarshalJSON reads a route, Duration from duration_s.
 func (r *Route) UnmarshalJSON(b []byte) error {
-	var j routeJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	type plain Route
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
 		return err
 	}
-	*r = Route{DistanceM: j.DistanceM, Duration: time.Duration(j.DurationS * float64(time.Second)), Path: j.Path, Source: j.Source, Estimate: j.Estimate}
+	*r = Route(p)
+	r.Duration = time.Duration(r.DurationS * float64(time.Second))
 	return nil
 }
 
@@ -105,7 +97,9 @@ func Estimate(from, to LatLng, speedKmh float64) Route {
 		speedKmh = 40
 	}
 	d := DistanceM(from, to)
-	return Route{DistanceM: d, Duration: seconds(d / (speedKmh / 3.6)), Path: []LatLng{from, to}, Source: SourceEstimate, Estimate: true}
+	r := Route{DistanceM: d, Path: []LatLng{from, to}, Source: SourceEstimate, Estimate: true}
+	r.SetDuration(seconds(d / (speedKmh / 3.6)))
+	return r
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -8,7 +8,7 @@ const orderStatuses = "状态：ordered 已下达、departed 已出发、arrived
 const requestStatuses = "状态：open 待处理、accepted 已受理、fulfilled 已满足、rejected 已驳回、cancelled 已撤回"
 
 var routeProps = map[string]string{"distance_m": "沿道路的距离（米；估算时为直线距离）", "duration_s": "行程时间（秒）",
-	"path": "路径上的点，从起点到终点（估算时只有起点和终点）",
+	"path":   "路径上的点，从起点到终点（估算时只有起点和终点）",
 	"source": "来源：osrm 外部路径规划服务、graph 城市路网、estimate 直线估算", "estimate": "是否为直线估算（路网与外部服务均未在时限内应答）"}
 
 var requestProps = map[string]string{"kind": "需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他",
@@ -25,20 +25,20 @@ var dispatchSchemaDocs = map[string]schemaDoc{
 		props: mergeProps(resourceCommonProps, resourceEntryProps, map[string]string{
 			"owner": "归属：government 政府、enterprise 企业", "enterprise_id": "所属企业（政府资源为空）",
 			"distance_m": "离事发地的大圆距离（米）", "free": "可调拨数量（物资：数量减去未结束调度预留的数量）",
-})},
+		})},
 	"Order": {desc: "调度指令：调派一支队伍或调拨一批物资到事件",
 		props: map[string]string{"id": "调度指令 ID", "incident_id": "事件 ID", "code": "编号（事件编号-序号）", "request_id": "所答复的现场资源需求",
 			"kind": "种类：team 救援队伍、supply 物资", "resource_id": "队伍或物资（资源 ID）", "resource_name": "队伍或物资名称",
 			"quantity": "调拨数量（物资）", "unit": "计量单位", "from_id": "出发地：队伍本身，或存放物资的储备库", "from_name": "出发地名称",
-"to_address": "目的地地址",
-			"note": "说明", "status": orderStatuses, "status_name": "状态名称", "cancel_reason": "取消原因",
+			"to_address": "目的地地址",
+			"note":       "说明", "status": orderStatuses, "status_name": "状态名称", "cancel_reason": "取消原因",
 			"ordered_by": "下达人（用户 ID）", "ordered_at": "下达时间", "departed_at": "出发时间（手机上报时为手机时间）",
 			"arrived_at": "到达时间（手机上报时为手机时间）", "returned_at": "返回时间", "cancelled_at": "取消时间",
 			"status_by": "最近一次改变状态的人", "status_received_at": "服务器收到最近一次状态变化的时间", "eta": "预计到达时间（下达或出发时间加行程时间；到达后为空）"}},
 	"Page_Order": {desc: "调度指令分页", props: map[string]string{"items": "本页调度指令", "total": "符合条件的总数"}},
 	"OrderInput": {desc: "下达调度指令", required: []string{"kind", "resource_id"},
 		props: map[string]string{"kind": "种类：team 救援队伍、supply 物资", "resource_id": "队伍或物资（资源 ID）", "quantity": "调拨数量（物资必填，大于 0）",
-"to_address": "目的地地址（不填为事发地址）", "request_id": "所答复的现场资源需求（可空）", "note": "说明"},
+			"to_address": "目的地地址（不填为事发地址）", "request_id": "所答复的现场资源需求（可空）", "note": "说明"},
 		example: orderExample},
 	"StatusInput": {desc: "更新调度状态", required: []string{"status"},
 		props: map[string]string{"status": orderStatuses, "reason": "取消原因（取消时必填）"}},

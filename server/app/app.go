@@ -90,6 +90,10 @@ type Main struct {
 	// MediaStore keeps the media objects; when nil, Open uses the local folder MediaDir.
 	MediaStore media.Store
 
+	// Extend, when set, is called by Open once the sync collections are registered and before
+	// anything reads or writes them: tests add their own collections and scope sources.
+	Extend func(m *Main) error
+
 	// Now is the clock of every service; tests replace it. Defaults to time.Now.
 	Now func() time.Time
 
@@ -222,6 +226,16 @@ func (m *Main) Open(ctx context.Context) error {
 		if err := m.listen(ctx, pg); err != nil {
 			return err
 		}
+	}
+	if m.Extend != nil {
+		if err := m.Extend(m); err != nil {
+			return err
+		}
+	}
+	// Records whose places follow new rules (a migration names their collections) move to
+	// their new scopes before anyone pulls.
+	if err := m.Sync.Reconcile(ctx); err != nil {
+		return fmt.Errorf("同步范围更新失败 (reconcile sync scopes): %w", err)
 	}
 
 	if m.Config.Demo {

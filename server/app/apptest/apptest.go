@@ -34,6 +34,7 @@ type Server struct {
 type Setup struct {
 	Config config.Config
 	Now    func() time.Time
+	Extend func(m *app.Main) error // see app.Main.Extend
 }
 
 // Option changes the setup before start.
@@ -70,7 +71,7 @@ func run(tb testing.TB, st Setup) *Server {
 	if os.Getenv("YINGJI_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	m := &app.Main{Config: st.Config, Now: st.Now, Log: slog.New(slog.NewTextHandler(logOut, nil))}
+	m := &app.Main{Config: st.Config, Now: st.Now, Extend: st.Extend, Log: slog.New(slog.NewTextHandler(logOut, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
@@ -175,6 +176,11 @@ func (s *Server) LoginAs(tb testing.TB, username, password, client, device strin
 // WithClock replaces the services' clock.
 func WithClock(now func() time.Time) Option {
 	return func(s *Setup) { s.Now = now }
+}
+
+// WithExtend has Open call f once the sync collections are registered (app.Main.Extend).
+func WithExtend(f func(m *app.Main) error) Option {
+	return func(s *Setup) { s.Extend = f }
 }
 
 // WithDemoHistory loads the demo city's month of history (demo.History), as a first start

@@ -57,7 +57,12 @@ func (m *Main) openDispatch() error {
 	}
 	incidents := m.dispatchIncidents
 	if incidents == nil {
-		incidents = incident.New(m.DB, m.Sync, m.Audit, m.Log)
+		// Until the incident module is wired into Main (branch inc), dispatch builds its own
+		// incident service: members of a dispatched team hold the incident's scope inc:<id>.
+		svc := incident.New(m.DB, m.Sync, m.Audit, m.Log)
+		svc.ScopesChanged = m.Sync.ScopesChanged
+		m.Sync.AddScopeSource(svc.ScopeSource)
+		incidents = svc
 	}
 	m.Dispatch = dispatch.New(m.DB, m.Sync, m.Audit, m.Log, m.Router, incidents, m.Resources)
 	if m.Now != nil {

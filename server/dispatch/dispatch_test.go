@@ -248,6 +248,20 @@ func TestTeamOrder(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("rescue01 is not a member of the incident after his team's dispatch")
 		}
+		// His phone now holds the incident's scope and pulls the order.
+		pull, err := s.Sync.Pull(ctx, rescue, syncproto.PullRequest{Protocol: syncproto.Protocol, Checkpoints: map[string]int64{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotOrder := false
+		for _, sc := range pull.Scopes {
+			for _, rec := range sc.Records {
+				gotOrder = gotOrder || (sc.Scope == "inc:"+x.ID && rec.Collection == "dispatch_orders" && rec.ID == o.ID)
+			}
+		}
+		if !gotOrder {
+			t.Fatalf("rescue01's pull lacks his team's order: %+v", pull.Scopes)
+		}
 		if _, err := s.Dispatch.CreateOrder(ctx, duty, x.ID, dispatch.OrderInput{Kind: "team", ResourceID: rescue.TeamID}); yingji.ErrorCode(err) != "dispatch.team_already" {
 			t.Fatalf("second dispatch of the team: %v", err)
 		}

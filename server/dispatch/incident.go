@@ -109,10 +109,10 @@ func canRequest(ctx context.Context, q sqldb.Querier, a *yingji.Actor, in Incide
 	return isMember(ctx, q, in.ID, a.UserID)
 }
 
-// incidentPlace is where an incident's dispatch records belong: the incident's scope and its
-// unit chain.
+// incidentPlace is where an incident's dispatch records belong: the incident's scope
+// (inc:<id>, held by its members) and its unit chain.
 func incidentPlace(in Incident) syncsvc.Place {
-	return syncsvc.Place{OrgPath: in.OrgPath}
+	return syncsvc.Place{IncidentID: in.ID, OrgPath: in.OrgPath}
 }
 
 // placeOf loads the incident of a record and returns its place.

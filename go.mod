@@ -35,6 +35,7 @@ require (
 	golang.org/x/exp v0.0.0-20261109185158-a52e3aef5920
 	golang.org/x/image v0.47.0
 	golang.org/x/oauth2 v0.37.0
+	gonum.org/v1/gonum v0.17.0
 	google.golang.org/api v0.264.0
 )
 

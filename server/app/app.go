@@ -26,6 +26,7 @@ import (
 	"github.com/yingji/yingji/server/api"
 	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/config"
+	"github.com/yingji/yingji/server/dispatch"
 	"github.com/yingji/yingji/server/hazard"
 	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/incident"
@@ -39,6 +40,7 @@ import (
 	"github.com/yingji/yingji/server/postgres"
 	"github.com/yingji/yingji/server/resource"
 	"github.com/yingji/yingji/server/risk"
+	"github.com/yingji/yingji/server/route"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
 	"github.com/yingji/yingji/server/store"
@@ -73,6 +75,12 @@ type Main struct {
 
 	// Incidents are the incidents and the response (incidents.go).
 	Incidents *incident.Service
+	// Dispatch, Contacts and Router are dispatch, one-click contact and route planning
+	// (dispatch.go). Router and Fax, when set before Open, replace the configured ones.
+	Dispatch *dispatch.Service
+	Contacts *dispatch.Contacts
+	Router   route.Router
+	Fax      notify.FaxGateway
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
 	// configuration (tests set them to clients of local stand-ins).
@@ -243,6 +251,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openResources(ctx); err != nil {
 		return err
 	}
+	if err := m.openDispatch(); err != nil {
+		return err
+	}
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
 	if m.Now != nil {
@@ -302,6 +313,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.API.MountResources(m.Resources)
 	m.API.MountIncidents(m.Incidents)
+	m.API.MountDispatch(m.Dispatch, m.Contacts, m.Router)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/config"
+	"github.com/yingji/yingji/server/dispatch"
 	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/monitor"
 	"github.com/yingji/yingji/server/monitor/mqtt"
@@ -35,7 +36,8 @@ func openChannels(ctx context.Context, cfg config.Config) (map[string]notify.Cha
 		return nil, fmt.Errorf("通知渠道配置有误 (notify channels): %w", err)
 	}
 	if sms, ok := chans["sms"]; ok {
-		chans["sms"] = templated{Channel: sms, ids: map[string]string{"alert": cfg.SMSAlertTemplate, inbox.SMSTemplate: cfg.SMSReminderTemplate}}
+		chans["sms"] = templated{Channel: sms, ids: map[string]string{"alert": cfg.SMSAlertTemplate, inbox.SMSTemplate: cfg.SMSReminderTemplate,
+			dispatch.SMSTemplate: cfg.SMSContactTemplate}}
 	}
 	return chans, nil
 }

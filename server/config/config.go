@@ -69,11 +69,20 @@ type Config struct {
 	SMSSignName         string        `yaml:"sms_sign_name"`
 	SMSAlertTemplate    string        `yaml:"sms_alert_template"`
 	SMSReminderTemplate string        `yaml:"sms_reminder_template"`
+	SMSContactTemplate  string        `yaml:"sms_contact_template"`
 	ZZDDomain           string        `yaml:"zzd_domain"`
 	ZZDAppKey           string        `yaml:"zzd_app_key"`
 	ZZDAppSecret        string        `yaml:"zzd_app_secret"`
 	ZZDTenantID         string        `yaml:"zzd_tenant_id"`
 	MapTileURL          string        `yaml:"map_tile_url"`
+
+	RouteGraph         string        `yaml:"route_graph"`
+	RouteOSRMURL       string        `yaml:"route_osrm_url"`
+	RouteTimeout       time.Duration `yaml:"route_timeout"`
+	RouteEstimateSpeed int           `yaml:"route_estimate_speed_kmh"`
+	FaxURL             string        `yaml:"fax_url"`
+	FaxToken           string        `yaml:"fax_token"`
+	FaxSender          string        `yaml:"fax_sender"`
 }
 
 // Default returns the embedded defaults: everything local under ./data.
@@ -110,6 +119,10 @@ func Default() Config {
 		AlertDisposeTimeout: 30 * time.Minute,
 		AlertCountyTimeout:  2 * time.Hour,
 		FCMWakeInterval:     5 * time.Second,
+
+		RouteGraph:         "demo",
+		RouteTimeout:       2 * time.Second,
+		RouteEstimateSpeed: 40,
 	}
 }
 
@@ -171,11 +184,19 @@ func (c *Config) keys() []key {
 		{"sms_sign_name", "YINGJI_SMS_SIGN_NAME", "sms-sign-name", "已备案的短信签名", &c.SMSSignName},
 		{"sms_alert_template", "YINGJI_SMS_ALERT_TEMPLATE", "sms-alert-template", "预警短信模板 ID（参数 enterprise、title、level、time）", &c.SMSAlertTemplate},
 		{"sms_reminder_template", "YINGJI_SMS_REMINDER_TEMPLATE", "sms-reminder-template", "提醒短信模板 ID（参数 kind、title、time；隐患交办、到期与逾期、巡查提醒）；空：提醒不发短信", &c.SMSReminderTemplate},
+		{"sms_contact_template", "YINGJI_SMS_CONTACT_TEMPLATE", "sms-contact-template", "一键短信模板 ID（参数 sender、text；指挥调度时向资源联系人、队员发短信）；空：不能一键发短信", &c.SMSContactTemplate},
 		{"zzd_domain", "YINGJI_ZZD_DOMAIN", "zzd-domain", "浙政钉开放平台地址，如 https://openplatform-pro.ding.zj.gov.cn（空：不用浙政钉）", &c.ZZDDomain},
 		{"zzd_app_key", "YINGJI_ZZD_APP_KEY", "zzd-app-key", "浙政钉应用 AppKey", &c.ZZDAppKey},
 		{"zzd_app_secret", "YINGJI_ZZD_APP_SECRET", "zzd-app-secret", "浙政钉应用 AppSecret（建议用环境变量）", &c.ZZDAppSecret},
 		{"zzd_tenant_id", "YINGJI_ZZD_TENANT_ID", "zzd-tenant-id", "浙政钉租户 ID", &c.ZZDTenantID},
 		{"map_tile_url", "YINGJI_MAP_TILE_URL", "map-tile-url", "门户地图瓦片地址模板（WGS84，含 {z}/{x}/{y} 与密钥，如天地图）；空：只显示内置的城市轮廓", &c.MapTileURL},
+		{"route_graph", "YINGJI_ROUTE_GRAPH", "route-graph", "路径规划用的路网文件（GeoJSON 线要素，属性 speed_kmh 或 highway 道路等级、oneway）；demo：内置的演示城市路网；空：不用路网", &c.RouteGraph},
+		{"route_osrm_url", "YINGJI_ROUTE_OSRM_URL", "route-osrm-url", "OSRM 兼容路径规划服务地址，如 http://127.0.0.1:5000（空：不用；设置时优先于路网）", &c.RouteOSRMURL},
+		{"route_timeout", "YINGJI_ROUTE_TIMEOUT", "route-timeout", "每个路径规划来源的应答时限，超时改用下一个，最后按直线估算", &c.RouteTimeout},
+		{"route_estimate_speed_kmh", "YINGJI_ROUTE_ESTIMATE_SPEED_KMH", "route-estimate-speed-kmh", "无路径可用时按直线估算行程时间所用的平均车速（公里/小时）", &c.RouteEstimateSpeed},
+		{"fax_url", "YINGJI_FAX_URL", "fax-url", "传真网关地址（HTTP 接口，见 README；空：不发传真）", &c.FaxURL},
+		{"fax_token", "YINGJI_FAX_TOKEN", "fax-token", "传真网关访问令牌（Bearer，建议用环境变量）", &c.FaxToken},
+		{"fax_sender", "YINGJI_FAX_SENDER", "fax-sender", "传真发件单位名称（印在传真首页）", &c.FaxSender},
 	}
 }
 
@@ -426,6 +447,28 @@ func (c *Config) Validate() error {
 	}
 	if c.MediaUploadTTL < time.Hour {
 		return bad("media_upload_ttl", "不能短于 1 小时", "must be at least 1h")
+	}
+	if u := c.RouteOSRMURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return bad("route_osrm_url", "应以 http:// 或 https:// 开头", "must start with http:// or https://")
+	}
+	if c.RouteTimeout < 10*time.Millisecond || c.RouteTimeout > time.Minute {
+		return bad("route_timeout", "应在 10ms 到 1m 之间", "must be between 10ms and 1m")
+	}
+	if c.RouteEstimateSpeed < 5 || c.RouteEstimateSpeed > 150 {
+		return bad("route_estimate_speed_kmh", "应在 5 到 150 之间", "must be between 5 and 150")
+	}
+	if c.RouteGraph != "" && c.RouteGraph != "demo" {
+		if st, err := os.Stat(c.RouteGraph); err != nil || st.IsDir() {
+			return bad("route_graph", "路网文件不存在或不可读", "the road-network file does not exist")
+		}
+	}
+	if u := c.FaxURL; u != "" {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return bad("fax_url", "应以 http:// 或 https:// 开头", "must start with http:// or https://")
+		}
+		if c.FaxToken == "" {
+			return bad("fax_token", "设置了传真网关时不能为空", "required with fax_url")
+		}
 	}
 	return nil
 }

@@ -194,23 +194,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/alerts/{id}/incident": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** 预警一键转事件：事件继承预警的企业、位置和开始时间（可覆盖），预警与事件互相关联，预警时间线记一条 */
-        post: operations["postAlertsByIdIncident"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/alerts/{id}/timeline": {
         parameters: {
             query?: never;
@@ -424,6 +407,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contact/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 一键发送记录（新的在前） */
+        get: operations["getContactMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 一键发送：channel 为 sms（短信，经短信网关，留发送记录）、zzd（浙政钉工作通知）或 fax（传真网关）；渠道拒绝时记录为 failed 并返回错误码 */
+        post: operations["postContactByChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{id}": {
         parameters: {
             query?: never;
@@ -541,6 +558,57 @@ export interface paths {
         put?: never;
         /** 立即按用户和企业联系人刷新应急通讯录（服务每 5 分钟自动刷新） */
         post: operations["postDirectoryRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dispatch-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调度指令列表（管辖范围内的事件；救援队员为所参与的事件） */
+        get: operations["getDispatchOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dispatch-orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调度指令详情 */
+        get: operations["getDispatchOrdersById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dispatch-orders/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 更新调度状态：已下达 → 已出发 → 已到达 → 已返回，到达前可取消（须填原因）；取消或返回时释放物资库存，取消队伍时队员退出事件 */
+        post: operations["postDispatchOrdersByIdStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -807,33 +875,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/incidents": {
+    "/api/v1/incidents/{id}/dispatch-orders": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 事件列表：管辖范围内的事件及本人参与的事件，默认按发生时间倒序 */
-        get: operations["getIncidents"];
+        /** 事件的调度指令（新的在前） */
+        get: operations["getIncidentsByIdDispatchOrders"];
         put?: never;
-        /** 接报录入事件（编号、状态由服务器生成） */
-        post: operations["postIncidents"];
+        /** 下达调度指令：调派救援队伍（队员加入事件，手机收到事件）或调拨物资（从储备库预留库存，不足时 409 dispatch.stock_short）；规划从资源到目的地的路径 */
+        post: operations["postIncidentsByIdDispatchOrders"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/v1/incidents/export.xlsx": {
+    "/api/v1/incidents/{id}/nearby": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 导出事件列表（Excel） */
-        get: operations["getIncidentsExportXlsx"];
+        /** 事件周边资源：每种资源最近的 N 个（大圆距离），前几个附从资源到事发地的路径与行程时间；物资附可调拨数量 */
+        get: operations["getIncidentsByIdNearby"];
         put?: never;
         post?: never;
         delete?: never;
@@ -842,122 +910,18 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/incidents/pending-approvals": {
+    "/api/v1/incidents/{id}/resource-requests": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 待本人审批的响应建议（本人为预案指定的审批领导） */
-        get: operations["getIncidentsPendingApprovals"];
+        /** 事件现场的资源需求（新的在前） */
+        get: operations["getIncidentsByIdResourceRequests"];
         put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件统计：按类别、分级、月份的起数与伤亡、损失（演练不计入） */
-        get: operations["getIncidentsStats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件详情 */
-        get: operations["getIncidentsById"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** 续报：修改事件的位置、伤亡、损失、危化品等（只改给出的字段；已终止的事件不能修改） */
-        patch: operations["patchIncidentsById"];
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/match": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 预案匹配：适用的已发布预案、各自应启动的响应级别及依据（命中的启动条件）、指挥部与现场指挥部成员及电话、相关专家 */
-        get: operations["getIncidentsByIdMatch"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/members": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件指挥群组成员（应急指挥部、现场指挥部、救援队伍、群组成员） */
-        get: operations["getIncidentsByIdMembers"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件群组消息（按发送时间排序） */
-        get: operations["getIncidentsByIdMessages"];
-        put?: never;
-        /** 在事件群组发消息：文字、图片（媒体 SHA-256）或位置 */
-        post: operations["postIncidentsByIdMessages"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/responses": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件的响应步骤（启动、提升、降低、终止）及审批情况 */
-        get: operations["getIncidentsByIdResponses"];
-        put?: never;
-        /** 值班员提出响应建议（启动/提升/降低/终止），经预案指定的领导审批后生效；所选预案或级别与匹配结果不同时须填理由 */
-        post: operations["postIncidentsByIdResponses"];
+        /** 登记现场资源需求（现场人员也可在手机上离线提出） */
+        post: operations["postIncidentsByIdResourceRequests"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1854,6 +1818,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resource-requests/{id}/handle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 受理（accepted）、驳回（rejected）或标记已满足（fulfilled）资源需求 */
+        post: operations["postResourceRequestsByIdHandle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/resources": {
         parameters: {
             query?: never;
@@ -2022,40 +2003,6 @@ export interface paths {
         post?: never;
         /** 删除资源（仍存放物资的储备库、仍有队员账号的队伍不能删除） */
         delete: operations["deleteResourcesById"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/responses/{id}/approve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** 审批通过响应建议（只有指定的审批领导可以）：事件状态与响应级别随之改变，启动时组建指挥群组并通知成员 */
-        post: operations["postResponsesByIdApprove"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/responses/{id}/reject": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** 驳回响应建议（只有指定的审批领导可以） */
-        post: operations["postResponsesByIdReject"];
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2260,6 +2207,23 @@ export interface paths {
         };
         /** 角色及其权限 */
         get: operations["getRoles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 路径规划：OSRM 服务（如已配置）、城市路网，均未在时限内应答时按直线估算（estimate 为 true） */
+        get: operations["getRoute"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3046,23 +3010,6 @@ export interface components {
             /** @description 只由服务器写入，设备只读 */
             read_only?: boolean;
         };
-        /** @description 预案组织机构中指挥部或现场指挥部的人员 */
-        Commander: {
-            /** @description 单位 */
-            department: string;
-            /** @description 分组：hq 应急指挥部、onsite 现场指挥部 */
-            group: string;
-            /** @description 姓名 */
-            name: string;
-            /** @description 电话 */
-            phone: string;
-            /** @description 职位，如 总指挥 */
-            role: string;
-            /** @description 职务 */
-            title: string;
-            /** @description 对应的系统账号（按电话或唯一姓名查到，无则为空） */
-            user_id: string;
-        };
         /** @description 巡查完成情况（按巡查周期计） */
         Completion: {
             /** @description 已完成的周期（所绑风险点全部巡查） */
@@ -3139,6 +3086,41 @@ export interface components {
             /** @description 职务 */
             title?: string;
         };
+        /** @description 一键发送的记录 */
+        ContactMessage: {
+            /** @description 发送号码或账号 */
+            address: string;
+            /** @description 发送时间 */
+            at: string;
+            /** @description 内容 */
+            body: string;
+            /** @description 渠道：sms 短信、zzd 浙政钉、fax 传真 */
+            channel: string;
+            /** @description 失败时渠道返回的错误码 */
+            error_code: string;
+            /** @description 失败原因 */
+            error_message: string;
+            /** @description 记录 ID */
+            id: string;
+            /** @description 所涉事件 */
+            incident_id: string;
+            /** @description 服务商返回的消息 ID */
+            provider_id: string;
+            /** @description 发送人（用户 ID） */
+            sent_by: string;
+            /** @description 发送人姓名 */
+            sent_by_name: string;
+            /** @description 结果：sent 已发送、failed 失败 */
+            status: string;
+            /** @description 标题 */
+            subject: string;
+            /** @description 对象 ID */
+            target_id: string;
+            /** @description 对象种类 */
+            target_kind: string;
+            /** @description 对象名称 */
+            target_name: string;
+        };
         /** @description 修改企业联系人（只改给出的字段） */
         ContactPatch: {
             /** @description 是否主要联系人 */
@@ -3170,24 +3152,6 @@ export interface components {
             risk_point_ids?: string[];
             /** @description 适用范围与编制目的 */
             summary?: string;
-        };
-        /** @description 统计的一组 */
-        Count: {
-            /** @description 死亡人数 */
-            dead: number;
-            /**
-             * Format: double
-             * @description 直接经济损失（万元）
-             */
-            economic_loss: number;
-            /** @description 事件起数 */
-            incidents: number;
-            /** @description 受伤人数 */
-            injured: number;
-            /** @description 分组代码 */
-            key: string;
-            /** @description 分组名称 */
-            name: string;
         };
         /** @description 首页的预警概况（无预警查看权限时为 null） */
         DashAlerts: {
@@ -3270,11 +3234,6 @@ export interface components {
             devices?: components["schemas"]["DashDevices"];
             hazards: components["schemas"]["DashHazards"];
             patrol: components["schemas"]["DashPatrol"];
-        };
-        /** @description 审批意见 */
-        Decision: {
-            /** @description 意见（不超过 2000 个字） */
-            comment?: string;
         };
         /** @description 一次通知发送 */
         Delivery: {
@@ -3704,21 +3663,6 @@ export interface components {
             /** @description 操作人姓名 */
             user_name: string;
         };
-        /** @description 与事件类型相关的应急专家 */
-        Expert: {
-            /** @description 专业领域 */
-            category: string;
-            /** @description 联系人 */
-            contact: string;
-            /** @description 资源 ID */
-            id: string;
-            /** @description 姓名 */
-            name: string;
-            /** @description 电话 */
-            phone: string;
-            /** @description 类型 */
-            subtype: string;
-        };
         /** @description 数据包中的一条资源：所属单位用区划代码、所属企业用统一社会信用代码、物资的储备库或队伍用同一来源系统中的外部编号 */
         ExternalItem: {
             /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
@@ -3921,6 +3865,13 @@ export interface components {
             /** @description 各项指标 */
             values?: components["schemas"]["Figure"][];
         };
+        /** @description 受理、驳回资源需求或标记已满足 */
+        HandleInput: {
+            /** @description 答复（不超过 500 个字） */
+            reply?: string;
+            /** @description accepted 受理、rejected 驳回、fulfilled 已满足 */
+            status: string;
+        };
         /** @description 隐患 */
         Hazard: {
             /** @description 整改期限（RFC 3339，未交办时为空） */
@@ -4111,110 +4062,6 @@ export interface components {
             /** @description 设备密钥（只显示这一次） */
             secret: string;
         };
-        /** @description 突发事件（灾情） */
-        Incident: {
-            /** @description 地址（不超过 300 个字） */
-            address?: string;
-            /** @description 受影响（需转移安置）人数 */
-            affected?: number;
-            /** @description 由其转来的预警 ID */
-            alert_id?: string;
-            /** @description 影响范围（GeoJSON 几何对象文本），可为空 */
-            area?: string;
-            /** @description 所在网格单元（18 级四叉树编码，服务器计算） */
-            cell?: string;
-            /** @description 事件类别（GB/T 35561）：natural 自然灾害、accident 事故灾难、health 公共卫生事件、social 社会安全事件 */
-            class?: string;
-            /** @description 事件编号（服务器生成，如 YJ-2026-0001） */
-            code?: string;
-            /**
-             * Format: date-time
-             * @description 记录创建时间
-             */
-            created_at?: string;
-            /** @description 录入人（用户 ID） */
-            created_by?: string;
-            /** @description 死亡人数 */
-            dead?: number;
-            /** @description 事件描述（不超过 10000 个字） */
-            description?: string;
-            /**
-             * Format: double
-             * @description 直接经济损失（万元）
-             */
-            economic_loss?: number;
-            /** @description 涉事企业（可为空） */
-            enterprise_id?: string;
-            /** @description 是否演练（演练不计入任何统计） */
-            exercise?: boolean;
-            /** @description 事件分级：特别重大、重大、较大、一般，空为未定级 */
-            grade?: string;
-            /** @description 事件 ID（UUIDv7，可由手机生成） */
-            id?: string;
-            /** @description 受伤人数 */
-            injured?: number;
-            /**
-             * Format: double
-             * @description 纬度（WGS84）
-             */
-            lat?: number | null;
-            /**
-             * Format: double
-             * @description 经度（WGS84）
-             */
-            lng?: number | null;
-            /** @description 涉及的危险化学品 */
-            materials?: components["schemas"]["Material"][];
-            /** @description 失踪人数 */
-            missing?: number;
-            /** @description 发生时间（RFC 3339） */
-            occurred_at?: string;
-            /** @description 事发单位的组织路径 */
-            org_path?: string;
-            /** @description 事发单位（组织机构 ID） */
-            org_unit_id?: string;
-            /** @description 启动的预案（plans.plan_id），未启动时为空 */
-            plan_id?: string;
-            /** @description 服务器接收时间 */
-            received_at?: string;
-            /** @description 报告时间（手机上报时为手机操作时间） */
-            reported_at?: string;
-            /** @description 报告人（用户 ID） */
-            reporter_id?: string;
-            /** @description 报告人姓名 */
-            reporter_name?: string;
-            /** @description 报告人电话 */
-            reporter_phone?: string;
-            /** @description 响应级别：0 未响应，1–4 为一级至四级 */
-            response_level?: number;
-            /** @description 来源：phone 电话接报、alert 预警转事件、field 现场上报（手机）、portal 门户录入 */
-            source?: string;
-            /** @description 状态：reported 已接报、responding 响应中、terminated 已终止（随审批通过的响应步骤变化） */
-            status?: string;
-            /** @description 事件类型，如 危险化学品事故（不超过 100 个字） */
-            sub_type?: string;
-            /** @description 响应终止时间（审批通过的时间） */
-            terminated_at?: string;
-            /** @description 事件标题（不超过 200 个字） */
-            title?: string;
-            /** @description 被困人数 */
-            trapped?: number;
-            /**
-             * Format: date-time
-             * @description 最后修改时间
-             */
-            updated_at?: string;
-        };
-        /** @description 事件指挥群组成员列表 */
-        IncidentMembers: {
-            /** @description 成员，按分组和加入时间 */
-            items: components["schemas"]["Member"][];
-        };
-        /** @description 事件群组消息列表 */
-        IncidentMessages: {
-            /** @description 消息，按发送时间 */
-            items: components["schemas"]["Message"][];
-        };
         /** @description 照片或文件的信息（以 SHA-256 标识） */
         Info: {
             /** @description 内容类型（按内容识别，存好前为空） */
@@ -4323,6 +4170,19 @@ export interface components {
             name: string;
             /** @description 可用单位（第一个为默认） */
             units: string[];
+        };
+        /** @description 坐标点（WGS84） */
+        LatLng: {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
         };
         /** @description 监测点最近一次接收的读数 */
         Latest: {
@@ -4468,37 +4328,6 @@ export interface components {
              */
             lng: number;
         };
-        /** @description 事件的预案匹配：适用预案、推荐的预案与级别及依据 */
-        Match: {
-            /** @description 相关专家 */
-            experts: components["schemas"]["Expert"][];
-            /** @description 说明（中文） */
-            explanation: string;
-            /** @description 事件 ID */
-            incident_id: string;
-            /** @description 推荐的响应级别（0 无） */
-            level: number;
-            /** @description 推荐的预案（无匹配为空） */
-            plan_id: string;
-            /** @description 适用的预案，推荐的在前 */
-            plans: components["schemas"]["PlanMatch"][];
-        };
-        /** @description 涉及的危险化学品，按 CAS 号关联知识库的安全技术说明书（MSDS） */
-        Material: {
-            /**
-             * Format: double
-             * @description 数量
-             */
-            amount?: number;
-            /** @description CAS 号，如 7782-50-5 */
-            cas?: string;
-            /** @description 知识库 MSDS 条目 ID（服务器按 CAS 号关联，无则为空） */
-            knowledge_id?: string;
-            /** @description 名称 */
-            name?: string;
-            /** @description 单位（t、kg 计入泄漏量匹配） */
-            unit?: string;
-        };
         /** @description 管控措施 */
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
@@ -4510,67 +4339,6 @@ export interface components {
              */
             kind?: "engineering" | "management" | "training" | "ppe" | "emergency";
             /** @description 措施内容 */
-            text?: string;
-        };
-        /** @description 事件指挥群组成员 */
-        Member: {
-            /** @description 加入时间 */
-            added_at: string;
-            /** @description 加入操作人 */
-            added_by: string;
-            /** @description 分组：hq 应急指挥部、onsite 现场指挥部、team 救援队伍、member 群组成员 */
-            grp: string;
-            /** @description 事件 ID */
-            incident_id: string;
-            /** @description 姓名 */
-            name: string;
-            /** @description 电话 */
-            phone: string;
-            /** @description 移出时间（空为在群组中） */
-            removed_at?: string | null;
-            /** @description 移出操作人 */
-            removed_by: string;
-            /** @description 职位，如 总指挥 */
-            role_title: string;
-            /** @description 所属救援队伍（分组 team） */
-            team_id: string;
-            /** @description 用户 ID */
-            user_id: string;
-            /** @description 账号 */
-            username: string;
-        };
-        /** @description 事件群组消息 */
-        Message: {
-            /** @description 消息 ID */
-            id: string;
-            /** @description 事件 ID */
-            incident_id: string;
-            /** @description 类型：text 文字、photo 图片、location 位置 */
-            kind: string;
-            location?: components["schemas"]["incident.Location"];
-            /** @description 事件的组织路径 */
-            org_path: string;
-            /** @description 照片（SHA-256） */
-            photos: string[];
-            /** @description 服务器收到时间 */
-            received_at: string;
-            /** @description 发送人 */
-            sender_id: string;
-            /** @description 发送人姓名 */
-            sender_name: string;
-            /** @description 发送时间（手机时间，排序依据） */
-            sent_at: string;
-            /** @description 文字（不超过 2000 个字） */
-            text: string;
-        };
-        /** @description 发送群组消息 */
-        MessageInput: {
-            /** @description 类型：text、photo、location */
-            kind?: string;
-            location?: components["schemas"]["incident.Location"];
-            /** @description 照片（SHA-256，1–9 张） */
-            photos?: string[];
-            /** @description 文字 */
             text?: string;
         };
         /** @description 量化指标 */
@@ -4717,6 +4485,98 @@ export interface components {
             /** @description 名称 */
             name: string;
         };
+        /** @description 事件周边资源：每种资源最近的几个 */
+        Nearby: {
+            /** @description 按种类分组，顺序同请求 */
+            groups: components["schemas"]["NearbyGroup"][];
+            /** @description 事件 ID */
+            incident_id: string;
+            /**
+             * Format: double
+             * @description 事发地纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 事发地经度
+             */
+            lng: number;
+        };
+        /** @description 一种资源中离事发地最近的几个 */
+        NearbyGroup: {
+            /** @description 资源，由近到远 */
+            items: components["schemas"]["NearbyHit"][];
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /** @description 种类名称 */
+            name: string;
+        };
+        /** @description 事发地附近的一个资源：大圆距离，前几个附路径与行程时间 */
+        NearbyHit: {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
+            accident_types: string[];
+            /** @description 地址（不超过 200 个字） */
+            address: string;
+            /**
+             * Format: double
+             * @description 可用数量：物资为数量，避难场所为剩余容量（可容纳人数减当前安置人数），队伍为队员人数，医疗机构为床位数，警力、消防力量为人数，专家为 1，目标为 0
+             */
+            available: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
+            category: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
+            code: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
+            contact: string;
+            /**
+             * Format: double
+             * @description 离事发地的大圆距离（米）
+             */
+            distance_m: number;
+            /** @description 所属企业（政府资源为空） */
+            enterprise_id: string;
+            /**
+             * Format: double
+             * @description 可调拨数量（物资：数量减去未结束调度预留的数量）
+             */
+            free?: number | null;
+            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
+            holder_id: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
+            lng: number;
+            /** @description 名称（不超过 100 个字） */
+            name: string;
+            /** @description 所属单位（或所属企业）的组织机构路径，决定谁能看到 */
+            org_path: string;
+            /** @description 归属：government 政府、enterprise 企业 */
+            owner: string;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
+            phone: string;
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
+            quantity: number;
+            route?: components["schemas"]["Route"];
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
+            status: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
+            subtype: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
+            unit: string;
+        };
         /** @description 最近资源查询的结果：按距离由近到远 */
         NearestResult: {
             /** @description 资源，由近到远 */
@@ -4790,6 +4650,93 @@ export interface components {
         NotificationCount: {
             /** @description 未读数 */
             count: number;
+        };
+        /** @description 调度指令：调派一支队伍或调拨一批物资到事件 */
+        Order: {
+            /** @description 到达时间（手机上报时为手机时间） */
+            arrived_at: string;
+            /** @description 取消原因 */
+            cancel_reason: string;
+            /** @description 取消时间 */
+            cancelled_at: string;
+            /** @description 编号（事件编号-序号） */
+            code: string;
+            /** @description 出发时间（手机上报时为手机时间） */
+            departed_at: string;
+            /** @description 预计到达时间（下达或出发时间加行程时间；到达后为空） */
+            eta: string;
+            /** @description 出发地：队伍本身，或存放物资的储备库 */
+            from_id: string;
+            from_location?: components["schemas"]["LatLng"];
+            /** @description 出发地名称 */
+            from_name: string;
+            /** @description 调度指令 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 种类：team 救援队伍、supply 物资 */
+            kind: string;
+            /** @description 说明 */
+            note: string;
+            /** @description 下达时间 */
+            ordered_at: string;
+            /** @description 下达人（用户 ID） */
+            ordered_by: string;
+            /**
+             * Format: double
+             * @description 调拨数量（物资）
+             */
+            quantity: number;
+            /** @description 所答复的现场资源需求 */
+            request_id: string;
+            /** @description 队伍或物资（资源 ID） */
+            resource_id: string;
+            /** @description 队伍或物资名称 */
+            resource_name: string;
+            /** @description 返回时间 */
+            returned_at: string;
+            route?: components["schemas"]["Route"];
+            /** @description 状态：ordered 已下达、departed 已出发、arrived 已到达、returned 已返回、cancelled 已取消 */
+            status: string;
+            /** @description 最近一次改变状态的人 */
+            status_by: string;
+            /** @description 状态名称 */
+            status_name: string;
+            /** @description 服务器收到最近一次状态变化的时间 */
+            status_received_at: string;
+            /** @description 目的地地址 */
+            to_address: string;
+            to_location?: components["schemas"]["LatLng"];
+            /** @description 计量单位 */
+            unit: string;
+        };
+        /**
+         * @description 下达调度指令
+         * @example {
+         *       "kind": "supply",
+         *       "note": "送至东门集结点",
+         *       "quantity": 50,
+         *       "resource_id": "0193a2c4-0000-7000-8000-000000000001",
+         *       "to_address": "临港化工园区纬一路 8 号"
+         *     }
+         */
+        OrderInput: {
+            /** @description 种类：team 救援队伍、supply 物资 */
+            kind: string;
+            /** @description 说明 */
+            note?: string;
+            /**
+             * Format: double
+             * @description 调拨数量（物资必填，大于 0）
+             */
+            quantity?: number;
+            /** @description 所答复的现场资源需求（可空） */
+            request_id?: string;
+            /** @description 队伍或物资（资源 ID） */
+            resource_id: string;
+            to?: components["schemas"]["LatLng"];
+            /** @description 目的地地址（不填为事发地址） */
+            to_address?: string;
         };
         /** @description 逾期未完成的巡查周期 */
         OverduePeriod: {
@@ -4893,17 +4840,17 @@ export interface components {
             /** @description 总数 */
             total: number;
         };
-        /** @description 事件分页 */
-        Page_Incident: {
-            /** @description 本页事件 */
-            items: components["schemas"]["Incident"][];
-            /** @description 总数 */
-            total: number;
-        };
         /** @description 站内消息分页 */
         Page_Notification: {
             /** @description 本页消息 */
             items: components["schemas"]["Notification"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 调度指令分页 */
+        Page_Order: {
+            /** @description 本页调度指令 */
+            items: components["schemas"]["Order"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -4990,56 +4937,6 @@ export interface components {
             description: string;
             /** @description 最短长度 */
             min_length: number;
-        };
-        /** @description 续报：只修改给出的字段 */
-        Patch: {
-            /** @description 地址（不超过 300 个字） */
-            address?: string | null;
-            /** @description 受影响（需转移安置）人数 */
-            affected?: number | null;
-            /** @description 影响范围（GeoJSON 几何对象文本），可为空 */
-            area?: string | null;
-            /** @description 死亡人数 */
-            dead?: number | null;
-            /** @description 事件描述（不超过 10000 个字） */
-            description?: string | null;
-            /**
-             * Format: double
-             * @description 直接经济损失（万元）
-             */
-            economic_loss?: number | null;
-            /** @description 是否演练（演练不计入任何统计） */
-            exercise?: boolean | null;
-            /** @description 事件分级：特别重大、重大、较大、一般，空为未定级 */
-            grade?: string | null;
-            /** @description 受伤人数 */
-            injured?: number | null;
-            /**
-             * Format: double
-             * @description 纬度
-             */
-            lat?: number | null;
-            /**
-             * Format: double
-             * @description 经度
-             */
-            lng?: number | null;
-            /** @description 涉及的危险化学品 */
-            materials?: components["schemas"]["Material"][] | null;
-            /** @description 失踪人数 */
-            missing?: number | null;
-            /** @description 发生时间（RFC 3339） */
-            occurred_at?: string | null;
-            /** @description 报告人姓名 */
-            reporter_name?: string | null;
-            /** @description 报告人电话 */
-            reporter_phone?: string | null;
-            /** @description 事件类型，如 危险化学品事故（不超过 100 个字） */
-            sub_type?: string | null;
-            /** @description 事件标题（不超过 200 个字） */
-            title?: string | null;
-            /** @description 被困人数 */
-            trapped?: number | null;
         };
         /** @description 巡查记录及逐项结果 */
         PatrolDetail: {
@@ -5308,23 +5205,6 @@ export interface components {
             /** @description 标题（不超过 200 字） */
             title: string;
         };
-        /** @description 一个适用的已发布预案及其对事件的判定 */
-        PlanMatch: {
-            /** @description 指挥部与现场指挥部人员 */
-            commanders: components["schemas"]["Commander"][];
-            /** @description 预案类别 */
-            kind: string;
-            leader?: components["schemas"]["Commander"];
-            /** @description 预案层级 */
-            level: string;
-            /** @description 预案（跨版本）ID */
-            plan_id: string;
-            result: components["schemas"]["plan.Result"];
-            /** @description 预案名称 */
-            title: string;
-            /** @description 匹配的已发布版本 ID */
-            version_id: string;
-        };
         /** @description 修改预案草稿（只改给出的字段） */
         PlanPatch: {
             /** @description 预案编号 */
@@ -5414,17 +5294,6 @@ export interface components {
             map_center?: components["schemas"]["MapPoint"];
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
-        };
-        /** @description 值班员提出的响应建议 */
-        Proposal: {
-            /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
-            kind?: string;
-            /** @description 响应级别 1–4（终止不填） */
-            level?: number;
-            /** @description 启动时选择的预案（plans.plan_id） */
-            plan_id?: string;
-            /** @description 理由（与匹配结果不同或终止时必填） */
-            reason?: string;
         };
         /**
          * @description 拉取变更
@@ -5691,6 +5560,74 @@ export interface components {
             /** @description 提醒的用户 */
             user_id: string;
         };
+        /** @description 现场资源需求 */
+        Request: {
+            /** @description 送达地址 */
+            address: string;
+            /** @description 受理时间 */
+            handled_at: string;
+            /** @description 受理人 */
+            handled_by: string;
+            /** @description 需求 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 需要什么（不超过 100 个字），如 沙袋 */
+            item: string;
+            /** @description 需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他 */
+            kind: string;
+            /** @description 送达位置 {lat, lng}（可空） */
+            location?: unknown;
+            /** @description 说明 */
+            note: string;
+            /** @description 现场照片（SHA-256） */
+            photos: string[];
+            /**
+             * Format: double
+             * @description 数量（不小于 0）
+             */
+            quantity: number;
+            /** @description 服务器收到的时间 */
+            received_at: string;
+            /** @description 答复 */
+            reply: string;
+            /** @description 提出时间（手机上提出时为手机时间） */
+            requested_at: string;
+            /** @description 提出人（用户 ID） */
+            requested_by: string;
+            /** @description 状态：open 待处理、accepted 已受理、fulfilled 已满足、rejected 已驳回、cancelled 已撤回 */
+            status: string;
+            /** @description 状态名称 */
+            status_name: string;
+            /** @description 计量单位 */
+            unit: string;
+            /** @description 紧急程度：normal 一般、urgent 紧急 */
+            urgency: string;
+        };
+        /** @description 登记现场资源需求 */
+        RequestInput: {
+            /** @description 送达地址 */
+            address?: string;
+            /** @description 需要什么（不超过 100 个字），如 沙袋 */
+            item: string;
+            /** @description 需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他 */
+            kind?: string;
+            /** @description 送达位置 {lat, lng}（可空） */
+            location?: unknown;
+            /** @description 说明 */
+            note?: string;
+            /** @description 现场照片（SHA-256） */
+            photos?: string[];
+            /**
+             * Format: double
+             * @description 数量（不小于 0）
+             */
+            quantity?: number;
+            /** @description 计量单位 */
+            unit?: string;
+            /** @description 紧急程度：normal 一般、urgent 紧急 */
+            urgency?: string;
+        };
         /**
          * @description 重置用户密码（用户下次登录须修改）
          * @example {
@@ -5847,11 +5784,6 @@ export interface components {
             items: components["schemas"]["resource.Entry"][];
             /** @description 超过 20000 个而未全部返回 */
             truncated: boolean;
-        };
-        /** @description 响应步骤列表 */
-        ResponseActions: {
-            /** @description 响应步骤，按提出时间 */
-            items: components["schemas"]["incident.Action"][];
         };
         /** @description 响应级别及其启动条件 */
         ResponseLevel: {
@@ -6010,6 +5942,25 @@ export interface components {
             permissions: string[];
             /** @description 数据范围：org 本单位及下级、enterprise 本企业、team 本队伍 */
             scope: string;
+        };
+        /** @description 规划的路径：距离、行程时间与路线 */
+        Route: {
+            /**
+             * Format: double
+             * @description 沿道路的距离（米；估算时为直线距离）
+             */
+            distance_m: number;
+            /**
+             * Format: double
+             * @description 行程时间（秒）
+             */
+            duration_s: number;
+            /** @description 是否为直线估算（路网与外部服务均未在时限内应答） */
+            estimate: boolean;
+            /** @description 路径上的点，从起点到终点（估算时只有起点和终点） */
+            path: components["schemas"]["LatLng"][];
+            /** @description 来源：osrm 外部路径规划服务、graph 城市路网、estimate 直线估算 */
+            source: string;
         };
         /** @description 隐患统计的一组 */
         Row: {
@@ -6189,6 +6140,13 @@ export interface components {
             step_name: string;
             /** @description 新状态 */
             to: string;
+        };
+        /** @description 更新调度状态 */
+        StatusInput: {
+            /** @description 取消原因（取消时必填） */
+            reason?: string;
+            /** @description 状态：ordered 已下达、departed 已出发、arrived 已到达、returned 已返回、cancelled 已取消 */
+            status: string;
         };
         /** @description 企业的信用分与监管等级 */
         Supervision: {
@@ -6467,87 +6425,22 @@ export interface components {
             /** @description 待确认（尚未确认）的预警 */
             unconfirmed: number;
         };
-        /** @description 响应步骤（启动、提升、降低、终止）及其审批 */
-        "incident.Action": {
-            /** @description 审批领导（预案指定的总指挥，或配置的领导角色） */
-            approver_id: string;
-            /** @description 审批领导姓名 */
-            approver_name: string;
-            /** @description 审批人身份：总指挥 或 领导角色名称 */
-            approver_role: string;
-            /** @description 审批意见 */
-            comment: string;
-            /**
-             * Format: date-time
-             * @description 记录创建时间
-             */
-            created_at: string;
-            /** @description 审批时间（手机离线审批时为点击时间） */
-            decided_at: string;
-            /** @description 审批人（用户 ID） */
-            decided_by: string;
-            /** @description 服务器收到审批的时间 */
-            decided_received_at: string;
-            /** @description 响应步骤 ID */
-            id: string;
-            /** @description 事件 ID */
-            incident_id: string;
-            /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
-            kind: string;
-            /** @description 响应级别 1–4（终止为 0） */
-            level: number;
-            /** @description 提出时预案匹配推荐的级别 */
-            matched_level: number;
-            /** @description 提出时预案匹配推荐的预案 */
-            matched_plan_id: string;
-            /** @description 事件的组织路径 */
-            org_path: string;
-            /** @description 预案（plans.plan_id） */
-            plan_id: string;
-            /** @description 提出时间 */
-            proposed_at: string;
-            /** @description 提议人（用户 ID） */
-            proposed_by: string;
-            /** @description 服务器收到提议的时间 */
-            proposed_received_at: string;
-            /** @description 提议人姓名 */
-            proposer_name: string;
-            /** @description 理由（与匹配结果不同或终止时必填） */
-            reason: string;
-            /** @description 状态：proposed 待审批、approved 已批准、rejected 已驳回 */
-            state: string;
-            /**
-             * Format: date-time
-             * @description 最后修改时间
-             */
-            updated_at: string;
-        };
-        /** @description 位置（WGS84） */
-        "incident.Location": {
-            /**
-             * Format: double
-             * @description 纬度
-             */
-            lat?: number;
-            /**
-             * Format: double
-             * @description 经度
-             */
-            lng?: number;
-        };
-        /** @description 事件统计（演练不计入） */
-        "incident.Stats": {
-            /** @description 按类别 */
-            by_class: components["schemas"]["Count"][];
-            /** @description 按分级 */
-            by_grade: components["schemas"]["Count"][];
-            /** @description 按月（北京时间） */
-            by_month: components["schemas"]["Count"][];
-            /** @description 起（含） */
-            from: string;
-            /** @description 止（不含） */
-            to: string;
-            total: components["schemas"]["Count"];
+        /** @description 一键发送（短信、浙政钉工作通知、传真） */
+        "dispatch.ContactInput": {
+            /** @description 号码：手机号、浙政钉账号或传真号码；填写时优先于对象登记的号码 */
+            address?: string;
+            /** @description 所涉事件（可空） */
+            incident_id?: string;
+            /** @description 对象名称（address 时） */
+            name?: string;
+            /** @description 标题（传真首页、浙政钉标题） */
+            subject?: string;
+            /** @description 资源或用户 ID */
+            target_id?: string;
+            /** @description 对象：resource 资源（其联系电话）、user 用户（其手机号或浙政钉账号）、address 直接给出号码 */
+            target_kind?: string;
+            /** @description 内容（短信不超过 300 字，浙政钉 2000 字，传真 5000 字） */
+            text: string;
         };
         /**
          * @description 应急知识库条目
@@ -7488,47 +7381,6 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    postAlertsByIdIncident: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "class": "accident",
-                 *       "grade": "一般",
-                 *       "sub_type": "危险化学品事故"
-                 *     }
-                 */
-                "application/json": components["schemas"]["Incident"];
-            };
-        };
-        responses: {
-            /** @description 已创建 */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Incident"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
     getAlertsByIdTimeline: {
         parameters: {
             query?: never;
@@ -7991,6 +7843,78 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getContactMessages: {
+        parameters: {
+            query?: {
+                /** @description 事件 */
+                incident_id?: string;
+                /** @description 条数，默认 100，最大 500 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMessage"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postContactByChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 channel */
+                channel: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "incident_id": "0193a2c4-0000-7000-8000-0000000000aa",
+                 *       "target_id": "0193a2c4-0000-7000-8000-000000000001",
+                 *       "target_kind": "resource",
+                 *       "text": "请立即带队前往临港化工园区纬一路 8 号集结。"
+                 *     }
+                 */
+                "application/json": components["schemas"]["dispatch.ContactInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     deleteContactsById: {
         parameters: {
             query?: never;
@@ -8326,6 +8250,114 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDispatchOrders: {
+        parameters: {
+            query?: {
+                /** @description 事件 */
+                incident_id?: string;
+                /** @description team 或 supply */
+                kind?: string;
+                /** @description ordered、departed、arrived、returned、cancelled */
+                status?: string;
+                /** @description 只列未结束的（已下达、已出发、已到达） */
+                open?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDispatchOrdersById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postDispatchOrdersByIdStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "险情已控制",
+                 *       "status": "cancelled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["StatusInput"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -8988,23 +9020,13 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getIncidents: {
+    getIncidentsByIdDispatchOrders: {
         parameters: {
             query?: {
-                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                /** @description team 或 supply */
+                kind?: string;
+                /** @description ordered、departed、arrived、returned、cancelled */
                 status?: string;
-                /** @description 事件类别：natural、accident、health、social */
-                class?: string;
-                /** @description 事件分级：特别重大、重大、较大、一般 */
-                grade?: string;
-                /** @description 发生时间起（含），如 2026-11-01 */
-                from?: string;
-                /** @description 发生时间止（不含） */
-                to?: string;
-                /** @description true 只看演练，false 只看真实事件 */
-                exercise?: boolean;
-                /** @description 标题、编号或地址包含 */
-                q?: string;
                 /** @description 页码，从 1 开始 */
                 page?: number;
                 /** @description 每页条数，默认 20，最大 500 */
@@ -9013,7 +9035,10 @@ export interface operations {
                 sort?: string;
             };
             header?: never;
-            path?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
             cookie?: never;
         };
         requestBody?: never;
@@ -9024,7 +9049,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Incident"];
+                    "application/json": components["schemas"]["Page_Order"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -9034,43 +9059,28 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    postIncidents: {
+    postIncidentsByIdDispatchOrders: {
         parameters: {
             query?: never;
             header?: never;
-            path?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
             cookie?: never;
         };
         requestBody: {
             content: {
                 /**
                  * @example {
-                 *       "address": "临港化工园区纬三路 8 号",
-                 *       "class": "accident",
-                 *       "dead": 0,
-                 *       "exercise": false,
-                 *       "grade": "较大",
-                 *       "injured": 3,
-                 *       "lat": 30.2201,
-                 *       "lng": 120.3466,
-                 *       "materials": [
-                 *         {
-                 *           "amount": 2,
-                 *           "cas": "7782-50-5",
-                 *           "name": "氯气",
-                 *           "unit": "t"
-                 *         }
-                 *       ],
-                 *       "occurred_at": "2026-12-07T09:30:00+08:00",
-                 *       "reporter_name": "张三",
-                 *       "reporter_phone": "13900000000",
-                 *       "source": "phone",
-                 *       "sub_type": "危险化学品事故",
-                 *       "title": "临港化工园区某企业氯气泄漏",
-                 *       "trapped": 2
+                 *       "kind": "supply",
+                 *       "note": "送至东门集结点",
+                 *       "quantity": 50,
+                 *       "resource_id": "0193a2c4-0000-7000-8000-000000000001",
+                 *       "to_address": "临港化工园区纬一路 8 号"
                  *     }
                  */
-                "application/json": components["schemas"]["Incident"];
+                "application/json": components["schemas"]["OrderInput"];
             };
         };
         responses: {
@@ -9080,7 +9090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Incident"];
+                    "application/json": components["schemas"]["Order"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -9092,198 +9102,46 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getIncidentsExportXlsx: {
+    getIncidentsByIdNearby: {
         parameters: {
             query?: {
-                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                /** @description 资源种类，逗号分隔（team、supply、depot、expert、shelter、medical、police、fire）；不填为这八种 */
+                kinds?: string;
+                /** @description 每种返回条数，1–50，默认 5 */
+                n?: number;
+                /** @description 每种前几个规划路径并给出行程时间，0–n，默认 3 */
+                routed?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Nearby"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdResourceRequests: {
+        parameters: {
+            query?: {
+                /** @description open、accepted、fulfilled、rejected、cancelled */
                 status?: string;
-                /** @description 事件类别：natural、accident、health、social */
-                class?: string;
-                /** @description 事件分级：特别重大、重大、较大、一般 */
-                grade?: string;
-                /** @description 发生时间起（含），如 2026-11-01 */
-                from?: string;
-                /** @description 发生时间止（不含） */
-                to?: string;
-                /** @description true 只看演练，false 只看真实事件 */
-                exercise?: boolean;
-                /** @description 标题、编号或地址包含 */
-                q?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    /** @description attachment，含下载文件名 */
-                    "Content-Disposition"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsPendingApprovals: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResponseActions"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsStats: {
-        parameters: {
-            query?: {
-                /** @description 发生时间起（含），默认本年 1 月 1 日 */
-                from?: string;
-                /** @description 发生时间止（不含），默认现在 */
-                to?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["incident.Stats"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Incident"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    patchIncidentsById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Patch"];
-            };
-        };
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Incident"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsByIdMatch: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Match"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsByIdMembers: {
-        parameters: {
-            query?: {
-                /** @description true 含已退出的成员 */
-                all?: boolean;
             };
             header?: never;
             path: {
@@ -9300,7 +9158,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IncidentMembers"];
+                    "application/json": components["schemas"]["Request"][];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -9310,40 +9168,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getIncidentsByIdMessages: {
-        parameters: {
-            query?: {
-                /** @description 只返回该消息之后的消息 */
-                after?: string;
-                /** @description 条数，默认 200，最大 500 */
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IncidentMessages"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postIncidentsByIdMessages: {
+    postIncidentsByIdResourceRequests: {
         parameters: {
             query?: never;
             header?: never;
@@ -9357,11 +9182,14 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "kind": "text",
-                 *       "text": "现场风向东南，请下风向人员撤离"
+                 *       "item": "沙袋",
+                 *       "kind": "supply",
+                 *       "quantity": 500,
+                 *       "unit": "条",
+                 *       "urgency": "urgent"
                  *     }
                  */
-                "application/json": components["schemas"]["MessageInput"];
+                "application/json": components["schemas"]["RequestInput"];
             };
         };
         responses: {
@@ -9371,77 +9199,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Message"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsByIdResponses: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ResponseActions"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postIncidentsByIdResponses: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "kind": "start",
-                 *       "level": 3,
-                 *       "plan_id": "plan-id",
-                 *       "reason": ""
-                 *     }
-                 */
-                "application/json": components["schemas"]["Proposal"];
-            };
-        };
-        responses: {
-            /** @description 已创建 */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["incident.Action"];
+                    "application/json": components["schemas"]["Request"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -11522,6 +11280,46 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postResourceRequestsByIdHandle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reply": "已调拨，预计 30 分钟到达",
+                 *       "status": "accepted"
+                 *     }
+                 */
+                "application/json": components["schemas"]["HandleInput"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Request"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getResources: {
         parameters: {
             query?: {
@@ -12043,74 +11841,6 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    postResponsesByIdApprove: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Decision"];
-            };
-        };
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["incident.Action"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postResponsesByIdReject: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["Decision"];
-            };
-        };
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["incident.Action"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
     getRiskPoints: {
         parameters: {
             query?: {
@@ -12561,6 +12291,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RoleInfo"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getRoute: {
+        parameters: {
+            query?: {
+                /** @description 起点“纬度,经度”，必填 */
+                from?: string;
+                /** @description 终点“纬度,经度”，必填 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Route"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -7,6 +7,7 @@ import { DataBoard, HomeFilled, MapLocation, OfficeBuilding, Tickets, User, Hist
 import { plansMenu, plansRoutes } from './plans'
 import { resourcesMenu, resourcesRoutes } from './resources'
 import { incidentsMenu, incidentsRoutes } from './incidents'
+import { dispatchMenu, dispatchRoutes } from './dispatch'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -32,6 +33,7 @@ export const menu: readonly MenuEntry[] = [
   ...plansMenu,
   ...resourcesMenu,
   ...incidentsMenu,
+  ...dispatchMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
   { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
@@ -57,6 +59,7 @@ const routes: RouteRecordRaw[] = [
       ...plansRoutes,
       ...resourcesRoutes,
       ...incidentsRoutes,
+      ...dispatchRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

@@ -159,6 +159,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Sync.Register(patrol.NewChecklists())
 	m.registerPlans()
 	m.Sync.Register(st.ResourceCollection())
+	m.registerTasks()
 	st.Changes = m.Sync
 	if m.Channels == nil {
 		if m.Channels, err = openChannels(ctx, m.Config); err != nil {
@@ -281,6 +282,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.API.MountResources(m.Resources)
+	m.API.MountTasks()
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

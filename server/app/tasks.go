@@ -1,0 +1,15 @@
+package app
+
+import "github.com/yingji/yingji/server/task"
+
+// registerTasks registers the responders' collections of an incident: tasks, check-ins and
+// scene feedback.
+func (m *Main) registerTasks() {
+	tasks, checkins, feedback := task.NewTasks(), task.NewCheckins(), task.NewFeedback()
+	if m.Now != nil {
+		tasks.Now, checkins.Now, feedback.Now = m.Now, m.Now, m.Now
+	}
+	m.Sync.Register(tasks)
+	m.Sync.Register(checkins)
+	m.Sync.Register(feedback)
+}

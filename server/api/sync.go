@@ -143,13 +143,16 @@ func (s *Server) syncPull(c echo.Context) error {
 // session is checked again, and an ended session is told why before the socket closes.
 func (s *Server) syncLive(c echo.Context) error {
 	a := actor(c)
+	sub, err := s.Sync.Subscribe(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	defer s.Sync.Hub.Unsubscribe(sub)
 	conn, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return nil // Accept has answered the request
 	}
 	defer conn.CloseNow()
-	sub := s.Sync.Hub.SubscribeDevice(a.SessionID, a.UserID, a.DeviceID, s.Sync.ActorScopes(a))
-	defer s.Sync.Hub.Unsubscribe(sub)
 	ctx := conn.CloseRead(c.Request().Context())
 	token := bearer(c)
 	check := time.NewTicker(30 * time.Second)

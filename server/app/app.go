@@ -214,6 +214,11 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	// Records whose places follow new rules (a migration names their collections) move to
+	// their new scopes before anyone pulls.
+	if err := m.Sync.Reconcile(ctx); err != nil {
+		return fmt.Errorf("同步范围更新失败 (reconcile sync scopes): %w", err)
+	}
 
 	if m.Config.Demo {
 		if err := m.loadDemo(ctx); err != nil {

@@ -31,7 +31,7 @@ func (m *Main) startWake() {
 	if fcm == nil {
 		return
 	}
-	m.wake = &wake.Waker{DB: m.DB, FCM: fcm, Live: m.Sync.Hub.Holds, Window: m.Config.FCMWakeInterval, Log: m.Log}
+	m.wake = &wake.Waker{DB: m.DB, FCM: fcm, Live: m.Sync.Hub.Holds, Scopes: m.Sync.ActorScopes, Window: m.Config.FCMWakeInterval, Log: m.Log}
 	m.wake.Start()
 	m.Sync.OnChange = m.wake.Changed
 }

@@ -24,7 +24,7 @@ func (m *Main) listen(ctx context.Context, pg *postgres.DB) error {
 			log.Warn("bad poke payload", "err", err)
 			return
 		}
-		m.Sync.Hub.Publish(pokes)
+		m.Sync.Publish(pokes) // scope pokes, and users whose scopes changed
 	})
 	select {
 	case <-ready:
@@ -44,7 +44,7 @@ func (m *Main) listen(ctx context.Context, pg *postgres.DB) error {
 			defer cancel()
 			if err := pg.Notify(nctx, pokeChannel, string(b)); err != nil {
 				log.Warn("notify failed; publishing locally", "err", err)
-				m.Sync.Hub.Publish(batch)
+				m.Sync.Publish(batch)
 			}
 			batch, size = map[string]int64{}, 0
 		}

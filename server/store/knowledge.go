@@ -215,8 +215,9 @@ func (knowledgeCollection) Load(ctx context.Context, q sqldb.Querier, ids []stri
 	return out, err
 }
 
+// Place: the knowledge base is shared with everyone below the unit that keeps it.
 func (knowledgeCollection) Place(_ context.Context, _ sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {
-	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path")}, nil
+	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), Shared: true}, nil
 }
 
 // ---- 应急通讯录 ----
@@ -340,6 +341,9 @@ func (c *directoryCollection) Save(ctx context.Context, q sqldb.Querier, id stri
 	return c.readOnly.Save(ctx, q, id, f, created, deleted)
 }
 
+// Place: the government's people (users of units and teams) are in the directory of everyone
+// below their unit; an enterprise's people and contacts stay with the enterprise and above.
 func (*directoryCollection) Place(_ context.Context, _ sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {
-	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: syncsvc.Str(f, "enterprise_id")}, nil
+	ent := syncsvc.Str(f, "enterprise_id")
+	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: ent, Shared: ent == ""}, nil
 }

@@ -298,6 +298,10 @@ func (planCollection) Load(ctx context.Context, q sqldb.Querier, ids []string) (
 	return out, err
 }
 
+// Place: a government unit's published plan is shared with every unit and enterprise below it
+// (Load answers only published versions); an enterprise's own plan stays with the enterprise
+// and the units above it.
 func (planCollection) Place(_ context.Context, _ sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {
-	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: syncsvc.Str(f, "enterprise_id")}, nil
+	ent := syncsvc.Str(f, "enterprise_id")
+	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: ent, Shared: ent == ""}, nil
 }

@@ -372,8 +372,12 @@ func (resourceCollection) Load(ctx context.Context, q sqldb.Querier, ids []strin
 	return out, err
 }
 
+// Place: government resources are shared with every unit, team and enterprise below their
+// unit (a grid worker finds the district's warehouses offline); an enterprise's stay with it
+// and the units above.
 func (resourceCollection) Place(_ context.Context, _ sqldb.Querier, _ string, f syncsvc.Fields) (syncsvc.Place, error) {
-	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: syncsvc.Str(f, "enterprise_id")}, nil
+	ent := syncsvc.Str(f, "enterprise_id")
+	return syncsvc.Place{OrgPath: syncsvc.Str(f, "org_path"), EnterpriseID: ent, Shared: ent == "" && syncsvc.Str(f, "owner") != "enterprise"}, nil
 }
 
 // resourcesMoved makes an enterprise's resources (and its teams' rows in teams) follow it to

@@ -135,14 +135,14 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 		var logArgs, recArgs []any
 		var logRows, recRows []string
 		for _, c := range chunk {
-			logRows = append(logRows, "("+Placeholders(len(logArgs)+1, 11)+")")
+			logRows = append(logRows, "("+Placeholders(len(logArgs)+1, 15)+")")
 			logArgs = append(logArgs, c.seq, c.ref.coll, c.ref.id, c.place.OrgPath, c.place.EnterpriseID, c.old.OrgPath, c.old.EnterpriseID,
-				c.place.UserID, c.old.UserID, c.deleted, now)
-			recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 10)+")")
+				c.place.UserID, c.old.UserID, c.place.Shared, c.old.Shared, c.place.IncidentID, c.old.IncidentID, c.deleted, now)
+			recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 12)+")")
 			recArgs = append(recArgs, recordArgs(c)...)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO sync_changes (seq, collection, record_id, org_path, enterprise_id,
-			old_org_path, old_enterprise_id, user_id, old_user_id, deleted, at) VALUES `+strings.Join(logRows, ", "), logArgs...); err != nil {
+			old_org_path, old_enterprise_id, user_id, old_user_id, shared, old_shared, incident_id, old_incident_id, deleted, at) VALUES `+strings.Join(logRows, ", "), logArgs...); err != nil {
 			return fmt.Errorf("sync: change log: %w", err)
 		}
 		// A record changed twice in one chunk would make one upsert touch a row twice: write
@@ -150,14 +150,14 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 		if dup := lastStates(chunk); dup != nil {
 			recRows, recArgs = nil, nil
 			for _, c := range dup {
-				recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 10)+")")
+				recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 12)+")")
 				recArgs = append(recArgs, recordArgs(c)...)
 			}
 		}
-		if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, user_id, deleted, deleted_at, stamps, digests)
+		if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, user_id, shared, incident_id, deleted, deleted_at, stamps, digests)
 			VALUES `+strings.Join(recRows, ", ")+`
 			ON CONFLICT (collection, record_id) DO UPDATE SET seq = excluded.seq, org_path = excluded.org_path,
-			enterprise_id = excluded.enterprise_id, user_id = excluded.user_id, deleted = excluded.deleted, deleted_at = excluded.deleted_at,
+			enterprise_id = excluded.enterprise_id, user_id = excluded.user_id, shared = excluded.shared, incident_id = excluded.incident_id, deleted = excluded.deleted, deleted_at = excluded.deleted_at,
 			stamps = excluded.stamps, digests = excluded.digests`,
 			recArgs...); err != nil {
 			return fmt.Errorf("sync: record state: %w", err)
@@ -207,7 +207,7 @@ func recordArgs(c change) []any {
 	if c.digests == nil {
 		dg = []byte("{}")
 	}
-	return []any{c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.place.UserID, c.deleted, c.deletedAt, string(st), string(dg)}
+	return []any{c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.place.UserID, c.place.Shared, c.place.IncidentID, c.deleted, c.deletedAt, string(st), string(dg)}
 }
 
 // Digests returns a short digest of each field's value (canonical JSON), to tell later which

@@ -7,6 +7,8 @@ package syncsvc
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -18,12 +20,20 @@ import (
 type Fields = map[string]json.RawMessage
 
 // Place is where a record belongs: the org path of its unit or enterprise, its enterprise,
-// and the one user it belongs to (a notification, a task given to a person). Its scopes follow
+// the one user it belongs to (a notification, a task given to a person), whether its unit
+// publishes it to everyone below (Shared) and the incident it belongs to. Its scopes follow
 // from it (see Scopes).
 type Place struct {
 	OrgPath      string
 	EnterpriseID string
 	UserID       string
+	// Shared publishes a read-only reference record (a published plan, the knowledge base,
+	// the directory, government resources) to every unit below its org path and the
+	// enterprises and teams in them: its scopes include "down:ID" of the last unit on the path.
+	Shared bool
+	// IncidentID puts the record in the incident's scope "inc:ID", held by whoever the scope
+	// sources say works on the incident (the teams dispatched to it).
+	IncidentID string
 }
 
 // Collection is one synced collection. Its records live in its domain table; the collection
@@ -60,13 +70,19 @@ type ChangeChecker interface {
 type Observer func(ctx context.Context, q sqldb.Querier, a *yingji.Actor, id string, prev, next Fields) error
 
 // Scopes returns the scopes a record at p belongs to: "org:ID" for each unit on its path,
-// "ent:ID" for its enterprise and "user:ID" for its user.
+// "down:ID" for the last unit on it when shared, "ent:ID" for its enterprise, "user:ID" for
+// its user and "inc:ID" for its incident.
 func (p Place) Scopes() []string {
 	var out []string
+	last := ""
 	for _, id := range strings.Split(strings.Trim(p.OrgPath, "/"), "/") {
 		if id != "" {
 			out = append(out, "org:"+id)
+			last = id
 		}
+	}
+	if p.Shared && last != "" {
+		out = append(out, DownScope(last))
 	}
 	if p.EnterpriseID != "" {
 		out = append(out, "ent:"+p.EnterpriseID)
@@ -74,20 +90,27 @@ func (p Place) Scopes() []string {
 	if p.UserID != "" {
 		out = append(out, UserScope(p.UserID))
 	}
+	if p.IncidentID != "" {
+		out = append(out, IncidentScope(p.IncidentID))
+	}
 	return out
 }
 
 // UserScope is the scope of the records that belong to one user.
 func UserScope(userID string) string { return "user:" + userID }
 
-// ActorScopes are the scopes a user may hold, computed from his role and assignment, and his
-// own user scope (his notifications), always last.
-func ActorScopes(a *yingji.Actor) []string {
-	out := placeScopes(a)
-	if a.UserID != "" {
-		out = append(out, UserScope(a.UserID))
-	}
-	return out
+// DownScope is the scope of the records a unit shares with everyone below it.
+func DownScope(unitID string) string { return "down:" + unitID }
+
+// IncidentScope is the scope of the records of one incident.
+func IncidentScope(incidentID string) string { return "inc:" + incidentID }
+
+// RoleScopes are the scopes a user holds by his role and assignment alone: the org or
+// enterprise scope of his role, then "down:ID" of every unit above him (see downScopes). The
+// scopes he holds in all are the service's ActorScopes, which add the scope sources' and his
+// own user scope.
+func RoleScopes(a *yingji.Actor) []string {
+	return append(placeScopes(a), downScopes(a)...)
 }
 
 // placeScopes are the org or enterprise scopes of the actor's role and assignment.
@@ -98,8 +121,8 @@ func placeScopes(a *yingji.Actor) []string {
 			return []string{"ent:" + a.EnterpriseID}
 		}
 	case yingji.ScopeTeam:
-		// Rescue members' records (incidents, tasks) arrive with the response issue; until
-		// then they hold the org scope of their team's unit read-only.
+		// Rescue members hold the org scope of their team's unit read-only; the records of
+		// the incidents their team works on come from a scope source ("inc:ID").
 		fallthrough
 	default:
 		ids := strings.Split(strings.Trim(a.OrgPath, "/"), "/")
@@ -108,6 +131,78 @@ func placeScopes(a *yingji.Actor) []string {
 		}
 	}
 	return nil
+}
+
+// downScopes are the "down:ID" scopes of the units whose shared records the actor reads: every
+// unit above his own (his own unit's records he reads through its org scope already); for an
+// enterprise's staff and a rescue team's members, whose anchor path is the unit the enterprise
+// or team sits in, that unit as well.
+func downScopes(a *yingji.Actor) []string {
+	var ids []string
+	for _, id := range strings.Split(strings.Trim(a.OrgPath, "/"), "/") {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	switch a.Role.ScopeKind() {
+	case yingji.ScopeEnterprise:
+		if a.EnterpriseID == "" {
+			return nil
+		}
+	case yingji.ScopeTeam:
+	default:
+		if len(ids) > 0 {
+			ids = ids[:len(ids)-1]
+		}
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = DownScope(id)
+	}
+	return out
+}
+
+// ScopeSource gives scopes an actor holds because of data rather than his role (the incidents
+// his team is dispatched to). It reads with q, the transaction of the pull or connection it
+// answers for.
+type ScopeSource func(ctx context.Context, q sqldb.Querier, a *yingji.Actor) ([]string, error)
+
+// AddScopeSource adds a source of actors' scopes. When the data it reads changes, call
+// ScopesChanged with the users concerned (after the change commits) so their live devices
+// pull at once.
+func (s *Service) AddScopeSource(src ScopeSource) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources = append(s.sources, src)
+}
+
+// ActorScopes are the scopes the actor holds: his role's (RoleScopes), every scope source's,
+// and his own user scope (his notifications), always last. Pull, the live WebSocket and the
+// FCM wake all use it.
+func (s *Service) ActorScopes(ctx context.Context, a *yingji.Actor) ([]string, error) {
+	return s.actorScopes(ctx, s.DB, a)
+}
+
+func (s *Service) actorScopes(ctx context.Context, q sqldb.Querier, a *yingji.Actor) ([]string, error) {
+	out := RoleScopes(a)
+	s.mu.RLock()
+	sources := s.sources
+	s.mu.RUnlock()
+	for _, src := range sources {
+		more, err := src(ctx, q, a)
+		if err != nil {
+			return nil, fmt.Errorf("sync: scopes of %s: %w", a.UserID, err)
+		}
+		for _, sc := range more {
+			if sc != "" && !slices.Contains(out, sc) {
+				out = append(out, sc)
+			}
+		}
+	}
+	if a.UserID != "" {
+		out = append(out, UserScope(a.UserID))
+	}
+	return out, nil
 }
 
 // Rejected builds a rejection.
@@ -129,9 +224,6 @@ func JSON(v any) json.RawMessage {
 	b, _ := json.Marshal(v)
 	return b
 }
-
-// ActorScopes are the scopes the actor holds.
-func (s *Service) ActorScopes(a *yingji.Actor) []string { return ActorScopes(a) }
 
 type cacheKey struct{}
 

@@ -1,8 +1,10 @@
 package syncsvc
 
 import (
+	"slices"
 	"sync"
 
+	"github.com/yingji/yingji/server/yingji"
 	"github.com/yingji/yingji/syncproto"
 )
 
@@ -21,6 +23,7 @@ type Sub struct {
 	DeviceID  string
 	Scopes    []string
 	C         chan syncproto.Poke
+	actor     *yingji.Actor // whose scopes they are (nil: not re-read by ScopesChanged)
 }
 
 // NewHub returns an empty hub.
@@ -35,17 +38,87 @@ func (h *Hub) Subscribe(sessionID string, scopes []string) *Sub {
 
 // SubscribeDevice registers the connection of a user's device (see Holds).
 func (h *Hub) SubscribeDevice(sessionID, userID, deviceID string, scopes []string) *Sub {
-	s := &Sub{SessionID: sessionID, UserID: userID, DeviceID: deviceID, Scopes: scopes, C: make(chan syncproto.Poke, 64)}
+	return h.subscribe(sessionID, userID, deviceID, scopes, nil)
+}
+
+func (h *Hub) subscribe(sessionID, userID, deviceID string, scopes []string, a *yingji.Actor) *Sub {
+	s := &Sub{SessionID: sessionID, UserID: userID, DeviceID: deviceID, Scopes: slices.Clone(scopes), C: make(chan syncproto.Poke, 64), actor: a}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.subs[s] = struct{}{}
-	for _, sc := range scopes {
+	h.index(s)
+	return s
+}
+
+func (h *Hub) index(s *Sub) {
+	for _, sc := range s.Scopes {
 		if h.bySc[sc] == nil {
 			h.bySc[sc] = map[*Sub]struct{}{}
 		}
 		h.bySc[sc][s] = struct{}{}
 	}
-	return s
+}
+
+func (h *Hub) unindex(s *Sub) {
+	for _, sc := range s.Scopes {
+		delete(h.bySc[sc], s)
+		if len(h.bySc[sc]) == 0 {
+			delete(h.bySc, sc)
+		}
+	}
+}
+
+// userSubs lists the live connections of the users that ScopesChanged may re-read.
+func (h *Hub) userSubs(userIDs []string) []*Sub {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Sub
+	for s := range h.subs {
+		if s.actor != nil && slices.Contains(userIDs, s.UserID) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// setScopes replaces a live connection's scopes; it answers one scope gained or lost ("" when
+// they are the same).
+func (h *Hub) setScopes(s *Sub, scopes []string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, live := h.subs[s]; !live {
+		return ""
+	}
+	changed := ""
+	for _, sc := range scopes {
+		if !slices.Contains(s.Scopes, sc) {
+			changed = sc
+			break
+		}
+	}
+	if changed == "" {
+		for _, sc := range s.Scopes {
+			if !slices.Contains(scopes, sc) {
+				changed = sc
+				break
+			}
+		}
+	}
+	if changed == "" {
+		return ""
+	}
+	h.unindex(s)
+	s.Scopes = slices.Clone(scopes)
+	h.index(s)
+	return changed
+}
+
+// poke sends one connection a poke without a number: its device syncs.
+func (h *Hub) poke(s *Sub, scope string) {
+	select {
+	case s.C <- syncproto.Poke{Type: "poke", Scope: scope}:
+	default:
+	}
 }
 
 // Unsubscribe removes a connection.
@@ -53,12 +126,7 @@ func (h *Hub) Unsubscribe(s *Sub) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.subs, s)
-	for _, sc := range s.Scopes {
-		delete(h.bySc[sc], s)
-		if len(h.bySc[sc]) == 0 {
-			delete(h.bySc, sc)
-		}
-	}
+	h.unindex(s)
 }
 
 // Publish pokes every connection holding one of the scopes.

@@ -21,13 +21,6 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 	if err := CheckProtocol(req.Protocol); err != nil {
 		return resp, err
 	}
-	allowed := ActorScopes(a)
-	for sc := range req.Checkpoints {
-		if !slices.Contains(allowed, sc) {
-			resp.Purge = append(resp.Purge, sc)
-		}
-	}
-	slices.Sort(resp.Purge)
 	limit := req.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -39,6 +32,18 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 		if err != nil {
 			return err
 		}
+		// The scopes he holds now, read in the snapshot the changes are read in: a scope
+		// source's grant and the incident's records arrive together.
+		allowed, err := s.actorScopes(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		for sc := range req.Checkpoints {
+			if !slices.Contains(allowed, sc) {
+				resp.Purge = append(resp.Purge, sc)
+			}
+		}
+		slices.Sort(resp.Purge)
 		budget := limit
 		for _, sc := range allowed {
 			cp := req.Checkpoints[sc]
@@ -85,6 +90,19 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 		}
 		end := sqldb.PrefixEnd(path)
 		w.Add("((org_path >= ? AND org_path < ?) OR (old_org_path >= ? AND old_org_path < ?))", path, end, path, end)
+	case "down":
+		// A unit's shared records: those at its own path exactly, shared before or after.
+		var path string
+		err := tx.QueryRow(ctx, `SELECT path FROM org_units WHERE id = $1`, id).Scan(&path)
+		if errors.Is(err, yingji.ErrNotFound) {
+			out.Checkpoint = head
+			return out, 0, nil
+		} else if err != nil {
+			return out, 0, err
+		}
+		w.Add("((org_path = ? AND shared) OR (old_org_path = ? AND old_shared))", path, path)
+	case "inc":
+		w.Add("(incident_id = ? OR old_incident_id = ?)", id, id)
 	case "ent":
 		w.Add("(enterprise_id = ? OR old_enterprise_id = ?)", id, id)
 	case "user":
@@ -178,7 +196,7 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
 	err := sqldb.InChunks(ids, []any{coll}, func(args []any, in string) error {
-		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, deleted, deleted_at, stamps, digests FROM sync_records
+		rows, err := q.Query(ctx, `SELECT record_id, seq, org_path, enterprise_id, user_id, shared, incident_id, deleted, deleted_at, stamps, digests FROM sync_records
 			WHERE collection = $1 AND record_id IN (`+in+`)`, args...)
 		if err != nil {
 			return err
@@ -186,7 +204,7 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 		for rows.Next() {
 			var id, stamps, digests string
 			var p prior
-			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.place.UserID, &p.deleted, &p.deletedAt, &stamps, &digests); err != nil {
+			if err := rows.Scan(&id, &p.seq, &p.place.OrgPath, &p.place.EnterpriseID, &p.place.UserID, &p.place.Shared, &p.place.IncidentID, &p.deleted, &p.deletedAt, &stamps, &digests); err != nil {
 				rows.Close()
 				return err
 			}

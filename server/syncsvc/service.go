@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -36,6 +37,8 @@ type Service struct {
 
 	colls     map[string]Collection
 	observers map[string][]Observer
+	mu        sync.RWMutex
+	sources   []ScopeSource
 }
 
 // New returns a service on db; register collections before serving.

@@ -42,7 +42,10 @@ type Waker struct {
 	DB  sqldb.DB
 	FCM notify.Channel
 	// Live reports whether the device holds the live WebSocket (on this instance).
-	Live   func(userID, deviceID string) bool
+	Live func(userID, deviceID string) bool
+	// Scopes computes the scopes a user holds (the sync service's ActorScopes); unset, his
+	// role's and his user scope.
+	Scopes func(ctx context.Context, a *yingji.Actor) ([]string, error)
 	Window time.Duration
 	Log    *slog.Logger
 
@@ -240,22 +243,46 @@ type candidate struct {
 // devices lists the devices with a push token and the scopes their users hold (the same
 // scopes the server gives their sessions).
 func (w *Waker) devices(ctx context.Context) ([]candidate, error) {
-	rows, err := w.DB.Query(ctx, `SELECT p.user_id, p.device_id, p.token, u.role, u.enterprise_id,
-		COALESCE(e.org_path, tu.path, ou.path, u.org_path)
+	rows, err := w.DB.Query(ctx, `SELECT p.user_id, p.device_id, p.token, u.role, COALESCE(u.enterprise_id, ''),
+		COALESCE(u.org_unit_id, ''), COALESCE(u.team_id, ''), COALESCE(e.org_path, tu.path, ou.path, u.org_path)
 		FROM push_tokens p JOIN users u ON u.id = p.user_id
 		LEFT JOIN enterprises e ON e.id = u.enterprise_id
 		LEFT JOIN teams t ON t.id = u.team_id LEFT JOIN org_units tu ON tu.id = t.org_unit_id
 		LEFT JOIN org_units ou ON ou.id = u.org_unit_id
 		WHERE u.disabled = $1`, false)
-	return sqldb.CollectRows(rows, err, func(r sqldb.Rows) (candidate, error) {
+	type row struct {
+		c candidate
+		a *yingji.Actor
+	}
+	rs, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (row, error) {
 		var c candidate
 		var role string
 		a := &yingji.Actor{}
-		if err := r.Scan(&c.user, &c.id, &c.token, &role, &a.EnterpriseID, &a.OrgPath); err != nil {
-			return c, err
+		if err := r.Scan(&c.user, &c.id, &c.token, &role, &a.EnterpriseID, &a.OrgUnitID, &a.TeamID, &a.OrgPath); err != nil {
+			return row{}, err
 		}
 		a.UserID, a.Role = c.user, yingji.Role(role)
-		c.scopes = slices.Clone(syncsvc.ActorScopes(a))
-		return c, nil
+		return row{c, a}, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]candidate, 0, len(rs))
+	scopes := map[string][]string{} // a user's devices share his scopes
+	for _, r := range rs {
+		sc, ok := scopes[r.c.user]
+		if !ok {
+			if w.Scopes != nil {
+				if sc, err = w.Scopes(ctx, r.a); err != nil {
+					return nil, err
+				}
+			} else {
+				sc = append(syncsvc.RoleScopes(r.a), syncsvc.UserScope(r.a.UserID))
+			}
+			scopes[r.c.user] = sc
+		}
+		r.c.scopes = slices.Clone(sc)
+		out = append(out, r.c)
+	}
+	return out, nil
 }

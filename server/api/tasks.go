@@ -163,7 +163,10 @@ func (s *Server) createTask(c echo.Context) error {
 		req.ID = yingji.NewID()
 	}
 	f := map[string]any{"incident_id": c.Param("id"), "title": req.Title, "detail": req.Detail, "source": "hq",
-		"team_id": req.TeamID, "assignee_id": req.AssigneeID, "due_at": req.DueAt}
+		"team_id": req.TeamID, "assignee_id": req.AssigneeID}
+	if req.DueAt != "" {
+		f["due_at"] = req.DueAt
+	}
 	if req.Location != nil {
 		f["location"] = req.Location
 	}
@@ -193,7 +196,10 @@ func (s *Server) tasksFromPlan(c echo.Context) error {
 	for _, m := range measures {
 		id := yingji.NewID()
 		f := map[string]any{"incident_id": c.Param("id"), "title": m, "source": "plan", "plan_id": req.PlanID, "level": req.Level,
-			"team_id": req.TeamID, "assignee_id": req.AssigneeID, "due_at": req.DueAt}
+			"team_id": req.TeamID, "assignee_id": req.AssigneeID}
+		if req.DueAt != "" {
+			f["due_at"] = req.DueAt
+		}
 		if err := s.pushOne(c, syncproto.Mutation{Collection: "tasks", ID: id, Op: syncproto.OpCreate, Fields: rawFields(f)}); err != nil {
 			return err
 		}

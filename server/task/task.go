@@ -119,8 +119,7 @@ func LoadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, er
 // place is where a record of an incident belongs: the incident and its unit chain, and the
 // one person it is given to.
 func place(inc Incident, userID string) syncsvc.Place {
-	// TODO(scopes): IncidentID: inc.ID once syncsvc.Place has it (branch scopes).
-	return syncsvc.Place{OrgPath: inc.OrgPath, UserID: userID}
+	return syncsvc.Place{IncidentID: inc.ID, OrgPath: inc.OrgPath, UserID: userID}
 }
 
 // Member reports whether the user is an active member of the incident (its command groups or

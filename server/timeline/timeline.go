@@ -79,7 +79,7 @@ type Source func(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, e
 // Incident is what the sources need of the incident.
 type Incident struct {
 	ID, Code, Title, OrgPath, AlertID, EnterpriseID string
-	OccurredAt, ReportedAt, TerminatedAt          string
+	OccurredAt, ReportedAt, TerminatedAt            string
 	Lat, Lng                                        float64
 }
 

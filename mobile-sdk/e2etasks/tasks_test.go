@@ -189,7 +189,9 @@ func runResponders(t *testing.T, s *apptest.Server) {
 		}
 	}
 	for _, id := range []string{t1.ID, t2.ID} {
-		idx := func(k string) int { return slices.IndexFunc(rp.Items, func(e timeline.Event) bool { return e.Key == k }) }
+		idx := func(k string) int {
+			return slices.IndexFunc(rp.Items, func(e timeline.Event) bool { return e.Key == k })
+		}
 		if !(idx("task:"+id) < idx("task:"+id+":0") && idx("task:"+id+":0") < idx("task:"+id+":1") && idx("task:"+id+":2") < idx("task:"+id+":3")) {
 			t.Fatalf("steps of %s out of order: %v", id, titles(rp.Items))
 		}

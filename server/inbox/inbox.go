@@ -38,14 +38,19 @@ const (
 	KindHazardOverdue    = "hazard_overdue"    // a hazard under the user's supervision is past its deadline
 	KindChecklistDue     = "checklist_due"     // a checklist period the user patrols ends soon
 	KindChecklistOverdue = "checklist_overdue" // a checklist period the user patrols ended unpatrolled
+	KindResponseProposed = "response_proposed" // a response step awaits the user's approval (he is the designated leader)
+	KindResponseDecided  = "response_decided"  // the leader approved or rejected a response step the user proposed
+	KindIncidentGroup    = "incident_group"    // the user joined an incident's command group, or its response changed
+	KindIncidentEnded    = "incident_ended"    // the response to an incident the user is in was terminated
 )
 
 // Kinds lists every kind, with its Chinese name.
 var Kinds = []string{KindAlertDispatch, KindAlertEscalation, KindHazardAssigned, KindHazardDeadline, KindHazardOverdue,
-	KindChecklistDue, KindChecklistOverdue}
+	KindChecklistDue, KindChecklistOverdue, KindResponseProposed, KindResponseDecided, KindIncidentGroup, KindIncidentEnded}
 
 var kindNames = map[string]string{KindAlertDispatch: "预警通知", KindAlertEscalation: "预警上报", KindHazardAssigned: "隐患交办",
-	KindHazardDeadline: "隐患到期提醒", KindHazardOverdue: "隐患逾期", KindChecklistDue: "巡查提醒", KindChecklistOverdue: "巡查逾期"}
+	KindHazardDeadline: "隐患到期提醒", KindHazardOverdue: "隐患逾期", KindChecklistDue: "巡查提醒", KindChecklistOverdue: "巡查逾期",
+	KindResponseProposed: "响应待审批", KindResponseDecided: "响应审批结果", KindIncidentGroup: "应急响应", KindIncidentEnded: "响应终止"}
 
 // KindName is a kind's Chinese name.
 func KindName(k string) string {
@@ -98,6 +103,7 @@ var namespace = uuid.MustParse("7a1c3e0c-2f4e-5b7a-9c1d-6e0f5a4b3c21")
 func AlertLink(id string) string     { return "/alerts?id=" + id }
 func HazardLink(id string) string    { return "/hazards?id=" + id }
 func ChecklistLink(id string) string { return "/checklists?id=" + id }
+func IncidentLink(id string) string  { return "/incidents/command?id=" + id }
 
 // ChangeLog records server-side writes to synced collections in the writing transaction:
 // *syncsvc.Service implements it.

@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -26,6 +25,8 @@ import (
 	"time"
 
 	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/incident"
+	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
 )
 
@@ -137,17 +138,12 @@ type fixture struct {
 	occurred, reported time.Time
 }
 
-// newIncident makes an incident of the 江南区 and puts rescue01 and a second rescue member
-// (rescue02, of the other demo team, made here) on it.
-//
-// Until the incidents module (branch inc, migration 00016) is merged, the incident and its
-// members are written with SQL into stand-in tables shaped by the shared contract; at merge
-// this helper uses incident.Service (Create, AddMembers) instead.
+// newIncident makes an incident of the 江南区 through the incidents module and puts rescue01
+// and a second rescue member (rescue02, of the other demo team, made here) on it.
 func newIncident(t *testing.T, s *apptest.Server) fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := s.DB
-	ensureIncidentTables(t, s)
 	var f fixture
 	if err := db.QueryRow(ctx, `SELECT id, team_id FROM users WHERE username = 'rescue01'`).Scan(&f.Rescue1, &f.Team1); err != nil {
 		t.Fatal(err)
@@ -162,49 +158,31 @@ func newIncident(t *testing.T, s *apptest.Server) fixture {
 		f.Rescue2, f.Team2, path2); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.QueryRow(ctx, `SELECT path FROM org_units WHERE code = '339901'`).Scan(&f.OrgPath); err != nil {
+	var unit string
+	if err := db.QueryRow(ctx, `SELECT id, path FROM org_units WHERE code = '339901'`).Scan(&unit, &f.OrgPath); err != nil {
 		t.Fatal(err)
 	}
 	f.IncidentID = yingji.NewID()
-	f.occurred = time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Millisecond)
+	f.occurred = time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Second)
 	f.reported = f.occurred.Add(5 * time.Minute)
-	if _, err := db.Exec(ctx, `INSERT INTO incidents (id, code, title, class, status, org_path, alert_id, enterprise_id, lat, lng, occurred_at, reported_at, created_at, updated_at)
-		VALUES ($1, 'SJ-TEST-0001', '临港石化储罐区液氯泄漏', 'accident', 'responding', $2, '', '', 30.2231, 120.3512, $3, $4, $4, $4)`,
-		f.IncidentID, f.OrgPath, f.occurred, f.reported); err != nil {
+	svc := incident.New(db, s.Sync, nil, nil)
+	svc.ScopesChanged = s.Sync.ScopesChanged
+	lat, lng := 30.2231, 120.3512
+	x := incident.Incident{ID: f.IncidentID, Title: "临港石化储罐区液氯泄漏", Class: "accident", SubType: "危险化学品事故", Grade: "一般",
+		Status: incident.StatusResponding, ResponseLevel: 4, Lat: &lat, Lng: &lng, OrgPath: f.OrgPath, OrgUnitID: unit,
+		OccurredAt: incident.FormatTime(f.occurred), ReportedAt: incident.FormatTime(f.reported), ReceivedAt: incident.FormatTime(f.reported),
+		Source: incident.SourcePhone, ReporterName: "沈国强"}
+	err := db.InTx(ctx, func(q sqldb.Querier) error {
+		if err := svc.Insert(ctx, q, &x); err != nil {
+			return err
+		}
+		if err := svc.AddTeam(ctx, q, f.IncidentID, f.Team1); err != nil {
+			return err
+		}
+		return svc.AddTeam(ctx, q, f.IncidentID, f.Team2)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range [][2]string{{f.Rescue1, f.Team1}, {f.Rescue2, f.Team2}} {
-		if _, err := db.Exec(ctx, `INSERT INTO incident_members (incident_id, user_id, grp, role_title, team_id, added_at) VALUES ($1, $2, 'team', '', $3, $4)`,
-			f.IncidentID, m[0], m[1], f.reported); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return f
-}
-
-// ensureIncidentTables creates stand-ins of the incidents module's tables (shared contract)
-// when they are not there yet.
-func ensureIncidentTables(t *testing.T, s *apptest.Server) {
-	t.Helper()
-	ctx := context.Background()
-	var n int
-	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM incidents`).Scan(&n); err == nil {
-		return
-	}
-	ts := "TIMESTAMP"
-	if s.DB.Engine() == "postgres" {
-		ts = "TIMESTAMPTZ"
-	}
-	for _, q := range []string{
-		fmt.Sprintf(`CREATE TABLE incidents (id TEXT PRIMARY KEY, code TEXT NOT NULL, title TEXT NOT NULL, class TEXT NOT NULL DEFAULT '',
-			status TEXT NOT NULL, org_path TEXT NOT NULL, alert_id TEXT NOT NULL DEFAULT '', enterprise_id TEXT NOT NULL DEFAULT '',
-			lat REAL NOT NULL DEFAULT 0, lng REAL NOT NULL DEFAULT 0, occurred_at %[1]s, reported_at %[1]s, terminated_at %[1]s,
-			created_at %[1]s NOT NULL, updated_at %[1]s NOT NULL)`, ts),
-		fmt.Sprintf(`CREATE TABLE incident_members (incident_id TEXT NOT NULL, user_id TEXT NOT NULL, grp TEXT NOT NULL, role_title TEXT NOT NULL DEFAULT '',
-			team_id TEXT NOT NULL DEFAULT '', added_at %[1]s NOT NULL, removed_at %[1]s)`, ts),
-	} {
-		if _, err := s.DB.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

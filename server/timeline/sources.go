@@ -12,7 +12,7 @@ import (
 
 func ptr(f float64) *float64 { return &f }
 
-func at(loc string) (*float64, *float64) {
+func at2(loc string) (*float64, *float64) {
 	var l *task.Location
 	if json.Unmarshal([]byte(loc), &l) != nil || l == nil || !l.Valid() {
 		return nil, nil
@@ -27,7 +27,7 @@ func incidentEvents(_ context.Context, _ sqldb.Querier, inc Incident) ([]Event, 
 		when = inc.OccurredAt
 	}
 	out := []Event{{Key: "incident:" + inc.ID, Kind: KindIncidentReported, At: when, Title: fmt.Sprintf("接报突发事件 %s（发生于 %s）", inc.Code, inc.OccurredAt),
-		Lat: ptr(inc.Lat), Lng: ptr(inc.Lng), Ref: "incidents/" + inc.ID}}
+		Lat: inc.Lat, Lng: inc.Lng, Ref: "incidents/" + inc.ID}}
 	if inc.TerminatedAt != "" {
 		out = append(out, Event{Key: "incident:" + inc.ID + ":terminated", Kind: KindIncidentTerminated, At: inc.TerminatedAt,
 			Title: "应急响应终止", Ref: "incidents/" + inc.ID})
@@ -231,7 +231,7 @@ func taskEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, er
 		if src == "plan" {
 			from = "预案措施"
 		}
-		lat, lng := at(loc)
+		lat, lng := at2(loc)
 		out = append(out, Event{Key: "task:" + id, Kind: KindTaskAssigned, At: when, Actor: by, TeamID: team,
 			Title: fmt.Sprintf("下达任务（%s）给 %s：%s", from, to, title), Lat: lat, Lng: lng, Ref: "tasks/" + id})
 		var ss []task.Step
@@ -261,7 +261,7 @@ func checkinEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event,
 		if err := rows.Scan(&id, &team, &user, &loc, &note, &t, &teamName); err != nil {
 			return nil, err
 		}
-		lat, lng := at(loc)
+		lat, lng := at2(loc)
 		title := "到达现场报到"
 		if teamName != "" {
 			title = teamName + " " + title
@@ -290,13 +290,79 @@ func feedbackEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event
 		var ps, vs []string
 		json.Unmarshal([]byte(photos), &ps)
 		json.Unmarshal([]byte(videos), &vs)
-		lat, lng := at(loc)
+		lat, lng := at2(loc)
 		title := "现场反馈：" + text
 		if len(ps)+len(vs) > 0 {
 			title += fmt.Sprintf("（照片 %d，视频 %d）", len(ps), len(vs))
 		}
 		out = append(out, Event{Key: "feedback:" + id, Kind: KindFeedback, At: t, Actor: user, TeamID: team, Title: title, Lat: lat, Lng: lng,
 			Ref: "feedback/" + id, Media: append(ps, vs...)})
+	}
+	return out, rows.Err()
+}
+
+var responseKinds = map[string]string{"start": "启动", "raise": "提升", "lower": "降低", "terminate": "终止"}
+
+// responseEvents: each response step proposed, and its decision by the leader.
+func responseEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, error) {
+	rows, err := q.Query(ctx, `SELECT id, kind, level, plan_id, reason, state, proposed_by, proposed_at, approver_id, decided_by, decided_at, comment
+		FROM response_actions WHERE incident_id = $1`, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var id, kind, plan, reason, state, by, at, approver, decidedBy, decidedAt, comment string
+		var level int
+		if err := rows.Scan(&id, &kind, &level, &plan, &reason, &state, &by, &at, &approver, &decidedBy, &decidedAt, &comment); err != nil {
+			return nil, err
+		}
+		what := responseKinds[kind] + "应急响应"
+		if kind != "terminate" && level > 0 {
+			what = fmt.Sprintf("%s（%d级）", what, level)
+		}
+		t := "提请" + what
+		if reason != "" {
+			t += "，理由：" + reason
+		}
+		out = append(out, Event{Key: "response:" + id, Kind: KindResponseProposed, At: at, Actor: by, Title: t, Ref: "response_actions/" + id})
+		if state != "proposed" && decidedAt != "" {
+			d := "批准"
+			if state == "rejected" {
+				d = "不批准"
+			}
+			t := d + what
+			if comment != "" {
+				t += "：" + comment
+			}
+			out = append(out, Event{Key: "response:" + id + ":decided", Kind: KindResponseDecided, At: decidedAt, Actor: decidedBy, Title: t,
+				Ref: "response_actions/" + id})
+		}
+	}
+	return out, rows.Err()
+}
+
+var messageKinds = map[string]string{"text": "", "photo": "[照片] ", "location": "[位置] "}
+
+// chatEvents: the incident group's messages.
+func chatEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, error) {
+	rows, err := q.Query(ctx, `SELECT id, kind, text, photos, location, sender_id, sent_at FROM incident_messages WHERE incident_id = $1`, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var id, kind, text, photos, loc, by, at string
+		if err := rows.Scan(&id, &kind, &text, &photos, &loc, &by, &at); err != nil {
+			return nil, err
+		}
+		var ps []string
+		json.Unmarshal([]byte(photos), &ps)
+		lat, lng := at2(loc)
+		out = append(out, Event{Key: "message:" + id, Kind: KindMessage, At: at, Actor: by, Title: "群组消息：" + messageKinds[kind] + text,
+			Lat: lat, Lng: lng, Ref: "incident_messages/" + id, Media: ps})
 	}
 	return out, rows.Err()
 }

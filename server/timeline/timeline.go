@@ -41,13 +41,17 @@ const (
 	KindTaskStep           = "task.step"
 	KindCheckin            = "checkin"
 	KindFeedback           = "feedback"
+	KindResponseProposed   = "response.proposed"
+	KindResponseDecided    = "response.decided"
+	KindMessage            = "message"
 )
 
 // KindNames are the kinds' Chinese names (the portal's filter).
 var KindNames = map[string]string{
 	KindIncidentReported: "事件接报", KindIncidentTerminated: "响应终止", KindAlert: "预警", KindAlertAction: "预警处置",
 	KindDelivery: "预警通知", KindReading: "监测数据", KindPatrol: "巡查", KindHazard: "隐患", KindTaskAssigned: "任务下达",
-	KindTaskStep: "任务进展", KindCheckin: "队伍报到", KindFeedback: "现场反馈",
+	KindTaskStep: "任务进展", KindCheckin: "队伍报到", KindFeedback: "现场反馈", KindResponseProposed: "响应提请",
+	KindResponseDecided: "领导审批", KindMessage: "群组消息",
 }
 
 // Event is one thing that happened. What it says (Key, Kind, At, Actor, Title, the position
@@ -80,16 +84,18 @@ type Source func(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, e
 type Incident struct {
 	ID, Code, Title, OrgPath, AlertID, EnterpriseID string
 	OccurredAt, ReportedAt, TerminatedAt            string
-	Lat, Lng                                        float64
+	Lat, Lng                                        *float64 // nil: no position
 }
 
-// Sources are the derivations, in no particular order. The response steps (response_actions),
-// dispatch orders and incident chat join here as their tables land.
+// Sources are the derivations, in no particular order. Dispatch orders and resource requests
+// (branch dispatch) join here as their tables land.
 var Sources = map[string]Source{
 	"incident": incidentEvents,
 	"alert":    alertEvents,
 	"readings": readingEvents,
 	"prior":    priorEvents,
+	"response": responseEvents,
+	"chat":     chatEvents,
 	"tasks":    taskEvents,
 	"checkins": checkinEvents,
 	"feedback": feedbackEvents,
@@ -97,13 +103,18 @@ var Sources = map[string]Source{
 
 func loadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
 	inc := Incident{ID: id}
-	var occ, rep, term any
+	var occ, rep, term, lat, lng any
 	err := q.QueryRow(ctx, `SELECT code, title, org_path, alert_id, enterprise_id, occurred_at, reported_at, terminated_at, lat, lng
-		FROM incidents WHERE id = $1`, id).Scan(&inc.Code, &inc.Title, &inc.OrgPath, &inc.AlertID, &inc.EnterpriseID, &occ, &rep, &term, &inc.Lat, &inc.Lng)
+		FROM incidents WHERE id = $1`, id).Scan(&inc.Code, &inc.Title, &inc.OrgPath, &inc.AlertID, &inc.EnterpriseID, &occ, &rep, &term, &lat, &lng)
 	if errors.Is(err, yingji.ErrNotFound) {
 		return inc, yingji.Errorf(yingji.ENOTFOUND, "incident.not_found", "突发事件不存在")
 	}
 	inc.OccurredAt, inc.ReportedAt, inc.TerminatedAt = timeText(occ), timeText(rep), timeText(term)
+	if a, ok := lat.(float64); ok {
+		if b, ok := lng.(float64); ok {
+			inc.Lat, inc.Lng = &a, &b
+		}
+	}
 	return inc, err
 }
 

@@ -140,7 +140,7 @@ type fixture struct {
 
 // newIncident makes an incident of the 江南区 through the incidents module and puts rescue01
 // and a second rescue member (rescue02, of the other demo team, made here) on it.
-func newIncident(t *testing.T, s *apptest.Server) fixture {
+func newIncident(t testing.TB, s *apptest.Server) fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := s.DB

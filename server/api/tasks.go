@@ -262,7 +262,7 @@ func (s *Server) timeline(c echo.Context) error {
 		return err
 	}
 	// What the caller now sees becomes evidence.
-	if _, err := timeline.Anchor(ctx, s.DB, c.Param("id"), time.Now()); err != nil {
+	if _, err := timeline.AnchorEvents(ctx, s.DB, c.Param("id"), r.All, time.Now()); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, r)

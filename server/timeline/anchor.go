@@ -38,6 +38,19 @@ func loadAnchors(ctx context.Context, q sqldb.Querier, incidentID string) ([]anc
 // order, and returns how many it added. From then on a change to the rows they come from is
 // evidence. It runs when the timeline is read, when a report is made and by the periodic job.
 func Anchor(ctx context.Context, db sqldb.DB, incidentID string, now time.Time) (int, error) {
+	return anchorChain(ctx, db, incidentID, nil, now)
+}
+
+// AnchorEvents anchors events the caller derived (Get's): those not anchored yet join the
+// chain, without deriving them a second time.
+func AnchorEvents(ctx context.Context, db sqldb.DB, incidentID string, evs []Event, now time.Time) (int, error) {
+	if evs == nil {
+		evs = []Event{}
+	}
+	return anchorChain(ctx, db, incidentID, evs, now)
+}
+
+func anchorChain(ctx context.Context, db sqldb.DB, incidentID string, derived []Event, now time.Time) (int, error) {
 	added := 0
 	err := db.InTx(ctx, func(q sqldb.Querier) error {
 		added = 0
@@ -47,9 +60,12 @@ func Anchor(ctx context.Context, db sqldb.DB, incidentID string, now time.Time) 
 				return err
 			}
 		}
-		_, evs, err := Derive(ctx, q, incidentID)
-		if err != nil {
-			return err
+		evs := derived
+		if evs == nil {
+			var err error
+			if _, evs, err = Derive(ctx, q, incidentID); err != nil {
+				return err
+			}
 		}
 		as, err := loadAnchors(ctx, q, incidentID)
 		if err != nil {

@@ -254,8 +254,9 @@ type Position struct {
 }
 
 // Replay is a page of an incident's timeline with the positions over the whole filtered
-// span.
+// span. All holds every event derived (unfiltered), for anchoring; it is not sent.
 type Replay struct {
+	All        []Event        `json:"-"`
 	IncidentID string         `json:"incident_id"`
 	Items      []Event        `json:"items"`
 	Total      int            `json:"total"`
@@ -280,6 +281,7 @@ func Get(ctx context.Context, db sqldb.DB, a *yingji.Actor, incidentID string, f
 	if err != nil {
 		return out, err
 	}
+	out.All = evs
 	var kept []Event
 	for _, e := range evs {
 		if f.match(e) {

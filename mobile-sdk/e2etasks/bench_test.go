@@ -10,6 +10,7 @@ import (
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
 	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/timeline"
 	"github.com/yingji/yingji/server/yingji"
 )
@@ -130,6 +131,39 @@ func BenchmarkFeedbackAck1000(b *testing.B) {
 			}
 			b.ReportMetric(worst.Seconds(), "worst-s")
 			b.ReportMetric(float64(n-distinct), "duplicates")
+		})
+	}
+}
+
+// BenchmarkDerive10k: deriving the 10,000 events in process (no HTTP, no JSON), the query part
+// of a replay.
+//
+//	go test -run '^$' -bench Derive -benchtime 20x ./mobile-sdk/e2etasks/
+func BenchmarkDerive10k(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			var s *apptest.Server
+			if engine == "sqlite" {
+				s = apptest.Start(b)
+			} else {
+				s = apptest.StartPostgres(b)
+			}
+			f := newIncident(b, s)
+			seed(b, s, f, 10000)
+			ctx := context.Background()
+			b.ResetTimer()
+			for range b.N {
+				err := s.DB.ReadTx(ctx, func(q sqldb.Querier) error {
+					_, evs, err := timeline.Derive(ctx, q, f.IncidentID)
+					if err == nil && len(evs) < 10000 {
+						err = fmt.Errorf("%d events", len(evs))
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

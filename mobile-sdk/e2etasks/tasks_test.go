@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/assess"
 	"github.com/yingji/yingji/server/task"
 	"github.com/yingji/yingji/server/timeline"
 	"github.com/yingji/yingji/server/yingji"
@@ -205,6 +206,37 @@ func runResponders(t *testing.T, s *apptest.Server) {
 		t.Fatalf("filtered: %v", titles(rp.Items))
 	}
 	apptest.WantError(t, s.Do(t, "GET", base+"/timeline?kind=nonsense", duty, nil), 400, "timeline.bad_kind")
+
+	// The assessment report, pre-filled from the timeline's figures, edited, made final, printed.
+	apptest.WantError(t, s.Do(t, "POST", base+"/assessments", r1tok, nil), 403, "assessment.forbidden")
+	var as assess.Assessment
+	want(t, s.Do(t, "POST", base+"/assessments", duty, nil), http.StatusCreated, &as)
+	fg := as.Figures
+	if as.Status != "draft" || fg.Tasks != 3 || fg.TasksDone != 2 || fg.TasksOnTime != 2 || fg.TasksCancelled != 1 || fg.Checkins != 2 ||
+		fg.Feedback != 2 || fg.ToArrivalMin <= 0 || !strings.Contains(as.Content.Response.Text, "共下达任务 3 项，完成 2 项") {
+		t.Fatalf("assessment: %+v", as)
+	}
+	apptest.WantError(t, s.Do(t, "POST", "/api/v1/assessments/"+as.ID+"/finalize", duty, nil), 400, "assessment.missing_causes")
+	content := as.Content
+	content.Causes.Text = "储罐进料阀密封老化导致液氯泄漏"
+	content.Losses.IndirectWan = 12.5
+	want(t, s.Do(t, "PATCH", "/api/v1/assessments/"+as.ID, duty, map[string]any{"content": content}), 200, &as)
+	want(t, s.Do(t, "POST", "/api/v1/assessments/"+as.ID+"/finalize", duty, nil), 200, &as)
+	if as.Status != "final" || as.FinalizedBy == "" {
+		t.Fatalf("final: %+v", as)
+	}
+	apptest.WantError(t, s.Do(t, "PATCH", "/api/v1/assessments/"+as.ID, duty, map[string]any{"title": "x"}), 409, "assessment.final")
+	if r := s.Do(t, "GET", "/api/v1/assessments/"+as.ID+"/export.docx", duty, nil); r.Status != 200 || !strings.HasPrefix(string(r.Body), "PK") {
+		t.Fatalf("docx: %d", r.Status)
+	}
+	if r := s.Do(t, "GET", "/api/v1/assessments/"+as.ID+"/export.pdf", duty, nil); !(r.Status == 200 && strings.HasPrefix(string(r.Body), "%PDF")) && r.Status != 409 {
+		t.Fatalf("pdf: %d %s", r.Status, r.Body)
+	}
+	var ap yingji.Page[assess.Assessment]
+	want(t, s.Do(t, "GET", "/api/v1/assessments?incident_id="+f.IncidentID, duty, nil), 200, &ap)
+	if ap.Total != 1 {
+		t.Fatalf("assessments: %+v", ap)
+	}
 
 	// Verify: intact ...
 	var v timeline.Verification

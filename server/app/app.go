@@ -288,6 +288,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.API.MountResources(m.Resources)
 	m.API.MountTasks()
+	m.API.MountAssessments(m.newAssessments())
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

@@ -1,6 +1,9 @@
 package app
 
-import "github.com/yingji/yingji/server/task"
+import (
+	"github.com/yingji/yingji/server/assess"
+	"github.com/yingji/yingji/server/task"
+)
 
 // registerTasks registers the responders' collections of an incident: tasks, check-ins and
 // scene feedback.
@@ -12,4 +15,13 @@ func (m *Main) registerTasks() {
 	m.Sync.Register(tasks)
 	m.Sync.Register(checkins)
 	m.Sync.Register(feedback)
+}
+
+// newAssessments returns the assessment reports service (应急评估).
+func (m *Main) newAssessments() *assess.Service {
+	svc := assess.New(m.DB, m.Audit)
+	if m.Now != nil {
+		svc.Now = m.Now
+	}
+	return svc
 }

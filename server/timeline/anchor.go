@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -78,6 +80,17 @@ func anchorChain(ctx context.Context, db sqldb.DB, incidentID string, derived []
 			prev, seq = a.ChainHash, a.Seq
 		}
 		stamp := now.UTC().Format(timeLayout)
+		var vals []string
+		var args []any
+		flush := func() error {
+			if len(vals) == 0 {
+				return nil
+			}
+			_, err := q.Exec(ctx, `INSERT INTO timeline_anchors (incident_id, seq, event_key, kind, at, title, event_hash, chain_hash, anchored_at)
+				VALUES `+strings.Join(vals, ", "), args...)
+			vals, args = vals[:0], args[:0]
+			return err
+		}
 		for _, e := range evs {
 			if have[e.Key] {
 				continue
@@ -88,11 +101,18 @@ func anchorChain(ctx context.Context, db sqldb.DB, incidentID string, derived []
 			if len(title) > 200 {
 				title = title[:200]
 			}
-			if _, err := q.Exec(ctx, `INSERT INTO timeline_anchors (incident_id, seq, event_key, kind, at, title, event_hash, chain_hash, anchored_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, incidentID, seq, e.Key, e.Kind, e.At, string(title), e.Hash, prev, stamp); err != nil {
-				return err
-			}
+			n := len(args)
+			vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9))
+			args = append(args, incidentID, seq, e.Key, e.Kind, e.At, string(title), e.Hash, prev, stamp)
 			added++
+			if len(vals) == 100 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 		return nil
 	})

@@ -177,6 +177,10 @@ func (c *fieldRecords) Prepare(ctx context.Context, q sqldb.Querier, a *yingji.A
 			}
 		}
 	}
+	// Nothing at the scene happens before the incident was reported.
+	if inc, err := LoadIncident(ctx, q, syncsvc.Str(f, "incident_id")); err == nil {
+		syncsvc.StepOf(ctx).NotBefore(inc.ReportedAt)
+	}
 	at, received := syncsvc.StepTimes(ctx, c.Now())
 	f["user_id"] = syncsvc.JSON(a.UserID)
 	f["team_id"] = syncsvc.JSON(a.TeamID)

@@ -101,17 +101,19 @@ func (l *Location) Valid() bool {
 // Incident is what these records need of their incident (table incidents).
 type Incident struct {
 	ID, OrgPath, Status string
-	Exercise            bool
+	ReportedAt          time.Time // zero when unknown
 }
 
 // LoadIncident reads an incident; a rejection when it does not exist.
 func LoadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
 	return syncsvc.Cached(ctx, "task_incident:"+id, func() (Incident, error) {
 		inc := Incident{ID: id}
-		err := q.QueryRow(ctx, `SELECT org_path, status FROM incidents WHERE id = $1`, id).Scan(&inc.OrgPath, &inc.Status)
+		var reported string
+		err := q.QueryRow(ctx, `SELECT org_path, status, reported_at FROM incidents WHERE id = $1`, id).Scan(&inc.OrgPath, &inc.Status, &reported)
 		if errors.Is(err, yingji.ErrNotFound) {
 			return inc, syncsvc.Rejected(syncproto.CodeInvalid, "突发事件不存在")
 		}
+		inc.ReportedAt = parseTime(reported)
 		return inc, err
 	})
 }

@@ -33,6 +33,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/yingji/yingji/syncproto"
 )
 
@@ -128,30 +130,124 @@ func (c *Client) Attach(ctx context.Context, collection, id, field, file string)
 				return err
 			}
 		}
-		now := c.now().Format(stampFormat)
-		// A file attached again after it was sent or refused is sent again: the server
-		// completes it at once when it has it (nothing is transferred twice).
-		if _, err := tx.ExecContext(ctx, `INSERT INTO media_queue (sha256, path, size, content_type, filename, state, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
-			ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at,
-				filename = CASE WHEN media_queue.filename = '' THEN excluded.filename ELSE media_queue.filename END,
-				state = CASE WHEN media_queue.state IN ('done', 'failed') THEN 'queued' ELSE media_queue.state END,
-				upload_url = CASE WHEN media_queue.state IN ('done', 'failed') THEN '' ELSE media_queue.upload_url END,
-				uploaded = CASE WHEN media_queue.state IN ('done', 'failed') THEN 0 ELSE media_queue.uploaded END,
-				error_code = '', error_message = '',
-				attempts = CASE WHEN media_queue.state IN ('done', 'failed') THEN 0 ELSE media_queue.attempts END`,
-			cp.sha, cp.sha, cp.size, cp.contentType, cp.filename, now, now); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO media_attachments (sha256, collection, id, field, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`, cp.sha, collection, id, field, now)
-		return err
+		return c.queueMedia(ctx, tx, cp, collection, id, field)
 	})
 	if err != nil {
 		c.dropCopy(context.WithoutCancel(ctx), cp.sha)
 		return Attachment{}, err
 	}
 	return Attachment{SHA256: cp.sha, Size: cp.size}, nil
+}
+
+// queueMedia queues the upload of a copied file and records which record field refers to it.
+func (c *Client) queueMedia(ctx context.Context, tx *sql.Tx, cp copied, collection, id, field string) error {
+	now := c.now().Format(stampFormat)
+	// A file attached again after it was sent or refused is sent again: the server
+	// completes it at once when it has it (nothing is transferred twice).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO media_queue (sha256, path, size, content_type, filename, state, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)
+		ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, updated_at = excluded.updated_at,
+			filename = CASE WHEN media_queue.filename = '' THEN excluded.filename ELSE media_queue.filename END,
+			state = CASE WHEN media_queue.state IN ('done', 'failed') THEN 'queued' ELSE media_queue.state END,
+			upload_url = CASE WHEN media_queue.state IN ('done', 'failed') THEN '' ELSE media_queue.upload_url END,
+			uploaded = CASE WHEN media_queue.state IN ('done', 'failed') THEN 0 ELSE media_queue.uploaded END,
+			error_code = '', error_message = '',
+			attempts = CASE WHEN media_queue.state IN ('done', 'failed') THEN 0 ELSE media_queue.attempts END`,
+		cp.sha, cp.sha, cp.size, cp.contentType, cp.filename, now, now); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO media_attachments (sha256, collection, id, field, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, cp.sha, collection, id, field, now)
+	return err
+}
+
+// CreateWithFiles creates a record whose array fields list files by their SHA-256 — an
+// append-only record such as scene feedback, whose photos cannot be attached afterwards: each
+// file of files[field] is copied into the media folder, its hash appended to the field, the
+// record queued as Create does and the uploads queued, in one transaction. It works offline.
+func (c *Client) CreateWithFiles(ctx context.Context, collection string, fields map[string]json.RawMessage, files map[string][]string) (string, []Attachment, error) {
+	fields = copyFields(fields)
+	id := uuid.Must(uuid.NewV7()).String()
+	if raw, ok := fields["id"]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) != nil || uuid.Validate(s) != nil {
+			return "", nil, errorf(KindInvalid, CodeBadInput, "记录编号（id）必须是 UUID")
+		}
+		id = strings.ToLower(s)
+		delete(fields, "id")
+	}
+	spec, known, err := specFor(ctx, c.db, collection)
+	if err != nil {
+		return "", nil, err
+	}
+	names := make([]string, 0, len(files))
+	for f := range files {
+		if !validName(f) || strings.HasPrefix(f, "_") {
+			return "", nil, errorf(KindInvalid, CodeUnknownField, "字段名“%s”无效", f)
+		}
+		if known {
+			fs, ok := spec.Field(f)
+			if !ok || fs.Type != syncproto.TypeArray {
+				return "", nil, errorf(KindInvalid, "media.not_a_list", "“%s”的字段“%s”不能添加附件（不是附件列表）", collection, f)
+			}
+		}
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	c.mediaMu.Lock()
+	defer c.mediaMu.Unlock()
+	type one struct {
+		field string
+		cp    copied
+	}
+	var cps []one
+	drop := func() {
+		for _, x := range cps {
+			c.dropCopy(context.WithoutCancel(ctx), x.cp.sha)
+		}
+	}
+	for _, f := range names {
+		var list []string
+		if v := fields[f]; len(v) > 0 && string(v) != "null" {
+			if json.Unmarshal(v, &list) != nil {
+				drop()
+				return "", nil, errorf(KindInvalid, "media.not_a_list", "字段“%s”应为附件摘要的列表", f)
+			}
+		}
+		for _, file := range files[f] {
+			cp, err := c.copyIn(file)
+			if err != nil {
+				drop()
+				return "", nil, err
+			}
+			cps = append(cps, one{f, cp})
+			if !slices.Contains(list, cp.sha) {
+				list = append(list, cp.sha)
+			}
+		}
+		raw, _ := json.Marshal(list)
+		fields[f] = raw
+	}
+	err = c.inTx(ctx, func(tx *sql.Tx) error {
+		if err := c.writeTx(ctx, tx, collection, id, syncproto.OpCreate, fields, ""); err != nil {
+			return err
+		}
+		for _, x := range cps {
+			if err := c.queueMedia(ctx, tx, x.cp, collection, id, x.field); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	out := make([]Attachment, 0, len(cps))
+	for _, x := range cps {
+		out = append(out, Attachment{SHA256: x.cp.sha, Size: x.cp.size})
+	}
+	return id, out, nil
 }
 
 // checkSetField refuses a field that is not a set (once the specs are known).

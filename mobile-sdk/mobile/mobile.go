@@ -239,6 +239,28 @@ func (m *Client) Attach(collection, id, field, filePath string) (string, error) 
 	return toJSON(a)
 }
 
+// CreateWithFiles creates a record whose array fields list files — scene feedback with the
+// photos and videos just taken: filesJSON maps a field to file paths ({"photos": ["/.../a.jpg"]});
+// the files are copied into the replica, their hashes put in the fields and their uploads
+// queued with the record, offline. It returns {"id","media":[{"sha256","size"}]} as JSON.
+func (m *Client) CreateWithFiles(collection, objectJSON, filesJSON string) (string, error) {
+	f, err := sdk.ParseObject(objectJSON)
+	if err != nil {
+		return "", wrap(err)
+	}
+	files := map[string][]string{}
+	if strings.TrimSpace(filesJSON) != "" {
+		if err := json.Unmarshal([]byte(filesJSON), &files); err != nil {
+			return "", &Error{code: sdk.CodeBadJSON, message: "附件应为 {字段: [文件路径, ...]} 形式的 JSON", class: int64(sdk.KindInvalid.ExitCode())}
+		}
+	}
+	id, atts, err := m.c.CreateWithFiles(context.Background(), collection, f, files)
+	if err != nil {
+		return "", wrap(err)
+	}
+	return toJSON(map[string]any{"id": id, "media": atts})
+}
+
 // Media returns the upload queue as a JSON array of {"sha256","size","content_type",
 // "filename","state" (queued, uploading, done, failed),"uploaded","error_code","error_message",
 // "attempts","created_at","updated_at","records"}.

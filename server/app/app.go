@@ -175,6 +175,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Sync.Register(patrol.NewChecklists())
 	m.registerPlans()
 	m.Sync.Register(st.ResourceCollection())
+	m.registerTasks()
 	st.Changes = m.Sync
 	if m.Channels == nil {
 		if m.Channels, err = openChannels(ctx, m.Config); err != nil {
@@ -314,6 +315,8 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MountResources(m.Resources)
 	m.API.MountIncidents(m.Incidents)
 	m.API.MountDispatch(m.Dispatch, m.Contacts, m.Router)
+	m.API.MountTasks()
+	m.API.MountAssessments(m.newAssessments())
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)

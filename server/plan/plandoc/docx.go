@@ -57,9 +57,12 @@ func cell(text string, bold bool) string {
 }
 
 // Docx renders the version as a Word document.
-func Docx(p plan.Plan) ([]byte, error) {
+func Docx(p plan.Plan) ([]byte, error) { return DocxBlocks(Blocks(p)) }
+
+// DocxBlocks renders blocks as a Word document (other reports print through it too).
+func DocxBlocks(blocks []Block) ([]byte, error) {
 	var body strings.Builder
-	for i, bl := range Blocks(p) {
+	for i, bl := range blocks {
 		switch {
 		case bl.Heading == 1:
 			body.WriteString(paragraph(bl.Text, 36, true, i == 0))

@@ -38,19 +38,22 @@ func NewPrinter() *Printer {
 func (pr *Printer) CJK() bool { return len(pr.font) > 0 }
 
 // PDF renders the version on A4 pages.
-func (pr *Printer) PDF(p plan.Plan) ([]byte, error) {
+func (pr *Printer) PDF(p plan.Plan) ([]byte, error) { return pr.PDFBlocks(p.Title, Blocks(p)) }
+
+// PDFBlocks renders blocks on A4 pages under a title (other reports print through it too).
+func (pr *Printer) PDFBlocks(title string, blocks []Block) ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.AddUTF8FontFromBytes("cjk", "", pr.font)
 	pdf.SetMargins(20, 20, 20)
 	pdf.SetAutoPageBreak(true, 20)
-	pdf.SetTitle(p.Title, true)
+	pdf.SetTitle(title, true)
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-15)
 		pdf.SetFont("cjk", "", 9)
-		pdf.CellFormat(0, 10, p.Title+"  第 "+strconv.Itoa(pdf.PageNo())+" 页", "", 0, "C", false, 0, "")
+		pdf.CellFormat(0, 10, title+"  第 "+strconv.Itoa(pdf.PageNo())+" 页", "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
-	for i, b := range Blocks(p) {
+	for i, b := range blocks {
 		switch {
 		case b.Heading == 1:
 			pdf.SetFont("cjk", "", 18)

@@ -49,7 +49,7 @@ func (NopSink) AddTrack(string, webrtc.RTPCodecParameters, webrtc.RTPCodecType) 
 type nopWriter struct{}
 
 func (nopWriter) WriteRTP(*rtp.Packet, time.Time) error { return nil }
-func (nopWriter) Disconnected(time.Time)               {}
-func (nopWriter) Close() error                         { return nil }
+func (nopWriter) Disconnected(time.Time)                {}
+func (nopWriter) Close() error                          { return nil }
 
 var _ TrackSink = NopSink{}

@@ -1,9 +1,12 @@
 package record_test
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -433,6 +437,8 @@ func TestRecord(t *testing.T) {
 			if err != nil || len(list) != 1 || len(list[0].Segments) != 3 {
 				t.Fatalf("ListRecordings: %v %+v", err, list)
 			}
+			checkScope(t, r, rec)
+			checkExport(t, r, rec)
 		})
 
 		t.Run("Gap", func(t *testing.T) {
@@ -615,5 +621,82 @@ func TestRecordCrash(t *testing.T) {
 	checkSegments(t, r, rec, []string{"h264", "opus"})
 	if left, _ := filepath.Glob(filepath.Join(spool, "*")); len(left) != 0 {
 		t.Errorf("spool folder still holds %v", left)
+	}
+}
+
+// checkScope: the publisher and watchers above his unit read the recording; others learn
+// nothing of it.
+func checkScope(t *testing.T, r *record.Recorder, rec record.Recording) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		actor *yingji.Actor
+		reads bool
+	}{
+		{"publisher", &yingji.Actor{UserID: "u-responder", Role: yingji.RoleRescueMember, OrgPath: "/city/district/team/"}, true},
+		{"city duty officer", &yingji.Actor{UserID: "u-duty", Role: yingji.RoleDutyOfficer, OrgPath: "/city/"}, true},
+		{"other district", &yingji.Actor{UserID: "u-other", Role: yingji.RoleDistrictAdmin, OrgPath: "/city/other/"}, false},
+		{"other responder", &yingji.Actor{UserID: "u-r2", Role: yingji.RoleRescueMember, OrgPath: "/city/district/"}, false},
+		{"enterprise", &yingji.Actor{UserID: "u-ent", Role: yingji.RoleEnterprisePrincipal, OrgPath: "/city/district/", EnterpriseID: "e1"}, false},
+	} {
+		_, err := r.Get(ctx, c.actor, rec.ID)
+		page, lerr := r.List(ctx, c.actor, record.Filter{IncidentID: "inc-1"})
+		if lerr != nil {
+			t.Fatal(lerr)
+		}
+		if c.reads != (err == nil) || c.reads != (page.Total == 1) {
+			t.Errorf("%s: get %v, list %d", c.name, err, page.Total)
+		}
+		if !c.reads && yingji.ErrorCode(err) != "video.recording_not_found" {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// checkExport: the evidence zip holds every segment byte for byte, the metadata and a
+// SHA-256 manifest that checks.
+func checkExport(t *testing.T, r *record.Recorder, rec record.Recording) {
+	var buf bytes.Buffer
+	if err := r.Export(context.Background(), yingji.System, rec.ID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	for _, s := range rec.Segments {
+		b := files[fmt.Sprintf("segments/%03d.mp4", s.Index)]
+		if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != s.SHA256 {
+			t.Errorf("segment %d in the zip differs from the stored one", s.Index)
+		}
+	}
+	sums := strings.Split(strings.TrimSpace(string(files["SHA256SUMS"])), "\n")
+	if len(sums) != len(rec.Segments)+2 {
+		t.Errorf("SHA256SUMS: %q", sums)
+	}
+	for _, line := range sums {
+		sum, name, _ := strings.Cut(line, "  ")
+		if h := sha256.Sum256(files[name]); hex.EncodeToString(h[:]) != sum {
+			t.Errorf("SHA256SUMS: %s does not match", name)
+		}
+	}
+	var m record.ExportManifest
+	if err := json.Unmarshal(files["metadata.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Recording.ID != rec.ID || m.Recording.Publisher != "u-responder" || len(m.Segments) != len(rec.Segments) || m.Positions == nil {
+		t.Errorf("metadata %+v", m)
+	}
+	if !strings.Contains(string(files["segments.csv"]), "分段,0,") {
+		t.Errorf("segments.csv: %s", files["segments.csv"])
 	}
 }

@@ -193,13 +193,13 @@ func (r *Recorder) AddTrack(streamID string, codec webrtc.RTPCodecParameters, ki
 	if tw.clock == 0 {
 		tw.clock = 90000
 	}
+	// The SFU may hand over a track before the stream's row is written: what Describe does
+	// not know yet, the worker asks again when it writes the recording (insertRecording).
 	meta := StreamMeta{}
 	if r.Describe != nil {
-		m, err := r.Describe(context.Background(), streamID)
-		if err != nil {
-			return nil, fmt.Errorf("record: stream %s: %w", streamID, err)
+		if m, err := r.Describe(context.Background(), streamID); err == nil {
+			meta = m
 		}
-		meta = m
 	}
 	key := meta.ResumeKey
 	if key == "" {
@@ -231,7 +231,13 @@ func (r *Recorder) AddTrack(streamID string, codec webrtc.RTPCodecParameters, ki
 		id := rec.row.ID
 		r.enqueue(func(ctx context.Context) { r.reopenRecording(ctx, id) })
 	}
-	// Tracks of an earlier publishing session are gone.
+	// A track of the same kind from before a drop is replaced by this one (the SFU calls
+	// AddTrack again when the publisher resumes); tracks of an ended session are gone.
+	for _, t := range rec.tracks {
+		if t.disc && t.video == tw.video {
+			t.closed = true
+		}
+	}
 	rec.tracks = slicesDeleteFunc(rec.tracks, func(t *trackWriter) bool { return t.closed })
 	tw.rec = rec
 	rec.tracks = append(rec.tracks, tw)

@@ -75,8 +75,9 @@ func scanRecording(r interface{ Scan(...any) error }) (Recording, error) {
 	return x, err
 }
 
-// canRead: the publisher reads his own recordings; org roles read those of publishers in
-// their subtree (a recording of nobody's unit is the city's).
+// canRead follows who may watch the stream (video.CanWatch): the publisher reads his own
+// recordings; a watcher (video:watch) those of publishers in his subtree (a recording of
+// nobody's unit is the city's).
 func canRead(a *yingji.Actor, rec Recording) bool {
 	if a == nil {
 		return false
@@ -88,14 +89,14 @@ func canRead(a *yingji.Actor, rec Recording) bool {
 	if path == "" {
 		path = "/"
 	}
-	return a.UserID != "" && a.Role.ScopeKind() != yingji.ScopeEnterprise && a.InSubtree(path)
+	return a.UserID != "" && a.Can(yingji.PermVideoWatch) && a.InSubtree(path)
 }
 
 func scopeWhere(a *yingji.Actor, where []string, args []any) ([]string, []any) {
 	if a == yingji.System {
 		return where, args
 	}
-	if a.Role.ScopeKind() == yingji.ScopeEnterprise || a.OrgPath == "" {
+	if !a.Can(yingji.PermVideoWatch) || a.OrgPath == "" {
 		args = append(args, a.UserID)
 		return append(where, fmt.Sprintf("publisher = $%d", len(args))), args
 	}

@@ -40,6 +40,18 @@ func nullable(s string) any {
 }
 
 func (r *Recorder) insertRecording(ctx context.Context, row recordingRow) {
+	if row.Publisher == "" && r.Describe != nil {
+		for i := 0; i < 20; i++ { // the stream's row may be a moment behind its first track
+			if m, err := r.Describe(ctx, row.StreamID); err == nil && m.Publisher != "" {
+				row.Publisher, row.PublisherName, row.OrgPath = m.Publisher, m.PublisherName, m.OrgPath
+				if row.IncidentID == "" {
+					row.IncidentID = m.IncidentID
+				}
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	_, err := r.DB.Exec(ctx, `INSERT INTO video_recordings (id, stream_id, incident_id, publisher, publisher_name, org_path, started)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
 		row.ID, row.StreamID, nullable(row.IncidentID), row.Publisher, row.PublisherName, row.OrgPath, row.Started.UTC())
@@ -100,8 +112,16 @@ func (r *Recorder) storeSegmentErr(ctx context.Context, m segMeta, recovered boo
 		return fmt.Errorf("put: %w", err)
 	}
 	end := m.Started.Add(time.Duration(m.DurationMS) * time.Millisecond)
+	row := m.Recording
+	if row.Publisher == "" && r.Describe != nil {
+		if d, err := r.Describe(ctx, row.StreamID); err == nil {
+			row.Publisher, row.PublisherName, row.OrgPath = d.Publisher, d.PublisherName, d.OrgPath
+			if row.IncidentID == "" {
+				row.IncidentID = d.IncidentID
+			}
+		}
+	}
 	err = r.DB.InTx(ctx, func(q sqldb.Querier) error {
-		row := m.Recording
 		if _, err := q.Exec(ctx, `INSERT INTO video_recordings (id, stream_id, incident_id, publisher, publisher_name, org_path, started)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
 			row.ID, row.StreamID, nullable(row.IncidentID), row.Publisher, row.PublisherName, row.OrgPath, row.Started.UTC()); err != nil {

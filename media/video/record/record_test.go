@@ -15,17 +15,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
-	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 
 	"github.com/yingji/yingji/media"
 	"github.com/yingji/yingji/media/local"
@@ -33,6 +27,7 @@ import (
 	"github.com/yingji/yingji/media/s3store"
 	"github.com/yingji/yingji/media/video"
 	"github.com/yingji/yingji/media/video/record"
+	"github.com/yingji/yingji/media/video/record/recordtest"
 	"github.com/yingji/yingji/server/postgres/pgtest"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/sqlite"
@@ -41,196 +36,16 @@ import (
 
 var minio mediatest.SharedMinIO
 
-// clips are the media the tests feed, made once per test binary with ffmpeg.
-var clips struct {
-	dir        string
-	h264, opus string
-	vp8        string
-}
-
 func TestMain(m *testing.M) {
 	if os.Getenv("RECORD_CRASH_HELPER") != "" {
 		crashHelper()
 		return
 	}
-	dir, err := os.MkdirTemp("", "record-clips")
-	if err != nil {
-		panic(err)
-	}
-	clips.dir = dir
 	code := m.Run()
 	minio.Close()
-	os.RemoveAll(dir)
+	recordtest.Cleanup()
 	os.Exit(code)
 }
-
-// makeClips encodes 30 s of test picture (H.264 baseline and VP8, 25 fps, a key frame each
-// second) and of tone (Opus, 20 ms packets).
-func makeClips(t testing.TB) {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed")
-	}
-	h := filepath.Join(clips.dir, "clip.h264")
-	if _, err := os.Stat(h); err == nil {
-		clips.h264, clips.opus, clips.vp8 = h, filepath.Join(clips.dir, "clip.ogg"), filepath.Join(clips.dir, "clip.ivf")
-		return
-	}
-	run := func(args ...string) {
-		out, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
-		}
-	}
-	run("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "30", "-c:v", "libx264", "-profile:v", "baseline",
-		"-pix_fmt", "yuv420p", "-threads", "1", "-preset", "veryfast", "-x264-params", "keyint=25:min-keyint=25:scenecut=0:bframes=0:slices=1", "-f", "h264", h+".tmp")
-	run("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "30", "-c:a", "libopus", "-page_duration", "20000",
-		"-f", "ogg", filepath.Join(clips.dir, "clip.ogg"))
-	run("-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "30", "-c:v", "libvpx", "-g", "25", "-keyint_min", "25",
-		"-b:v", "300k", "-deadline", "realtime", "-cpu-used", "8", "-f", "ivf", filepath.Join(clips.dir, "clip.ivf"))
-	if err := os.Rename(h+".tmp", h); err != nil {
-		t.Fatal(err)
-	}
-	clips.h264, clips.opus, clips.vp8 = h, filepath.Join(clips.dir, "clip.ogg"), filepath.Join(clips.dir, "clip.ivf")
-}
-
-// source holds a clip as access units: video frames (40 ms) and Opus packets (20 ms).
-type source struct {
-	codec  string   // h264 or vp8
-	frames [][]byte // H.264 Annex-B access units, or VP8 frames
-	audio  [][]byte
-}
-
-func loadSource(t testing.TB, codec string, audio bool) *source {
-	t.Helper()
-	makeClips(t)
-	s := &source{codec: codec}
-	if codec == "h264" {
-		b, err := os.ReadFile(clips.h264)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var au h264.AnnexB
-		if err := au.Unmarshal(b); err != nil {
-			t.Fatal(err)
-		}
-		var cur []byte
-		for _, n := range au {
-			cur = append(cur, 0, 0, 0, 1)
-			cur = append(cur, n...)
-			if typ := h264.NALUType(n[0] & 0x1f); typ == h264.NALUTypeIDR || typ == h264.NALUTypeNonIDR {
-				s.frames = append(s.frames, cur)
-				cur = nil
-			}
-		}
-	} else {
-		f, err := os.Open(clips.vp8)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		r, _, err := ivfreader.NewWith(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			fr, _, err := r.ParseNextFrame()
-			if err != nil {
-				break
-			}
-			s.frames = append(s.frames, fr)
-		}
-	}
-	if audio {
-		f, err := os.Open(clips.opus)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		r, _, err := oggreader.NewWith(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			p, _, err := r.ParseNextPage()
-			if err != nil {
-				break
-			}
-			if bytes.HasPrefix(p, []byte("OpusHead")) || bytes.HasPrefix(p, []byte("OpusTags")) {
-				continue
-			}
-			s.audio = append(s.audio, p)
-		}
-	}
-	if len(s.frames) < 700 {
-		t.Fatalf("clip has %d frames", len(s.frames))
-	}
-	return s
-}
-
-// session is one publishing session: its RTP sequence numbers and timestamps start at
-// random-looking bases, as a new peer connection's do.
-type session struct {
-	v, a        video.TrackWriter
-	vseq, aseq  uint16
-	vts, ats    uint32
-	h264        codecs.H264Payloader
-	vp8         codecs.VP8Payloader
-	lossyFrames map[int]bool // frames whose second packet is lost
-}
-
-func newSession(v, a video.TrackWriter, seed uint32) *session {
-	return &session{v: v, a: a, vseq: uint16(seed * 7), aseq: uint16(seed * 13), vts: seed * 100003, ats: seed * 7919}
-}
-
-var base = time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
-
-// feed sends video frames [from, to) of src; frame i arrives at wall0 + (i-from)*40 ms, with
-// the two Opus packets of its time.
-func (s *session) feed(t testing.TB, src *source, from, to int, wall0 time.Time) {
-	t.Helper()
-	for i := from; i < to; i++ {
-		at := wall0.Add(time.Duration(i-from) * 40 * time.Millisecond)
-		var payloads [][]byte
-		if src.codec == "h264" {
-			payloads = s.h264.Payload(1200, src.frames[i%len(src.frames)])
-		} else {
-			payloads = s.vp8.Payload(1200, src.frames[i%len(src.frames)])
-		}
-		ts := s.vts + uint32((i-from)*3600)
-		for j, pl := range payloads {
-			p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: s.vseq, Timestamp: ts,
-				Marker: j == len(payloads)-1, SSRC: 1}, Payload: pl}
-			s.vseq++
-			if s.lossyFrames[i] && j == 1 {
-				continue
-			}
-			if err := s.v.WriteRTP(p, at); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if s.a != nil {
-			for k := 0; k < 2; k++ {
-				ai := 2*i + k
-				p := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: s.aseq,
-					Timestamp: s.ats + uint32((2*(i-from)+k)*960), SSRC: 2}, Payload: src.audio[ai%len(src.audio)]}
-				s.aseq++
-				if err := s.a.WriteRTP(p, at.Add(time.Duration(k)*20*time.Millisecond)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
-	s.vts += uint32((to - from) * 3600)
-	s.ats += uint32((to - from) * 2 * 960)
-}
-
-var (
-	h264Codec = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 96}
-	vp8Codec  = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}
-	opusCodec = webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}
-)
 
 // engines runs f on SQLite and PostgreSQL.
 func engines(t *testing.T, f func(t *testing.T, db sqldb.DB)) {
@@ -269,7 +84,7 @@ func openRecorder(t testing.TB, db sqldb.DB, st media.Store, spool string, meta 
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Now = func() time.Time { return base.Add(time.Hour) }
+	r.Now = func() time.Time { return recordtest.Base.Add(time.Hour) }
 	r.Describe = func(context.Context, string) (record.StreamMeta, error) { return meta, nil }
 	if err := r.Open(context.Background()); err != nil {
 		t.Fatal(err)
@@ -297,54 +112,9 @@ func closeRecorder(t testing.TB, r *record.Recorder) {
 	}
 }
 
-// probe is what ffprobe says of a file.
-type probe struct {
-	Format struct {
-		Duration string `json:"duration"`
-	} `json:"format"`
-	Streams []struct {
-		CodecName string `json:"codec_name"`
-		CodecType string `json:"codec_type"`
-		Duration  string `json:"duration"`
-		NbFrames  string `json:"nb_read_frames"`
-	} `json:"streams"`
-}
-
-func (p probe) duration() float64 { d, _ := strconv.ParseFloat(p.Format.Duration, 64); return d }
-
-func (p probe) codecs() []string {
-	var c []string
-	for _, s := range p.Streams {
-		c = append(c, s.CodecName)
-	}
-	return c
-}
-
-// ffprobe decodes every frame of a segment (-count_frames) and fails on any error.
-func ffprobe(t testing.TB, b []byte) probe {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), fmt.Sprintf("seg-%d.mp4", time.Now().UnixNano()))
-	if err := os.WriteFile(f, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("ffprobe", "-v", "error", "-count_frames", "-show_entries",
-		"format=duration:stream=codec_name,codec_type,duration,nb_read_frames", "-of", "json", f)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil || stderr.Len() > 0 {
-		t.Fatalf("ffprobe: %v\n%s", err, stderr.String())
-	}
-	var p probe
-	if err := json.Unmarshal(out, &p); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func readSegment(t testing.TB, r *record.Recorder, id string, idx int) []byte {
 	t.Helper()
-	rc, _, err := r.OpenSegment(context.Background(), yingji.System, id, idx, 0, -1)
+	rc, err := r.OpenSegment(context.Background(), yingji.System, id, idx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,12 +155,12 @@ func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
 func checkSegments(t *testing.T, r *record.Recorder, rec record.Recording, codecs []string) {
 	t.Helper()
 	for _, s := range rec.Segments {
-		p := ffprobe(t, readSegment(t, r, rec.ID, s.Index))
-		if fmt.Sprint(p.codecs()) != fmt.Sprint(codecs) {
-			t.Errorf("segment %d codecs %v, want %v", s.Index, p.codecs(), codecs)
+		p := recordtest.FFprobe(t, readSegment(t, r, rec.ID, s.Index))
+		if fmt.Sprint(p.Codecs()) != fmt.Sprint(codecs) {
+			t.Errorf("segment %d codecs %v, want %v", s.Index, p.Codecs(), codecs)
 		}
-		if want := float64(s.DurationMS) / 1000; !near(p.duration(), want, 0.1) {
-			t.Errorf("segment %d: ffprobe %.3f s, database %.3f s", s.Index, p.duration(), want)
+		if want := float64(s.DurationMS) / 1000; !near(p.Duration(), want, 0.1) {
+			t.Errorf("segment %d: ffprobe %.3f s, database %.3f s", s.Index, p.Duration(), want)
 		}
 		if got := s.Ended.Sub(s.Started).Milliseconds(); got != s.DurationMS {
 			t.Errorf("segment %d: %s..%s is not %d ms", s.Index, s.Started, s.Ended, s.DurationMS)
@@ -401,16 +171,16 @@ func checkSegments(t *testing.T, r *record.Recorder, rec record.Recording, codec
 func TestRecord(t *testing.T) {
 	engines(t, func(t *testing.T, db sqldb.DB) {
 		t.Run("OK", func(t *testing.T) {
-			src := loadSource(t, "h264", true)
+			src := recordtest.LoadSource(t, "h264", true)
 			r := openRecorder(t, db, localStore(t), t.TempDir(), publisher)
-			s := newSession(addTrack(t, r, "s1", h264Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "s1", opusCodec, webrtc.RTPCodecTypeAudio), 1)
-			s.feed(t, src, 0, 625, base) // 25 s
-			s.v.Close()
-			s.a.Close()
+			s := recordtest.NewSession(addTrack(t, r, "s1", recordtest.H264Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "s1", recordtest.OpusCodec, webrtc.RTPCodecTypeAudio), 1)
+			s.Feed(t, src, 0, 625, recordtest.Base) // 25 s
+			s.V.Close()
+			s.A.Close()
 			closeRecorder(t, r)
 
 			rec := onlyRecording(t, r, "s1")
-			if rec.Publisher != "u-responder" || rec.IncidentID == nil || *rec.IncidentID != "inc-1" || rec.Live || !rec.Started.Equal(base) {
+			if rec.Publisher != "u-responder" || rec.IncidentID == nil || *rec.IncidentID != "inc-1" || rec.Live || !rec.Started.Equal(recordtest.Base) {
 				t.Errorf("recording %+v", rec)
 			}
 			var want = []float64{10, 10, 5}
@@ -442,16 +212,16 @@ func TestRecord(t *testing.T) {
 		})
 
 		t.Run("Gap", func(t *testing.T) {
-			src := loadSource(t, "h264", false)
+			src := recordtest.LoadSource(t, "h264", false)
 			r := openRecorder(t, db, localStore(t), t.TempDir(), publisher)
-			s := newSession(addTrack(t, r, "s2", h264Codec, webrtc.RTPCodecTypeVideo), nil, 2)
-			s.feed(t, src, 0, 300, base) // 12 s
+			s := recordtest.NewSession(addTrack(t, r, "s2", recordtest.H264Codec, webrtc.RTPCodecTypeVideo), nil, 2)
+			s.Feed(t, src, 0, 300, recordtest.Base) // 12 s
 			// The link is cut for 10 s; the publisher comes back in a new session that
 			// starts with a key frame (frame 300 is one).
-			s.v.Disconnected(base.Add(12 * time.Second))
-			s2 := newSession(s.v, nil, 99)
-			s2.feed(t, src, 300, 500, base.Add(22*time.Second)) // 8 s
-			s.v.Close()
+			s.V.Disconnected(recordtest.Base.Add(12 * time.Second))
+			s2 := recordtest.NewSession(s.V, nil, 99)
+			s2.Feed(t, src, 300, 500, recordtest.Base.Add(22*time.Second)) // 8 s
+			s.V.Close()
 			closeRecorder(t, r)
 
 			rec := onlyRecording(t, r, "s2")
@@ -481,16 +251,16 @@ func TestRecord(t *testing.T) {
 		t.Run("Republish", func(t *testing.T) {
 			// The publisher's session ends and a new one publishes the same stream: the
 			// recording goes on after a gap.
-			src := loadSource(t, "vp8", true)
+			src := recordtest.LoadSource(t, "vp8", true)
 			r := openRecorder(t, db, localStore(t), t.TempDir(), publisher)
-			s := newSession(addTrack(t, r, "s3", vp8Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "s3", opusCodec, webrtc.RTPCodecTypeAudio), 3)
-			s.feed(t, src, 0, 150, base) // 6 s
-			s.v.Close()
-			s.a.Close()
-			s2 := newSession(addTrack(t, r, "s3", vp8Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "s3", opusCodec, webrtc.RTPCodecTypeAudio), 4)
-			s2.feed(t, src, 200, 300, base.Add(10*time.Second)) // 4 s
-			s2.v.Close()
-			s2.a.Close()
+			s := recordtest.NewSession(addTrack(t, r, "s3", recordtest.VP8Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "s3", recordtest.OpusCodec, webrtc.RTPCodecTypeAudio), 3)
+			s.Feed(t, src, 0, 150, recordtest.Base) // 6 s
+			s.V.Close()
+			s.A.Close()
+			s2 := recordtest.NewSession(addTrack(t, r, "s3", recordtest.VP8Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "s3", recordtest.OpusCodec, webrtc.RTPCodecTypeAudio), 4)
+			s2.Feed(t, src, 200, 300, recordtest.Base.Add(10*time.Second)) // 4 s
+			s2.V.Close()
+			s2.A.Close()
 			closeRecorder(t, r)
 
 			rec := onlyRecording(t, r, "s3")
@@ -505,15 +275,15 @@ func TestRecord(t *testing.T) {
 
 		t.Run("Loss", func(t *testing.T) {
 			// Frames that lost a packet are left out, never written half.
-			src := loadSource(t, "h264", false)
+			src := recordtest.LoadSource(t, "h264", false)
 			r := openRecorder(t, db, localStore(t), t.TempDir(), publisher)
-			s := newSession(addTrack(t, r, "s4", h264Codec, webrtc.RTPCodecTypeVideo), nil, 5)
-			s.lossyFrames = map[int]bool{}
+			s := recordtest.NewSession(addTrack(t, r, "s4", recordtest.H264Codec, webrtc.RTPCodecTypeVideo), nil, 5)
+			s.LossyFrames = map[int]bool{}
 			for i := 0; i < 250; i += 25 { // every key frame (several packets)
-				s.lossyFrames[i+25] = true
+				s.LossyFrames[i+25] = true
 			}
-			s.feed(t, src, 0, 250, base)
-			s.v.Close()
+			s.Feed(t, src, 0, 250, recordtest.Base)
+			s.V.Close()
 			closeRecorder(t, r)
 			rec := onlyRecording(t, r, "s4")
 			checkSegments(t, r, rec, []string{"h264"})
@@ -522,17 +292,17 @@ func TestRecord(t *testing.T) {
 }
 
 func TestRecordMinIO(t *testing.T) {
-	src := loadSource(t, "h264", true)
+	src := recordtest.LoadSource(t, "h264", true)
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	r := openRecorder(t, db, minioStore(t), t.TempDir(), publisher)
-	s := newSession(addTrack(t, r, "m1", h264Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "m1", opusCodec, webrtc.RTPCodecTypeAudio), 6)
-	s.feed(t, src, 0, 300, base)
-	s.v.Close()
-	s.a.Close()
+	s := recordtest.NewSession(addTrack(t, r, "m1", recordtest.H264Codec, webrtc.RTPCodecTypeVideo), addTrack(t, r, "m1", recordtest.OpusCodec, webrtc.RTPCodecTypeAudio), 6)
+	s.Feed(t, src, 0, 300, recordtest.Base)
+	s.V.Close()
+	s.A.Close()
 	closeRecorder(t, r)
 	rec := onlyRecording(t, r, "m1")
 	if len(rec.Segments) != 2 {
@@ -553,8 +323,8 @@ func crashHelper() {
 		panic(err)
 	}
 	t := &testing.T{}
-	clips.dir = os.Getenv("RECORD_CLIPS")
-	src := loadSource(t, "h264", true)
+
+	src := recordtest.LoadSource(t, "h264", true)
 	r, err := record.New(db, st, nil, nil, record.Config{SpoolDir: os.Getenv("RECORD_SPOOL")})
 	if err != nil {
 		panic(err)
@@ -563,20 +333,20 @@ func crashHelper() {
 	if err := r.Open(ctx); err != nil {
 		panic(err)
 	}
-	v, _ := r.AddTrack("crash", h264Codec, webrtc.RTPCodecTypeVideo)
-	a, _ := r.AddTrack("crash", opusCodec, webrtc.RTPCodecTypeAudio)
-	s := newSession(v, a, 7)
-	s.feed(t, src, 0, 138, base) // 5.52 s
+	v, _ := r.AddTrack("crash", recordtest.H264Codec, webrtc.RTPCodecTypeVideo)
+	a, _ := r.AddTrack("crash", recordtest.OpusCodec, webrtc.RTPCodecTypeAudio)
+	s := recordtest.NewSession(v, a, 7)
+	s.Feed(t, src, 0, 138, recordtest.Base) // 5.52 s
 	fmt.Println("FED")
 	time.Sleep(time.Hour)
 }
 
 func TestRecordCrash(t *testing.T) {
-	makeClips(t)
+	recordtest.MakeClips(t)
 	dir := t.TempDir()
 	dbPath, storeDir, spool := filepath.Join(dir, "test.db"), filepath.Join(dir, "media"), filepath.Join(dir, "spool")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "RECORD_CRASH_HELPER=1", "RECORD_DB="+dbPath, "RECORD_STORE="+storeDir, "RECORD_SPOOL="+spool, "RECORD_CLIPS="+clips.dir)
+	cmd.Env = append(os.Environ(), "RECORD_CRASH_HELPER=1", "RECORD_DB="+dbPath, "RECORD_STORE="+storeDir, "RECORD_SPOOL="+spool, "RECORDTEST_CLIPS="+recordtest.Dir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -235,28 +235,88 @@ func loadParts(ctx context.Context, q sqldb.Querier, rec *Recording) error {
 	return err
 }
 
-// OpenSegment opens a byte range of a segment of a recording the actor may read
-// (length < 0: to the end). Every read of a segment's start is audited.
-func (r *Recorder) OpenSegment(ctx context.Context, a *yingji.Actor, id string, index int, offset, length int64) (io.ReadCloser, Segment, error) {
+// SegmentFile is an open segment: a ReadSeeker over the media store for http.ServeContent
+// (Range requests from a player).
+type SegmentFile struct {
+	Segment
+	ctx   context.Context
+	store media.Store
+	pos   int64
+	rc    io.ReadCloser
+	rcPos int64
+}
+
+// OpenSegment opens a segment of a recording the actor may read; rangeHeader (what the
+// player asked for) goes into the audit record of the playback.
+func (r *Recorder) OpenSegment(ctx context.Context, a *yingji.Actor, id string, index int, rangeHeader string) (*SegmentFile, error) {
 	rec, err := r.Get(ctx, a, id)
 	if err != nil {
-		return nil, Segment{}, err
+		return nil, err
 	}
 	for _, s := range rec.Segments {
 		if s.Index != index {
 			continue
 		}
-		rc, _, err := r.Store.Get(ctx, s.key, offset, length)
-		if errors.Is(err, media.ErrBadRange) {
-			return nil, s, yingji.Errorf(yingji.EINVALID, "video.bad_range", "请求的字节范围超出录像分段")
-		} else if err != nil {
-			return nil, s, fmt.Errorf("record: segment %s/%d: %w", id, index, err)
+		rc, _, err := r.Store.Get(ctx, s.key, 0, -1)
+		if err != nil {
+			return nil, fmt.Errorf("record: segment %s/%d: %w", id, index, err)
 		}
-		if offset == 0 {
-			r.Audit.Record(ctx, a, yingji.Event{Action: "video.recording.play", ObjectType: "video_recording", ObjectID: id, Result: "ok",
-				Detail: map[string]any{"segment": index}})
+		detail := map[string]any{"segment": index}
+		if rangeHeader != "" {
+			detail["range"] = rangeHeader
 		}
-		return rc, s, nil
+		r.Audit.Record(ctx, a, yingji.Event{Action: "video.recording.play", ObjectType: "video_recording", ObjectID: id, Result: "ok", Detail: detail})
+		return &SegmentFile{Segment: s, ctx: ctx, store: r.Store, rc: rc}, nil
 	}
-	return nil, Segment{}, yingji.Errorf(yingji.ENOTFOUND, "video.segment_not_found", "录像分段不存在")
+	return nil, yingji.Errorf(yingji.ENOTFOUND, "video.segment_not_found", "录像分段不存在")
+}
+
+// Read implements io.Reader.
+func (f *SegmentFile) Read(p []byte) (int, error) {
+	if f.pos >= f.Bytes {
+		return 0, io.EOF
+	}
+	if f.rc != nil && f.rcPos != f.pos {
+		f.rc.Close()
+		f.rc = nil
+	}
+	if f.rc == nil {
+		rc, _, err := f.store.Get(f.ctx, f.key, f.pos, -1)
+		if err != nil {
+			return 0, err
+		}
+		f.rc, f.rcPos = rc, f.pos
+	}
+	n, err := f.rc.Read(p)
+	f.pos += int64(n)
+	f.rcPos += int64(n)
+	return n, err
+}
+
+// Seek implements io.Seeker; it costs nothing until the next read.
+func (f *SegmentFile) Seek(offset int64, whence int) (int64, error) {
+	var p int64
+	switch whence {
+	case io.SeekStart:
+		p = offset
+	case io.SeekCurrent:
+		p = f.pos + offset
+	case io.SeekEnd:
+		p = f.Bytes + offset
+	default:
+		return 0, errors.New("record: bad whence")
+	}
+	if p < 0 {
+		return 0, errors.New("record: negative position")
+	}
+	f.pos = p
+	return p, nil
+}
+
+// Close releases the store reader.
+func (f *SegmentFile) Close() error {
+	if f.rc != nil {
+		return f.rc.Close()
+	}
+	return nil
 }

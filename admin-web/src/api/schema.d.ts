@@ -2422,6 +2422,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/video/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频录像列表（本人发布的，或有看视频权限且发布人在管辖范围内的），可按事件、发布人、时间筛选 */
+        get: operations["getVideoRecordings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 录像详情：各分段（自成一体的 fMP4 文件，含相对录像开始的偏移）与中断时段（发布人断线到重连） */
+        get: operations["getVideoRecordingsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}/export.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出证据包（zip）：全部分段原件、metadata.json（发布人、事件、起止时间、分段、中断、位置）、segments.csv 与 SHA256SUMS 校验清单；记入审计日志 */
+        get: operations["getVideoRecordingsByIdExportZip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}/segments/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 播放录像分段（video/mp4，分片 MP4，支持 Range），ETag 为其 SHA-256；每次播放记入审计日志（video.recording.play） */
+        get: operations["getVideoRecordingsByIdSegmentsByIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3657,6 +3725,29 @@ export interface components {
             sub_type?: string;
             /** @description 各项指标 */
             values?: components["schemas"]["Figure"][];
+        };
+        /** @description 录像中断：发布人断线到重连之间没有画面的时段 */
+        Gap: {
+            /**
+             * Format: int64
+             * @description 中断时长（毫秒）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 中断结束（重连后第一个关键帧）
+             */
+            ended: string;
+            /**
+             * Format: int64
+             * @description 相对录像开始的偏移（毫秒）
+             */
+            offset_ms: number;
+            /**
+             * Format: date-time
+             * @description 中断开始（上一分段结束）
+             */
+            started: string;
         };
         /** @description 隐患 */
         Hazard: {
@@ -5099,6 +5190,54 @@ export interface components {
             /** @description 记录 ID */
             id: string;
         };
+        /** @description 视频录像：一路现场视频从开始发布到结束的录像；发布人断线后重连继续同一录像，中间的中断时段单独列出（不拉长时长） */
+        Recording: {
+            /** @description 编码（RFC 6381，如 avc1.42c01e,opus） */
+            codecs: string;
+            /**
+             * Format: int64
+             * @description 已保存的录像总时长（毫秒，不含中断）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 录像结束时间；正在录制时为空
+             */
+            ended?: string | null;
+            /** @description 中断时段（仅详情返回） */
+            gaps?: components["schemas"]["Gap"][];
+            /** @description 录像 ID */
+            id: string;
+            /** @description 所属事件 ID（无则为空） */
+            incident_id?: string | null;
+            /** @description 是否正在录制 */
+            live: boolean;
+            /** @description 发布人用户 ID */
+            publisher: string;
+            /** @description 发布人姓名 */
+            publisher_name: string;
+            /** @description 分段（仅详情返回） */
+            segments?: components["schemas"]["Segment"][];
+            /**
+             * Format: int64
+             * @description 已保存的分段总字节数
+             */
+            size: number;
+            /**
+             * Format: date-time
+             * @description 录像开始时间（第一个关键帧）
+             */
+            started: string;
+            /** @description 视频流 ID */
+            stream_id: string;
+        };
+        /** @description 录像列表的一页 */
+        RecordingPage: {
+            /** @description 本页录像（不含分段与中断） */
+            items: components["schemas"]["Recording"][];
+            /** @description 符合条件的录像总数 */
+            total: number;
+        };
         /** @description 拒收读数的统计（按设备与原因） */
         RejectCount: {
             /**
@@ -5499,6 +5638,42 @@ export interface components {
             reset?: boolean;
             /** @description 范围：org:组织机构 ID、ent:企业 ID 或 user:用户 ID */
             scope: string;
+        };
+        /** @description 录像分段：自成一体的分片 MP4 文件（从关键帧开始，默认约 10 秒），存于媒体库，以 SHA-256 校验 */
+        Segment: {
+            /**
+             * Format: int64
+             * @description 文件字节数
+             */
+            bytes: number;
+            /** @description 编码（RFC 6381），播放器据此创建 MediaSource 缓冲 */
+            codecs: string;
+            /**
+             * Format: int64
+             * @description 时长（毫秒）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 分段结束时间
+             */
+            ended: string;
+            /** @description 分段序号（从 0 起） */
+            index: number;
+            /**
+             * Format: int64
+             * @description 相对录像开始的偏移（毫秒，含此前的中断）
+             */
+            offset_ms: number;
+            /** @description 服务器崩溃后修复的分段（截在最后一个完整片段处，最多丢失 1 秒） */
+            recovered: boolean;
+            /** @description 文件的 SHA-256 */
+            sha256: string;
+            /**
+             * Format: date-time
+             * @description 分段开始时间
+             */
+            started: string;
         };
         /** @description 监测点的历史数据 */
         Series: {
@@ -12172,6 +12347,136 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordings: {
+        parameters: {
+            query?: {
+                /** @description 事件编号 */
+                incident_id?: string;
+                /** @description 发布人用户 ID */
+                publisher?: string;
+                /** @description 时间范围起点（RFC 3339），返回与该范围有重叠的录像 */
+                from?: string;
+                /** @description 时间范围终点（RFC 3339） */
+                to?: string;
+                /** @description 排序：started、duration、size，前加 - 为倒序；默认按开始时间倒序 */
+                sort?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsByIdExportZip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsByIdSegmentsByIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+                /** @description 路径参数 index */
+                index: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

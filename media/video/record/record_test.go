@@ -470,3 +470,26 @@ func checkExport(t *testing.T, r *record.Recorder, rec record.Recording) {
 		t.Errorf("segments.csv: %s", files["segments.csv"])
 	}
 }
+
+// BenchmarkRecord feeds 20 s of 320x240 H.264 + Opus through the recorder into the local
+// store (SQLite): one op is one 20 s stream recorded and stored (two segments).
+func BenchmarkRecord(b *testing.B) {
+	src := recordtest.LoadSource(b, "h264", true)
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "test.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	r := openRecorder(b, db, localStore(b), b.TempDir(), publisher)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		stream := fmt.Sprintf("b%d", i)
+		s := recordtest.NewSession(addTrack(b, r, stream, recordtest.H264Codec, webrtc.RTPCodecTypeVideo),
+			addTrack(b, r, stream, recordtest.OpusCodec, webrtc.RTPCodecTypeAudio), uint32(i+1))
+		s.Feed(b, src, 0, 500, recordtest.Base)
+		s.V.Close()
+		s.A.Close()
+	}
+	closeRecorder(b, r)
+	b.ReportMetric(float64(b.N*20)/b.Elapsed().Seconds(), "media-s/s")
+}

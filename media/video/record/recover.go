@@ -53,7 +53,9 @@ func (r *Recorder) recoverSpool(ctx context.Context) error {
 			}
 		}
 		if err := r.storeSegmentErr(ctx, m, recovered); err != nil {
-			return fmt.Errorf("record: recover %s: %w", path, err)
+			// The media store or the database is not there yet: the files wait for the next start.
+			r.Log.Error("录像分段恢复后保存失败，留待下次启动 (store recovered segment)", "file", path, "err", err)
+			continue
 		}
 		end := m.Started.Add(time.Duration(m.DurationMS) * time.Millisecond)
 		if end.After(ends[m.Recording.ID]) {

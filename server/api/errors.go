@@ -30,6 +30,7 @@ var kindStatus = map[string]int{
 	yingji.ECONFLICT:     http.StatusConflict,
 	yingji.ELOCKED:       http.StatusLocked,
 	yingji.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	yingji.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	yingji.EINTERNAL:     http.StatusInternalServerError,
 }
 

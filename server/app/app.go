@@ -21,6 +21,7 @@ import (
 	"github.com/yingji/yingji/media"
 	"github.com/yingji/yingji/media/local"
 	"github.com/yingji/yingji/media/s3store"
+	"github.com/yingji/yingji/media/video/record"
 	"github.com/yingji/yingji/server/account"
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/api"
@@ -81,6 +82,9 @@ type Main struct {
 	Contacts *dispatch.Contacts
 	Router   route.Router
 	Fax      notify.FaxGateway
+	// Recorder records every published video stream (recordings.go); it is the SFU's
+	// video.TrackSink.
+	Recorder *record.Recorder
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
 	// configuration (tests set them to clients of local stand-ins).
@@ -217,6 +221,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("启动媒体服务失败 (start media service): %w", err)
 	}
+	if err := m.openRecorder(ctx); err != nil {
+		return err
+	}
 	m.Risk = risk.NewService(st, m.Audit)
 	m.Resources = resource.NewService(st, m.Audit, m.Log)
 	if err := m.Risk.Open(ctx); err != nil {
@@ -317,6 +324,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MountDispatch(m.Dispatch, m.Contacts, m.Router)
 	m.API.MountTasks()
 	m.API.MountAssessments(m.newAssessments())
+	m.API.MountRecordings(m.Recorder)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
@@ -385,6 +393,7 @@ func (m *Main) Close() error {
 	if m.Resources != nil {
 		m.Resources.Close()
 	}
+	m.closeRecorder(ctx)
 	if m.Jobs != nil {
 		if err := m.Jobs.Stop(ctx); err != nil {
 			m.Log.Warn("停止后台任务出错 (stop jobs)", "err", err)

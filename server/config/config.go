@@ -46,6 +46,9 @@ type Config struct {
 	MediaS3Bucket     string        `yaml:"media_s3_bucket"`
 	MediaS3UseSSL     bool          `yaml:"media_s3_use_ssl"`
 
+	VideoRecordSegment  time.Duration `yaml:"video_record_segment"`
+	VideoRecordFragment time.Duration `yaml:"video_record_fragment"`
+
 	MQTTListen          string        `yaml:"mqtt_listen"`
 	MQTTBrokerURL       string        `yaml:"mqtt_broker_url"`
 	MQTTUsername        string        `yaml:"mqtt_username"`
@@ -88,27 +91,29 @@ type Config struct {
 // Default returns the embedded defaults: everything local under ./data.
 func Default() Config {
 	return Config{
-		HTTPAddr:          "127.0.0.1:8080",
-		DataDir:           "./data",
-		Demo:              true,
-		DemoHistory:       true,
-		LogFormat:         "text",
-		LogLevel:          "info",
-		PasswordMinLength: 8,
-		LockoutThreshold:  6,
-		LockoutDuration:   15 * time.Minute,
-		SessionTTLWeb:     12 * time.Hour,
-		SessionTTLMobile:  30 * 24 * time.Hour,
-		MaxBodyBytes:      1 << 20,
-		MaxImportBytes:    20 << 20,
-		MaxSyncBytes:      16 << 20,
-		ShutdownTimeout:   15 * time.Second,
-		MediaMaxPhoto:     30 << 20,
-		MediaMaxVideo:     1 << 30,
-		MediaMaxAudio:     100 << 20,
-		MediaMaxPDF:       50 << 20,
-		MediaUploadTTL:    30 * 24 * time.Hour,
-		MediaS3Bucket:     "yingji-media",
+		HTTPAddr:            "127.0.0.1:8080",
+		DataDir:             "./data",
+		Demo:                true,
+		DemoHistory:         true,
+		LogFormat:           "text",
+		LogLevel:            "info",
+		PasswordMinLength:   8,
+		LockoutThreshold:    6,
+		LockoutDuration:     15 * time.Minute,
+		SessionTTLWeb:       12 * time.Hour,
+		SessionTTLMobile:    30 * 24 * time.Hour,
+		MaxBodyBytes:        1 << 20,
+		MaxImportBytes:      20 << 20,
+		MaxSyncBytes:        16 << 20,
+		ShutdownTimeout:     15 * time.Second,
+		MediaMaxPhoto:       30 << 20,
+		MediaMaxVideo:       1 << 30,
+		MediaMaxAudio:       100 << 20,
+		MediaMaxPDF:         50 << 20,
+		MediaUploadTTL:      30 * 24 * time.Hour,
+		VideoRecordSegment:  10 * time.Second,
+		VideoRecordFragment: time.Second,
+		MediaS3Bucket:       "yingji-media",
 
 		MQTTListen:          "127.0.0.1:1884",
 		MQTTShareGroup:      "yingji",
@@ -161,6 +166,8 @@ func (c *Config) keys() []key {
 		{"media_s3_secret_key", "YINGJI_MEDIA_S3_SECRET_KEY", "media-s3-secret-key", "MinIO/S3 访问密钥（建议用环境变量）", &c.MediaS3SecretKey},
 		{"media_s3_bucket", "YINGJI_MEDIA_S3_BUCKET", "media-s3-bucket", "MinIO/S3 存储桶（不存在时自动创建）", &c.MediaS3Bucket},
 		{"media_s3_use_ssl", "YINGJI_MEDIA_S3_USE_SSL", "media-s3-use-ssl", "连接 MinIO/S3 时使用 HTTPS", &c.MediaS3UseSSL},
+		{"video_record_segment", "YINGJI_VIDEO_RECORD_SEGMENT", "video-record-segment", "视频录像分段时长（每段从关键帧开始，到时后的第一个关键帧换段），如 10s", &c.VideoRecordSegment},
+		{"video_record_fragment", "YINGJI_VIDEO_RECORD_FRAGMENT", "video-record-fragment", "录像写盘间隔（服务器崩溃最多丢失这么长的录像），如 1s", &c.VideoRecordFragment},
 		{"mqtt_listen", "YINGJI_MQTT_LISTEN", "mqtt-listen", "内置 MQTT 服务监听地址（off：不启动；设置 mqtt_broker_url 时不启动）", &c.MQTTListen},
 		{"mqtt_broker_url", "YINGJI_MQTT_BROKER_URL", "mqtt-broker-url", "外部 MQTT 服务地址，如 mqtt://127.0.0.1:1883（多实例部署时用共享订阅接收数据）", &c.MQTTBrokerURL},
 		{"mqtt_username", "YINGJI_MQTT_USERNAME", "mqtt-username", "连接外部 MQTT 服务的用户名", &c.MQTTUsername},
@@ -470,6 +477,12 @@ func (c *Config) Validate() error {
 			return bad("fax_token", "设置了传真网关时不能为空", "required with fax_url")
 		}
 	}
+	if c.VideoRecordSegment < 2*time.Second || c.VideoRecordSegment > 10*time.Minute {
+		return bad("video_record_segment", "应在 2 秒到 10 分钟之间", "must be between 2s and 10m")
+	}
+	if c.VideoRecordFragment < 100*time.Millisecond || c.VideoRecordFragment > c.VideoRecordSegment {
+		return bad("video_record_fragment", "应不短于 100 毫秒且不长于分段时长", "must be at least 100ms and at most video_record_segment")
+	}
 	return nil
 }
 
@@ -478,6 +491,9 @@ func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "yingji.d
 
 // MediaDir is the local media folder.
 func (c *Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
+
+// VideoSpoolDir holds the recording segments being written (local to this instance).
+func (c *Config) VideoSpoolDir() string { return filepath.Join(c.DataDir, "video-spool") }
 
 // MediaUploadDir holds the partial data of resumable uploads until they complete.
 func (c *Config) MediaUploadDir() string { return filepath.Join(c.MediaDir(), "uploads") }

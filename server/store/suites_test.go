@@ -17,6 +17,7 @@ var suites = []struct {
 	{"Audit", storetest.TestAudit},
 	{"Plans", storetest.TestPlans},
 	{"Resource", storetest.TestResource},
+	{"Video", storetest.TestVideo},
 }
 
 // runSuites runs every suite against the databases open returns.

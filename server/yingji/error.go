@@ -16,6 +16,7 @@ const (
 	ECONFLICT     = "conflict"     // 409: duplicate unique value or stale state
 	ELOCKED       = "locked"       // 423: account locked
 	ETOOLARGE     = "too_large"    // 413
+	EUNAVAILABLE  = "unavailable"  // 503: a capacity limit; the answer says when to retry
 	EINTERNAL     = "internal"     // 500: never shown to the user
 )
 

@@ -407,40 +407,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/contact/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 一键发送记录（新的在前） */
-        get: operations["getContactMessages"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/contact/{channel}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** 一键发送：channel 为 sms（短信，经短信网关，留发送记录）、zzd（浙政钉工作通知）或 fax（传真网关）；渠道拒绝时记录为 failed 并返回错误码 */
-        post: operations["postContactByChannel"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/contacts/{id}": {
         parameters: {
             query?: never;
@@ -558,57 +524,6 @@ export interface paths {
         put?: never;
         /** 立即按用户和企业联系人刷新应急通讯录（服务每 5 分钟自动刷新） */
         post: operations["postDirectoryRefresh"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dispatch-orders": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 调度指令列表（管辖范围内的事件；救援队员为所参与的事件） */
-        get: operations["getDispatchOrders"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dispatch-orders/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 调度指令详情 */
-        get: operations["getDispatchOrdersById"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/dispatch-orders/{id}/status": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** 更新调度状态：已下达 → 已出发 → 已到达 → 已返回，到达前可取消（须填原因）；取消或返回时释放物资库存，取消队伍时队员退出事件 */
-        post: operations["postDispatchOrdersByIdStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -869,59 +784,6 @@ export interface paths {
         get: operations["getHazardsByIdTimeline"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/dispatch-orders": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件的调度指令（新的在前） */
-        get: operations["getIncidentsByIdDispatchOrders"];
-        put?: never;
-        /** 下达调度指令：调派救援队伍（队员加入事件，手机收到事件）或调拨物资（从储备库预留库存，不足时 409 dispatch.stock_short）；规划从资源到目的地的路径 */
-        post: operations["postIncidentsByIdDispatchOrders"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/nearby": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件周边资源：每种资源最近的 N 个（大圆距离），前几个附从资源到事发地的路径与行程时间；物资附可调拨数量 */
-        get: operations["getIncidentsByIdNearby"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/incidents/{id}/resource-requests": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 事件现场的资源需求（新的在前） */
-        get: operations["getIncidentsByIdResourceRequests"];
-        put?: never;
-        /** 登记现场资源需求（现场人员也可在手机上离线提出） */
-        post: operations["postIncidentsByIdResourceRequests"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1818,23 +1680,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/resource-requests/{id}/handle": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** 受理（accepted）、驳回（rejected）或标记已满足（fulfilled）资源需求 */
-        post: operations["postResourceRequestsByIdHandle"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/resources": {
         parameters: {
             query?: never;
@@ -2215,23 +2060,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/route": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 路径规划：OSRM 服务（如已配置）、城市路网，均未在时限内应答时按直线估算（estimate 为 true） */
-        get: operations["getRoute"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/stats/alerts": {
         parameters: {
             query?: never;
@@ -2588,6 +2416,74 @@ export interface paths {
         put?: never;
         /** 解除锁定 */
         post: operations["postUsersByIdUnlock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频录像列表（本人发布的，或有看视频权限且发布人在管辖范围内的），可按事件、发布人、时间筛选 */
+        get: operations["getVideoRecordings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 录像详情：各分段（自成一体的 fMP4 文件，含相对录像开始的偏移）与中断时段（发布人断线到重连） */
+        get: operations["getVideoRecordingsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}/export.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出证据包（zip）：全部分段原件、metadata.json（发布人、事件、起止时间、分段、中断、位置）、segments.csv 与 SHA256SUMS 校验清单；记入审计日志 */
+        get: operations["getVideoRecordingsByIdExportZip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}/segments/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 播放录像分段（video/mp4，分片 MP4，支持 Range），ETag 为其 SHA-256；每次播放记入审计日志（video.recording.play） */
+        get: operations["getVideoRecordingsByIdSegmentsByIndex"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3085,41 +2981,6 @@ export interface components {
             phone: string;
             /** @description 职务 */
             title?: string;
-        };
-        /** @description 一键发送的记录 */
-        ContactMessage: {
-            /** @description 发送号码或账号 */
-            address: string;
-            /** @description 发送时间 */
-            at: string;
-            /** @description 内容 */
-            body: string;
-            /** @description 渠道：sms 短信、zzd 浙政钉、fax 传真 */
-            channel: string;
-            /** @description 失败时渠道返回的错误码 */
-            error_code: string;
-            /** @description 失败原因 */
-            error_message: string;
-            /** @description 记录 ID */
-            id: string;
-            /** @description 所涉事件 */
-            incident_id: string;
-            /** @description 服务商返回的消息 ID */
-            provider_id: string;
-            /** @description 发送人（用户 ID） */
-            sent_by: string;
-            /** @description 发送人姓名 */
-            sent_by_name: string;
-            /** @description 结果：sent 已发送、failed 失败 */
-            status: string;
-            /** @description 标题 */
-            subject: string;
-            /** @description 对象 ID */
-            target_id: string;
-            /** @description 对象种类 */
-            target_kind: string;
-            /** @description 对象名称 */
-            target_name: string;
         };
         /** @description 修改企业联系人（只改给出的字段） */
         ContactPatch: {
@@ -3865,12 +3726,28 @@ export interface components {
             /** @description 各项指标 */
             values?: components["schemas"]["Figure"][];
         };
-        /** @description 受理、驳回资源需求或标记已满足 */
-        HandleInput: {
-            /** @description 答复（不超过 500 个字） */
-            reply?: string;
-            /** @description accepted 受理、rejected 驳回、fulfilled 已满足 */
-            status: string;
+        /** @description 录像中断：发布人断线到重连之间没有画面的时段 */
+        Gap: {
+            /**
+             * Format: int64
+             * @description 中断时长（毫秒）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 中断结束（重连后第一个关键帧）
+             */
+            ended: string;
+            /**
+             * Format: int64
+             * @description 相对录像开始的偏移（毫秒）
+             */
+            offset_ms: number;
+            /**
+             * Format: date-time
+             * @description 中断开始（上一分段结束）
+             */
+            started: string;
         };
         /** @description 隐患 */
         Hazard: {
@@ -4170,19 +4047,6 @@ export interface components {
             name: string;
             /** @description 可用单位（第一个为默认） */
             units: string[];
-        };
-        /** @description 坐标点（WGS84） */
-        LatLng: {
-            /**
-             * Format: double
-             * @description 纬度
-             */
-            lat?: number;
-            /**
-             * Format: double
-             * @description 经度
-             */
-            lng?: number;
         };
         /** @description 监测点最近一次接收的读数 */
         Latest: {
@@ -4485,98 +4349,6 @@ export interface components {
             /** @description 名称 */
             name: string;
         };
-        /** @description 事件周边资源：每种资源最近的几个 */
-        Nearby: {
-            /** @description 按种类分组，顺序同请求 */
-            groups: components["schemas"]["NearbyGroup"][];
-            /** @description 事件 ID */
-            incident_id: string;
-            /**
-             * Format: double
-             * @description 事发地纬度
-             */
-            lat: number;
-            /**
-             * Format: double
-             * @description 事发地经度
-             */
-            lng: number;
-        };
-        /** @description 一种资源中离事发地最近的几个 */
-        NearbyGroup: {
-            /** @description 资源，由近到远 */
-            items: components["schemas"]["NearbyHit"][];
-            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
-            kind: string;
-            /** @description 种类名称 */
-            name: string;
-        };
-        /** @description 事发地附近的一个资源：大圆距离，前几个附路径与行程时间 */
-        NearbyHit: {
-            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
-            accident_types: string[];
-            /** @description 地址（不超过 200 个字） */
-            address: string;
-            /**
-             * Format: double
-             * @description 可用数量：物资为数量，避难场所为剩余容量（可容纳人数减当前安置人数），队伍为队员人数，医疗机构为床位数，警力、消防力量为人数，专家为 1，目标为 0
-             */
-            available: number;
-            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
-            category: string;
-            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
-            code: string;
-            /** @description 负责人或联系人（不超过 50 个字） */
-            contact: string;
-            /**
-             * Format: double
-             * @description 离事发地的大圆距离（米）
-             */
-            distance_m: number;
-            /** @description 所属企业（政府资源为空） */
-            enterprise_id: string;
-            /**
-             * Format: double
-             * @description 可调拨数量（物资：数量减去未结束调度预留的数量）
-             */
-            free?: number | null;
-            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
-            holder_id: string;
-            /** @description 资源 ID */
-            id: string;
-            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
-            kind: string;
-            /**
-             * Format: double
-             * @description 纬度（WGS84）
-             */
-            lat: number;
-            /**
-             * Format: double
-             * @description 经度（WGS84）
-             */
-            lng: number;
-            /** @description 名称（不超过 100 个字） */
-            name: string;
-            /** @description 所属单位（或所属企业）的组织机构路径，决定谁能看到 */
-            org_path: string;
-            /** @description 归属：government 政府、enterprise 企业 */
-            owner: string;
-            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
-            phone: string;
-            /**
-             * Format: double
-             * @description 数量（仅物资，不小于 0）
-             */
-            quantity: number;
-            route?: components["schemas"]["Route"];
-            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
-            status: string;
-            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
-            subtype: string;
-            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
-            unit: string;
-        };
         /** @description 最近资源查询的结果：按距离由近到远 */
         NearestResult: {
             /** @description 资源，由近到远 */
@@ -4650,93 +4422,6 @@ export interface components {
         NotificationCount: {
             /** @description 未读数 */
             count: number;
-        };
-        /** @description 调度指令：调派一支队伍或调拨一批物资到事件 */
-        Order: {
-            /** @description 到达时间（手机上报时为手机时间） */
-            arrived_at: string;
-            /** @description 取消原因 */
-            cancel_reason: string;
-            /** @description 取消时间 */
-            cancelled_at: string;
-            /** @description 编号（事件编号-序号） */
-            code: string;
-            /** @description 出发时间（手机上报时为手机时间） */
-            departed_at: string;
-            /** @description 预计到达时间（下达或出发时间加行程时间；到达后为空） */
-            eta: string;
-            /** @description 出发地：队伍本身，或存放物资的储备库 */
-            from_id: string;
-            from_location?: components["schemas"]["LatLng"];
-            /** @description 出发地名称 */
-            from_name: string;
-            /** @description 调度指令 ID */
-            id: string;
-            /** @description 事件 ID */
-            incident_id: string;
-            /** @description 种类：team 救援队伍、supply 物资 */
-            kind: string;
-            /** @description 说明 */
-            note: string;
-            /** @description 下达时间 */
-            ordered_at: string;
-            /** @description 下达人（用户 ID） */
-            ordered_by: string;
-            /**
-             * Format: double
-             * @description 调拨数量（物资）
-             */
-            quantity: number;
-            /** @description 所答复的现场资源需求 */
-            request_id: string;
-            /** @description 队伍或物资（资源 ID） */
-            resource_id: string;
-            /** @description 队伍或物资名称 */
-            resource_name: string;
-            /** @description 返回时间 */
-            returned_at: string;
-            route?: components["schemas"]["Route"];
-            /** @description 状态：ordered 已下达、departed 已出发、arrived 已到达、returned 已返回、cancelled 已取消 */
-            status: string;
-            /** @description 最近一次改变状态的人 */
-            status_by: string;
-            /** @description 状态名称 */
-            status_name: string;
-            /** @description 服务器收到最近一次状态变化的时间 */
-            status_received_at: string;
-            /** @description 目的地地址 */
-            to_address: string;
-            to_location?: components["schemas"]["LatLng"];
-            /** @description 计量单位 */
-            unit: string;
-        };
-        /**
-         * @description 下达调度指令
-         * @example {
-         *       "kind": "supply",
-         *       "note": "送至东门集结点",
-         *       "quantity": 50,
-         *       "resource_id": "0193a2c4-0000-7000-8000-000000000001",
-         *       "to_address": "临港化工园区纬一路 8 号"
-         *     }
-         */
-        OrderInput: {
-            /** @description 种类：team 救援队伍、supply 物资 */
-            kind: string;
-            /** @description 说明 */
-            note?: string;
-            /**
-             * Format: double
-             * @description 调拨数量（物资必填，大于 0）
-             */
-            quantity?: number;
-            /** @description 所答复的现场资源需求（可空） */
-            request_id?: string;
-            /** @description 队伍或物资（资源 ID） */
-            resource_id: string;
-            to?: components["schemas"]["LatLng"];
-            /** @description 目的地地址（不填为事发地址） */
-            to_address?: string;
         };
         /** @description 逾期未完成的巡查周期 */
         OverduePeriod: {
@@ -4844,13 +4529,6 @@ export interface components {
         Page_Notification: {
             /** @description 本页消息 */
             items: components["schemas"]["Notification"][];
-            /** @description 符合条件的总数 */
-            total: number;
-        };
-        /** @description 调度指令分页 */
-        Page_Order: {
-            /** @description 本页调度指令 */
-            items: components["schemas"]["Order"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -5512,6 +5190,54 @@ export interface components {
             /** @description 记录 ID */
             id: string;
         };
+        /** @description 视频录像：一路现场视频从开始发布到结束的录像；发布人断线后重连继续同一录像，中间的中断时段单独列出（不拉长时长） */
+        Recording: {
+            /** @description 编码（RFC 6381，如 avc1.42c01e,opus） */
+            codecs: string;
+            /**
+             * Format: int64
+             * @description 已保存的录像总时长（毫秒，不含中断）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 录像结束时间；正在录制时为空
+             */
+            ended?: string | null;
+            /** @description 中断时段（仅详情返回） */
+            gaps?: components["schemas"]["Gap"][];
+            /** @description 录像 ID */
+            id: string;
+            /** @description 所属事件 ID（无则为空） */
+            incident_id?: string | null;
+            /** @description 是否正在录制 */
+            live: boolean;
+            /** @description 发布人用户 ID */
+            publisher: string;
+            /** @description 发布人姓名 */
+            publisher_name: string;
+            /** @description 分段（仅详情返回） */
+            segments?: components["schemas"]["Segment"][];
+            /**
+             * Format: int64
+             * @description 已保存的分段总字节数
+             */
+            size: number;
+            /**
+             * Format: date-time
+             * @description 录像开始时间（第一个关键帧）
+             */
+            started: string;
+            /** @description 视频流 ID */
+            stream_id: string;
+        };
+        /** @description 录像列表的一页 */
+        RecordingPage: {
+            /** @description 本页录像（不含分段与中断） */
+            items: components["schemas"]["Recording"][];
+            /** @description 符合条件的录像总数 */
+            total: number;
+        };
         /** @description 拒收读数的统计（按设备与原因） */
         RejectCount: {
             /**
@@ -5559,74 +5285,6 @@ export interface components {
             object_type: string;
             /** @description 提醒的用户 */
             user_id: string;
-        };
-        /** @description 现场资源需求 */
-        Request: {
-            /** @description 送达地址 */
-            address: string;
-            /** @description 受理时间 */
-            handled_at: string;
-            /** @description 受理人 */
-            handled_by: string;
-            /** @description 需求 ID */
-            id: string;
-            /** @description 事件 ID */
-            incident_id: string;
-            /** @description 需要什么（不超过 100 个字），如 沙袋 */
-            item: string;
-            /** @description 需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他 */
-            kind: string;
-            /** @description 送达位置 {lat, lng}（可空） */
-            location?: unknown;
-            /** @description 说明 */
-            note: string;
-            /** @description 现场照片（SHA-256） */
-            photos: string[];
-            /**
-             * Format: double
-             * @description 数量（不小于 0）
-             */
-            quantity: number;
-            /** @description 服务器收到的时间 */
-            received_at: string;
-            /** @description 答复 */
-            reply: string;
-            /** @description 提出时间（手机上提出时为手机时间） */
-            requested_at: string;
-            /** @description 提出人（用户 ID） */
-            requested_by: string;
-            /** @description 状态：open 待处理、accepted 已受理、fulfilled 已满足、rejected 已驳回、cancelled 已撤回 */
-            status: string;
-            /** @description 状态名称 */
-            status_name: string;
-            /** @description 计量单位 */
-            unit: string;
-            /** @description 紧急程度：normal 一般、urgent 紧急 */
-            urgency: string;
-        };
-        /** @description 登记现场资源需求 */
-        RequestInput: {
-            /** @description 送达地址 */
-            address?: string;
-            /** @description 需要什么（不超过 100 个字），如 沙袋 */
-            item: string;
-            /** @description 需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他 */
-            kind?: string;
-            /** @description 送达位置 {lat, lng}（可空） */
-            location?: unknown;
-            /** @description 说明 */
-            note?: string;
-            /** @description 现场照片（SHA-256） */
-            photos?: string[];
-            /**
-             * Format: double
-             * @description 数量（不小于 0）
-             */
-            quantity?: number;
-            /** @description 计量单位 */
-            unit?: string;
-            /** @description 紧急程度：normal 一般、urgent 紧急 */
-            urgency?: string;
         };
         /**
          * @description 重置用户密码（用户下次登录须修改）
@@ -5943,25 +5601,6 @@ export interface components {
             /** @description 数据范围：org 本单位及下级、enterprise 本企业、team 本队伍 */
             scope: string;
         };
-        /** @description 规划的路径：距离、行程时间与路线 */
-        Route: {
-            /**
-             * Format: double
-             * @description 沿道路的距离（米；估算时为直线距离）
-             */
-            distance_m: number;
-            /**
-             * Format: double
-             * @description 行程时间（秒）
-             */
-            duration_s: number;
-            /** @description 是否为直线估算（路网与外部服务均未在时限内应答） */
-            estimate: boolean;
-            /** @description 路径上的点，从起点到终点（估算时只有起点和终点） */
-            path: components["schemas"]["LatLng"][];
-            /** @description 来源：osrm 外部路径规划服务、graph 城市路网、estimate 直线估算 */
-            source: string;
-        };
         /** @description 隐患统计的一组 */
         Row: {
             /** @description 隐患数 */
@@ -5999,6 +5638,42 @@ export interface components {
             reset?: boolean;
             /** @description 范围：org:组织机构 ID、ent:企业 ID 或 user:用户 ID */
             scope: string;
+        };
+        /** @description 录像分段：自成一体的分片 MP4 文件（从关键帧开始，默认约 10 秒），存于媒体库，以 SHA-256 校验 */
+        Segment: {
+            /**
+             * Format: int64
+             * @description 文件字节数
+             */
+            bytes: number;
+            /** @description 编码（RFC 6381），播放器据此创建 MediaSource 缓冲 */
+            codecs: string;
+            /**
+             * Format: int64
+             * @description 时长（毫秒）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 分段结束时间
+             */
+            ended: string;
+            /** @description 分段序号（从 0 起） */
+            index: number;
+            /**
+             * Format: int64
+             * @description 相对录像开始的偏移（毫秒，含此前的中断）
+             */
+            offset_ms: number;
+            /** @description 服务器崩溃后修复的分段（截在最后一个完整片段处，最多丢失 1 秒） */
+            recovered: boolean;
+            /** @description 文件的 SHA-256 */
+            sha256: string;
+            /**
+             * Format: date-time
+             * @description 分段开始时间
+             */
+            started: string;
         };
         /** @description 监测点的历史数据 */
         Series: {
@@ -6140,13 +5815,6 @@ export interface components {
             step_name: string;
             /** @description 新状态 */
             to: string;
-        };
-        /** @description 更新调度状态 */
-        StatusInput: {
-            /** @description 取消原因（取消时必填） */
-            reason?: string;
-            /** @description 状态：ordered 已下达、departed 已出发、arrived 已到达、returned 已返回、cancelled 已取消 */
-            status: string;
         };
         /** @description 企业的信用分与监管等级 */
         Supervision: {
@@ -6424,23 +6092,6 @@ export interface components {
             today_raised: number;
             /** @description 待确认（尚未确认）的预警 */
             unconfirmed: number;
-        };
-        /** @description 一键发送（短信、浙政钉工作通知、传真） */
-        "dispatch.ContactInput": {
-            /** @description 号码：手机号、浙政钉账号或传真号码；填写时优先于对象登记的号码 */
-            address?: string;
-            /** @description 所涉事件（可空） */
-            incident_id?: string;
-            /** @description 对象名称（address 时） */
-            name?: string;
-            /** @description 标题（传真首页、浙政钉标题） */
-            subject?: string;
-            /** @description 资源或用户 ID */
-            target_id?: string;
-            /** @description 对象：resource 资源（其联系电话）、user 用户（其手机号或浙政钉账号）、address 直接给出号码 */
-            target_kind?: string;
-            /** @description 内容（短信不超过 300 字，浙政钉 2000 字，传真 5000 字） */
-            text: string;
         };
         /**
          * @description 应急知识库条目
@@ -7843,78 +7494,6 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getContactMessages: {
-        parameters: {
-            query?: {
-                /** @description 事件 */
-                incident_id?: string;
-                /** @description 条数，默认 100，最大 500 */
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ContactMessage"][];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postContactByChannel: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 路径参数 channel */
-                channel: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "incident_id": "0193a2c4-0000-7000-8000-0000000000aa",
-                 *       "target_id": "0193a2c4-0000-7000-8000-000000000001",
-                 *       "target_kind": "resource",
-                 *       "text": "请立即带队前往临港化工园区纬一路 8 号集结。"
-                 *     }
-                 */
-                "application/json": components["schemas"]["dispatch.ContactInput"];
-            };
-        };
-        responses: {
-            /** @description 已创建 */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ContactMessage"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
     deleteContactsById: {
         parameters: {
             query?: never;
@@ -8250,114 +7829,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getDispatchOrders: {
-        parameters: {
-            query?: {
-                /** @description 事件 */
-                incident_id?: string;
-                /** @description team 或 supply */
-                kind?: string;
-                /** @description ordered、departed、arrived、returned、cancelled */
-                status?: string;
-                /** @description 只列未结束的（已下达、已出发、已到达） */
-                open?: boolean;
-                /** @description 页码，从 1 开始 */
-                page?: number;
-                /** @description 每页条数，默认 20，最大 500 */
-                page_size?: number;
-                /** @description 排序字段，前缀 - 表示倒序 */
-                sort?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_Order"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getDispatchOrdersById: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postDispatchOrdersByIdStatus: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "reason": "险情已控制",
-                 *       "status": "cancelled"
-                 *     }
-                 */
-                "application/json": components["schemas"]["StatusInput"];
-            };
-        };
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -9017,197 +8488,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsByIdDispatchOrders: {
-        parameters: {
-            query?: {
-                /** @description team 或 supply */
-                kind?: string;
-                /** @description ordered、departed、arrived、returned、cancelled */
-                status?: string;
-                /** @description 页码，从 1 开始 */
-                page?: number;
-                /** @description 每页条数，默认 20，最大 500 */
-                page_size?: number;
-                /** @description 排序字段，前缀 - 表示倒序 */
-                sort?: string;
-            };
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_Order"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postIncidentsByIdDispatchOrders: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "kind": "supply",
-                 *       "note": "送至东门集结点",
-                 *       "quantity": 50,
-                 *       "resource_id": "0193a2c4-0000-7000-8000-000000000001",
-                 *       "to_address": "临港化工园区纬一路 8 号"
-                 *     }
-                 */
-                "application/json": components["schemas"]["OrderInput"];
-            };
-        };
-        responses: {
-            /** @description 已创建 */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsByIdNearby: {
-        parameters: {
-            query?: {
-                /** @description 资源种类，逗号分隔（team、supply、depot、expert、shelter、medical、police、fire）；不填为这八种 */
-                kinds?: string;
-                /** @description 每种返回条数，1–50，默认 5 */
-                n?: number;
-                /** @description 每种前几个规划路径并给出行程时间，0–n，默认 3 */
-                routed?: number;
-            };
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Nearby"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getIncidentsByIdResourceRequests: {
-        parameters: {
-            query?: {
-                /** @description open、accepted、fulfilled、rejected、cancelled */
-                status?: string;
-            };
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Request"][];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    postIncidentsByIdResourceRequests: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "item": "沙袋",
-                 *       "kind": "supply",
-                 *       "quantity": 500,
-                 *       "unit": "条",
-                 *       "urgency": "urgent"
-                 *     }
-                 */
-                "application/json": components["schemas"]["RequestInput"];
-            };
-        };
-        responses: {
-            /** @description 已创建 */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Request"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -11280,46 +10560,6 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    postResourceRequestsByIdHandle: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                /**
-                 * @example {
-                 *       "reply": "已调拨，预计 30 分钟到达",
-                 *       "status": "accepted"
-                 *     }
-                 */
-                "application/json": components["schemas"]["HandleInput"];
-            };
-        };
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Request"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
-            413: components["responses"]["PayloadTooLarge"];
-            500: components["responses"]["InternalError"];
-        };
-    };
     getResources: {
         parameters: {
             query?: {
@@ -12300,36 +11540,6 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getRoute: {
-        parameters: {
-            query?: {
-                /** @description 起点“纬度,经度”，必填 */
-                from?: string;
-                /** @description 终点“纬度,经度”，必填 */
-                to?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Route"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["InternalError"];
-        };
-    };
     getStatsAlerts: {
         parameters: {
             query?: {
@@ -13137,6 +12347,136 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordings: {
+        parameters: {
+            query?: {
+                /** @description 事件编号 */
+                incident_id?: string;
+                /** @description 发布人用户 ID */
+                publisher?: string;
+                /** @description 时间范围起点（RFC 3339），返回与该范围有重叠的录像 */
+                from?: string;
+                /** @description 时间范围终点（RFC 3339） */
+                to?: string;
+                /** @description 排序：started、duration、size，前加 - 为倒序；默认按开始时间倒序 */
+                sort?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsByIdExportZip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsByIdSegmentsByIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+                /** @description 路径参数 index */
+                index: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

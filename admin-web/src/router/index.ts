@@ -8,6 +8,7 @@ import { plansMenu, plansRoutes } from './plans'
 import { resourcesMenu, resourcesRoutes } from './resources'
 import { incidentsMenu, incidentsRoutes } from './incidents'
 import { dispatchMenu, dispatchRoutes } from './dispatch'
+import { recordingsMenu, recordingsRoutes } from './recordings'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -34,6 +35,7 @@ export const menu: readonly MenuEntry[] = [
   ...resourcesMenu,
   ...incidentsMenu,
   ...dispatchMenu,
+  ...recordingsMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
   { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
@@ -60,6 +62,7 @@ const routes: RouteRecordRaw[] = [
       ...resourcesRoutes,
       ...incidentsRoutes,
       ...dispatchRoutes,
+      ...recordingsRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

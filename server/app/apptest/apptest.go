@@ -34,6 +34,8 @@ type Server struct {
 type Setup struct {
 	Config config.Config
 	Now    func() time.Time
+	// DemoFeedEvery is the demo feeder's period (0: a minute).
+	DemoFeedEvery time.Duration
 }
 
 // Option changes the setup before start.
@@ -50,6 +52,8 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	// The demo city without its month of history: tests make the records they check (and
 	// start faster). WithDemoHistory turns it on.
 	st.Config.DemoHistory = false
+	// Nor its live feeder (tests count readings and device states); WithDemoFeed turns it on.
+	st.Config.DemoFeed = false
 	for _, o := range opts {
 		o(&st)
 	}
@@ -70,7 +74,7 @@ func run(tb testing.TB, st Setup) *Server {
 	if os.Getenv("YINGJI_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	m := &app.Main{Config: st.Config, Now: st.Now, Log: slog.New(slog.NewTextHandler(logOut, nil))}
+	m := &app.Main{Config: st.Config, Now: st.Now, DemoFeedEvery: st.DemoFeedEvery, Log: slog.New(slog.NewTextHandler(logOut, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
@@ -181,6 +185,11 @@ func WithClock(now func() time.Time) Option {
 // with the default configuration does.
 func WithDemoHistory() Option {
 	return func(s *Setup) { s.Config.DemoHistory = true }
+}
+
+// WithDemoFeed runs the demo feeder (demo.Feeder): the demo devices report every period.
+func WithDemoFeed(every time.Duration) Option {
+	return func(s *Setup) { s.Config.DemoFeed, s.DemoFeedEvery = true, every }
 }
 
 // WithConfig changes the configuration.

@@ -74,7 +74,12 @@ func run(tb testing.TB, st Setup) *Server {
 	if os.Getenv("YINGJI_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	m := &app.Main{Config: st.Config, Now: st.Now, DemoFeedEvery: st.DemoFeedEvery, Log: slog.New(slog.NewTextHandler(logOut, nil))}
+	// YINGJI_TEST_LOG=debug also shows the debug lines (the demo history's time spent)
+	opts := &slog.HandlerOptions{}
+	if os.Getenv("YINGJI_TEST_LOG") == "debug" {
+		opts.Level = slog.LevelDebug
+	}
+	m := &app.Main{Config: st.Config, Now: st.Now, DemoFeedEvery: st.DemoFeedEvery, Log: slog.New(slog.NewTextHandler(logOut, opts))}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()

@@ -4481,8 +4481,11 @@ export interface components {
             /** @description 符合条件的总数 */
             total: number;
         };
+        /** @description 预警接收人列表（一页） */
         Page_Receiver: {
+            /** @description 接收人 */
             items: components["schemas"]["Receiver"][];
+            /** @description 符合条件的总数 */
             total: number;
         };
         /** @description 拒收统计分页 */

@@ -259,6 +259,15 @@ describe('big screen', () => {
     await page.locator('[data-test=bs-rank-ent-alerts] li', { hasText: '临港石化储运有限公司' }).waitFor()
     assert.ok(await page.locator('[data-test=bs-alert]').count() > 0)
     assert.ok(await page.locator('canvas').count() >= 1, 'trend chart')
+    // the risk points (by colour) and the monitoring devices (online, with their points) are on the map too
+    const risks = (await call(admin, 'GET', '/api/v1/risk-points?page_size=500')).total
+    const devices = (await call(admin, 'GET', '/api/v1/devices?page_size=500')).items
+    assert.ok(risks > 0, 'the demo history has risk points')
+    await page.waitForFunction(() => document.querySelectorAll('path.bs-risk').length > 0 && document.querySelectorAll('.bs-dev').length > 0)
+    assert.equal(await page.locator('.bs-dev').count(), devices.filter((x) => x.lat && x.lng).length, 'one marker per device')
+    assert.equal(await page.locator('.bs-dev.on').count(), devices.filter((x) => x.online && !x.disabled && x.lat && x.lng).length, 'online devices green')
+    assert.match(await page.textContent('[data-test=bs-legend-devices]'), /监测设备 在线 \d+\/\d+ · 监测点 \d+/)
+    assert.match(await page.textContent('[data-test=bs-legend-risks]'), new RegExp(`风险点 ${await page.locator('path.bs-risk').count()}`))
     // dark and laid out for the wall: nothing scrolls
     assert.equal(await horizontalOverflow(page), 0)
     const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.bs-viewport')).backgroundColor)
@@ -275,6 +284,12 @@ describe('big screen', () => {
     await restarting
     await page.waitForSelector('[data-test=bigscreen][data-connected=true]', { timeout: 20_000 })
     await page.waitForFunction(() => document.querySelector('[data-test=bigscreen]')?.dataset.live === 'true', null, { timeout: 30_000 })
+    // the figures and the map's layers are back, as the server answers them now
+    const d2 = await call(admin, 'GET', '/api/v1/dashboard')
+    await page.waitForFunction((n) => document.querySelector('[data-test=bs-alert-open]')?.textContent.trim() === String(n), d2.alerts.open)
+    assert.equal((await page.textContent('[data-test=bs-hazard-open]')).trim(), String(d2.hazards.open))
+    assert.ok(await page.locator('path.bs-risk').count() > 0 && await page.locator('.bs-dev').count() > 0, 'map layers after the restart')
+    await snap(page, 'bigscreen-reconnected')
     // and the live socket works again: a new alert shows without reload
     const before = Number((await page.textContent('[data-test=bs-alert-open]')).trim())
     const ljlj = (await call(admin, 'GET', '/api/v1/devices?q=LJLJ-GW01')).items.find((x) => x.code === 'LJLJ-GW01')

@@ -181,8 +181,22 @@ func (s *Service) validateReceiver(ctx context.Context, a *yingji.Actor, r *Rece
 // Receivers lists the configured receivers in the actor's scope; tier, enterprise and unit
 // narrow it.
 func (s *Service) Receivers(ctx context.Context, a *yingji.Actor, tier, enterpriseID, orgUnitID string) ([]Receiver, error) {
+	page, err := s.ReceiverPage(ctx, a, ReceiverFilter{Tier: tier, EnterpriseID: enterpriseID, OrgUnitID: orgUnitID}, yingji.ListParams{})
+	return page.Items, err
+}
+
+// ReceiverFilter selects receivers: Q matches the name or the phone number.
+type ReceiverFilter struct {
+	Tier, EnterpriseID, OrgUnitID, Q string
+	Enabled                          *bool
+}
+
+// ReceiverPage returns a page of the receivers in the actor's scope (all of them when p has no
+// page size), by tier and creation unless p sorts by name, phone, min_level or created_at.
+func (s *Service) ReceiverPage(ctx context.Context, a *yingji.Actor, f ReceiverFilter, p yingji.ListParams) (yingji.Page[Receiver], error) {
+	page := yingji.Page[Receiver]{Items: []Receiver{}}
 	if err := a.Require(yingji.PermAlertConfig); err != nil {
-		return nil, err
+		return page, err
 	}
 	var w sqldb.Where
 	if a.Role.ScopeKind() == yingji.ScopeEnterprise {
@@ -190,24 +204,43 @@ func (s *Service) Receivers(ctx context.Context, a *yingji.Actor, tier, enterpri
 	} else {
 		w.Prefix("org_path", a.OrgPath)
 	}
-	if tier != "" {
-		w.Add("tier = ?", tier)
+	if f.Tier != "" {
+		w.Add("tier = ?", f.Tier)
 	}
-	if enterpriseID != "" {
-		w.Add("enterprise_id = ?", enterpriseID)
+	if f.EnterpriseID != "" {
+		w.Add("enterprise_id = ?", f.EnterpriseID)
 	}
-	if orgUnitID != "" {
-		w.Add("org_unit_id = ?", orgUnitID)
+	if f.OrgUnitID != "" {
+		w.Add("org_unit_id = ?", f.OrgUnitID)
 	}
-	rows, err := s.DB.Query(ctx, `SELECT `+receiverCols+` FROM alert_receivers`+w.SQL()+` ORDER BY tier, created_at, id`, w.Args...)
+	if f.Enabled != nil {
+		w.Add("enabled = ?", *f.Enabled)
+	}
+	if f.Q != "" {
+		w.Add(`(name LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\')`, sqldb.Like(f.Q), sqldb.Like(f.Q))
+	}
+	order, err := p.OrderBy(map[string]string{"name": "name", "phone": "phone", "min_level": "min_level", "created_at": "created_at"},
+		"tier, created_at, id")
+	if err != nil {
+		return page, err
+	}
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM alert_receivers`+w.SQL(), w.Args...).Scan(&page.Total); err != nil {
+		return page, fmt.Errorf("alert: receivers: %w", err)
+	}
+	q := `SELECT ` + receiverCols + ` FROM alert_receivers` + w.SQL() + ` ORDER BY ` + order
+	if p.PageSize > 0 {
+		q += " LIMIT " + w.Next(p.PageSize) + " OFFSET " + w.Next(p.Offset())
+	}
+	rows, err := s.DB.Query(ctx, q, w.Args...)
 	list, err := sqldb.CollectRows(rows, err, scanReceiver)
 	if err != nil {
-		return nil, fmt.Errorf("alert: receivers: %w", err)
+		return page, fmt.Errorf("alert: receivers: %w", err)
 	}
 	for i := range list {
 		list[i] = list[i].public()
 	}
-	return list, nil
+	page.Items = list
+	return page, nil
 }
 
 func (s *Service) receiver(ctx context.Context, a *yingji.Actor, id string) (Receiver, error) {

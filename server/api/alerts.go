@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -52,10 +53,8 @@ type AlertReceiverInput struct {
 	Enabled         *bool    `json:"enabled"`
 }
 
-// AlertReceiverList lists receivers.
-type AlertReceiverList struct {
-	Items []alert.Receiver `json:"items"`
-}
+// AlertReceiverList is a page of receivers.
+type AlertReceiverList = yingji.Page[alert.Receiver]
 
 // AlertTimeline is an alert's timeline.
 type AlertTimeline struct {
@@ -132,8 +131,12 @@ func (s *Server) MountAlerts(svc *alert.Service) {
 		Status: http.StatusCreated, Summary: "记录评论或本级反馈（每一级都要反馈）"}, r.action)
 
 	s.route(Op{Method: http.MethodGet, Path: "/alert-receivers", Tag: tag, Resp: AlertReceiverList{},
-		Query:   []Param{{"tier", "string", "层级"}, {"enterprise_id", "string", "企业"}, {"org_unit_id", "string", "组织机构"}},
-		Summary: "预警接收人配置（管辖范围内；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员）"}, r.receivers)
+		Query: append([]Param{{"tier", "string", "层级：enterprise（企业）、township（乡镇街道）、county（区县）"}, {"enterprise_id", "string", "企业"},
+			{"org_unit_id", "string", "组织机构"}, {"q", "string", "姓名或手机号包含"}, {"enabled", "boolean", "true：启用；false：停用"},
+			{"mask_phone", "boolean", "true：手机号脱敏显示（138****5678），完整号码经 /alert-receivers/{id}/phone 查看并审计"}}, Paging...),
+		Summary: "预警接收人配置（管辖范围内，分页；排序字段 name、phone、min_level、created_at；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员）"}, r.receivers)
+	s.route(Op{Method: http.MethodGet, Path: "/alert-receivers/:id/phone", Tag: tag, Resp: PhoneReveal{},
+		Summary: "查看预警接收人完整手机号（列表中脱敏显示；每次查看记入审计日志）"}, r.revealReceiverPhone)
 	s.route(Op{Method: http.MethodPost, Path: "/alert-receivers", Tag: tag, Body: AlertReceiverInput{}, Resp: alert.Receiver{},
 		Status: http.StatusCreated, Summary: "新增预警接收人：层级、单位、通知方式（app、fcm、sms、zzd、dingtalk）和最低级别"}, r.createReceiver)
 	s.route(Op{Method: http.MethodGet, Path: "/alert-receivers/:id", Tag: tag, Resp: alert.Receiver{}, Summary: "预警接收人详情"}, r.receiver)
@@ -260,11 +263,46 @@ func (r *alertAPI) action(c echo.Context) error {
 }
 
 func (r *alertAPI) receivers(c echo.Context) error {
-	list, err := r.svc.Receivers(c.Request().Context(), actor(c), c.QueryParam("tier"), c.QueryParam("enterprise_id"), c.QueryParam("org_unit_id"))
+	p, err := listParams(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, AlertReceiverList{Items: list})
+	mask, err := maskPhones(c)
+	if err != nil {
+		return err
+	}
+	enabled, err := boolQuery(c, "enabled")
+	if err != nil {
+		return err
+	}
+	tier := c.QueryParam("tier")
+	if tier != "" && !slices.Contains(alert.Tiers, tier) {
+		return yingji.Invalid("request.bad_query", "tier", "查询参数 tier 应为 enterprise、township 或 county")
+	}
+	page, err := r.svc.ReceiverPage(c.Request().Context(), actor(c), alert.ReceiverFilter{Tier: tier,
+		EnterpriseID: c.QueryParam("enterprise_id"), OrgUnitID: c.QueryParam("org_unit_id"), Q: c.QueryParam("q"), Enabled: enabled}, p)
+	if err != nil {
+		return err
+	}
+	if mask {
+		for i := range page.Items {
+			page.Items[i].Phone = MaskPhone(page.Items[i].Phone)
+		}
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// revealReceiverPhone answers a receiver's full phone number (scope checked) and audits it.
+func (r *alertAPI) revealReceiverPhone(c echo.Context) error {
+	ctx := c.Request().Context()
+	a := actor(c)
+	x, err := r.svc.Receiver(ctx, a, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r.Audit.Record(ctx, a, yingji.Event{Action: "alert_receiver.reveal_phone", ObjectType: "alert_receiver", ObjectID: x.ID, Result: "ok",
+		Detail: map[string]string{"name": x.Name}})
+	return c.JSON(http.StatusOK, PhoneReveal{Phone: x.Phone})
 }
 
 func (r *alertAPI) receiver(c echo.Context) error {

@@ -135,7 +135,7 @@ func TestDashboard(t *testing.T) {
 		d.Patrol.OverduePeriods != 59 {
 		t.Errorf("admin patrol %+v on %s", d.Patrol, d.Date)
 	}
-	if d.Hazards.Open != 5 || d.Hazards.Overdue != 2 || d.Hazards.PendingAcceptance != 1 {
+	if d.Hazards.Open != 5 || d.Hazards.Overdue != 1 || d.Hazards.PendingAcceptance != 1 {
 		t.Errorf("admin hazards %+v", d.Hazards)
 	}
 	wantCounts(t, "admin hazards by level", d.Hazards.ByLevel, map[string]int{"general": 2, "major": 3})
@@ -166,7 +166,7 @@ func TestDashboard(t *testing.T) {
 	if d.Patrol.Today.Total != 1 || d.Patrol.Today.Done != 1 || d.Patrol.OverduePeriods != 29 {
 		t.Errorf("township01 patrol %+v", d.Patrol)
 	}
-	if d.Hazards.Open != 3 || d.Hazards.Overdue != 2 || d.Hazards.PendingAcceptance != 1 {
+	if d.Hazards.Open != 3 || d.Hazards.Overdue != 1 || d.Hazards.PendingAcceptance != 1 {
 		t.Errorf("township01 hazards %+v", d.Hazards)
 	}
 	wantCounts(t, "township01 hazards by level", d.Hazards.ByLevel, map[string]int{"general": 1, "major": 2})

@@ -21,6 +21,7 @@ type (
 var hazardQuery = append([]Param{
 	{"enterprise_id", "string", "所属企业"}, {"status", "string", "状态：reported、assigned、rectifying、submitted、accepted；open 表示尚未验收"},
 	{"open", "boolean", "true：只列尚未验收（未闭环）的隐患"},
+	{"overdue", "boolean", "true：只列已逾期的隐患（整改期限已过且尚未整改完成：已上报、已交办或整改中），与首页“逾期隐患”数一致"},
 	{"level", "string", "等级：general（一般隐患）、major（重大隐患）"}, {"township_id", "string", "所属乡镇（街道）或其他组织单位"},
 	{"q", "string", "标题或描述包含"},
 }, Paging...)
@@ -52,6 +53,14 @@ func (s *Server) listHazards(c echo.Context) error {
 			return yingji.Invalid("request.bad_query", "open", "查询参数 open 应为 true 或 false")
 		}
 		f.Open = f.Open || open
+	}
+	if v := c.QueryParam("overdue"); v != "" {
+		overdue, err := strconv.ParseBool(v)
+		if err != nil {
+			return yingji.Invalid("request.bad_query", "overdue", "查询参数 overdue 应为 true 或 false")
+		}
+		f.Overdue = overdue
+		f.Now = s.Audit.Now() // the services' clock, the one the dashboard counts by
 	}
 	if f.Status != "" && !slices.Contains(hazard.Machine.States, f.Status) {
 		return yingji.Invalid("request.bad_query", "status", "查询参数 status 应为 reported、assigned、rectifying、submitted、accepted 或 open")

@@ -21,7 +21,7 @@ var moreSchemaDocs = map[string]schemaDoc{
 			"receiver_name": "接收人名称", "user_id": "接收用户（系统用户时）", "address": "发送地址（手机号、账号等）", "attempt": "第几次尝试",
 			"status": "结果：sent 已发送、failed 失败、skipped 跳过", "provider_id": "服务商返回的消息 ID", "error_code": "错误码",
 			"error_message": "错误信息", "at": "发送时间", "notification_id": "应用内通知写入的站内消息 ID（其他渠道为空）"}},
-	"AlertReceiverList": {desc: "预警接收人列表", props: map[string]string{"items": "接收人"}},
+	"Page_Receiver": {desc: "预警接收人列表（一页）", props: map[string]string{"items": "接收人", "total": "符合条件的总数"}},
 	"Receiver": {desc: "预警接收人：某层级、某企业或组织机构收到预警通知的人或群",
 		props: map[string]string{"id": "接收人 ID", "tier": "层级：enterprise 企业、township 乡镇（街道）、county 区县", "enterprise_id": "企业（企业层级）",
 			"org_unit_id": "组织机构（乡镇、区县层级）", "org_path": "所属组织机构路径", "user_id": "系统用户（应用内通知与手机推送必填）", "name": "名称",

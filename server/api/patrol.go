@@ -55,8 +55,9 @@ func (s *Server) checklists() *patrol.Service {
 // patrolRoutes registers checklists, their calendars and enterprise supervision.
 func (s *Server) patrolRoutes() {
 	s.route(Op{Method: http.MethodGet, Path: "/checklists", Tag: "patrol", Summary: "巡查清单列表（管辖范围内）",
-		Query: []Param{{"enterprise_id", "string", "所属企业"}, {"active", "boolean", "只列启用的清单"}},
-		Resp:  ChecklistPage{}}, s.listChecklists)
+		Query: append([]Param{{"enterprise_id", "string", "所属企业"}, {"active", "boolean", "true：只列启用的清单；false：只列停用的"},
+			{"frequency", "string", "频次：shift、daily、weekly、monthly"}, {"q", "string", "清单名称包含"}}, Paging...),
+		Resp: ChecklistPage{}}, s.listChecklists)
 	s.route(Op{Method: http.MethodGet, Path: "/checklists/overdue", Tag: "patrol", Summary: "逾期未巡查的周期（管辖范围内）",
 		Query: []Param{{"from", "string", "起始日期 YYYY-MM-DD（默认 30 天前）"}}, Resp: OverduePage{}}, s.overdueChecklists)
 	s.route(Op{Method: http.MethodGet, Path: "/checklists/:id", Tag: "patrol", Summary: "巡查清单详情", Resp: patrol.Checklist{}}, s.getChecklist)
@@ -78,11 +79,16 @@ func (s *Server) listChecklists(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.checklists().List(c.Request().Context(), actor(c), c.QueryParam("enterprise_id"), active != nil && *active)
+	p, err := listParams(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ChecklistPage{Items: list, Total: len(list)})
+	page, err := s.checklists().Page(c.Request().Context(), actor(c), patrol.ChecklistFilter{EnterpriseID: c.QueryParam("enterprise_id"),
+		Frequency: c.QueryParam("frequency"), Q: c.QueryParam("q"), Active: active}, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, page)
 }
 
 func (s *Server) getChecklist(c echo.Context) error {

@@ -44,7 +44,7 @@ func seedHazards(t *testing.T, s *apptest.Server) {
 	insertHazard(t, s, own, "general", "reported", "2026-11-24T09:00:00+08:00", "2026-11-20T00:00:00+08:00") // overdue
 	insertHazard(t, s, own, "major", "rectifying", "2026-11-02T10:00:00+08:00", "2026-12-31T00:00:00+08:00")
 	insertHazard(t, s, own, "general", "accepted", "2026-10-15T10:00:00+08:00", "2026-10-01T00:00:00+08:00")
-	insertHazard(t, s, other, "major", "submitted", "2026-11-25T01:00:00Z", "2026-11-24") // overdue (date deadline)
+	insertHazard(t, s, other, "major", "submitted", "2026-11-25T01:00:00Z", "2026-11-24") // past its deadline but rectified: not overdue
 	insertHazard(t, s, qs, "general", "assigned", "2025-12-31T20:00:00Z", "")             // 2026-01-01 in Shanghai
 	insertHazard(t, s, qs, "major", "reported", "2026-11-25T00:00:00+08:00", "")
 }
@@ -86,7 +86,7 @@ func TestHazardStats(t *testing.T) {
 			admin := s.Login(t, "admin")
 
 			m, all := getHazardStats(t, s, admin, "group_by=status")
-			if all.Total.Count != 6 || all.Total.Open != 5 || all.Total.Overdue != 2 {
+			if all.Total.Count != 6 || all.Total.Open != 5 || all.Total.Overdue != 1 {
 				t.Errorf("admin totals %+v, want 6/5/2", all.Total)
 			}
 			if len(all.Rows) != 5 || all.Rows[0].Key != "reported" || all.Rows[4].Key != "accepted" {
@@ -95,15 +95,15 @@ func TestHazardStats(t *testing.T) {
 			wantRow(t, "status", m, "已上报", 2, 2, 1)
 			wantRow(t, "status", m, "已交办", 1, 1, 0)
 			wantRow(t, "status", m, "整改中", 1, 1, 0)
-			wantRow(t, "status", m, "待验收", 1, 1, 1)
+			wantRow(t, "status", m, "待验收", 1, 1, 0)
 			wantRow(t, "status", m, "已验收", 1, 0, 0)
 
 			m, _ = getHazardStats(t, s, admin, "group_by=level")
 			wantRow(t, "level", m, "一般", 3, 2, 1)
-			wantRow(t, "level", m, "重大", 3, 3, 1)
+			wantRow(t, "level", m, "重大", 3, 3, 0)
 
 			m, _ = getHazardStats(t, s, admin, "group_by=township")
-			wantRow(t, "township", m, "临港化工园区街道", 4, 3, 2)
+			wantRow(t, "township", m, "临港化工园区街道", 4, 3, 1)
 			wantRow(t, "township", m, "青山镇", 2, 2, 0)
 
 			m, _ = getHazardStats(t, s, admin, "group_by=enterprise")
@@ -114,7 +114,7 @@ func TestHazardStats(t *testing.T) {
 			m, byMonth := getHazardStats(t, s, admin, "group_by=period&period=month")
 			wantRow(t, "month", m, "2026年1月", 1, 1, 0)
 			wantRow(t, "month", m, "2026年10月", 1, 0, 0)
-			wantRow(t, "month", m, "2026年11月", 4, 4, 2)
+			wantRow(t, "month", m, "2026年11月", 4, 4, 1)
 			if len(byMonth.Rows) != 3 || byMonth.Rows[0].Key != "2026-01" || byMonth.Rows[2].Key != "2026-11" {
 				t.Errorf("month rows %+v, want 2026-01, 2026-10, 2026-11 in order", byMonth.Rows)
 			}
@@ -122,9 +122,9 @@ func TestHazardStats(t *testing.T) {
 			wantRow(t, "week", m, "2026年第1周", 1, 1, 0)
 			wantRow(t, "week", m, "2026年第42周", 1, 0, 0)
 			wantRow(t, "week", m, "2026年第45周", 1, 1, 0)
-			wantRow(t, "week", m, "2026年第48周", 3, 3, 2)
+			wantRow(t, "week", m, "2026年第48周", 3, 3, 1)
 			m, _ = getHazardStats(t, s, admin, "group_by=period&period=year")
-			wantRow(t, "year", m, "2026年", 6, 5, 2)
+			wantRow(t, "year", m, "2026年", 6, 5, 1)
 
 			_, nov := getHazardStats(t, s, admin, "group_by=level&from=2026-11-01&to=2026-11-30")
 			if nov.Total.Count != 4 {
@@ -140,7 +140,7 @@ func TestHazardStats(t *testing.T) {
 			if town.Total.Count != 4 || len(town.Rows) != 1 {
 				t.Errorf("township01 rows %+v total %+v, want only 临港化工园区街道 with 4", town.Rows, town.Total)
 			}
-			wantRow(t, "township01", m, "临港化工园区街道", 4, 3, 2)
+			wantRow(t, "township01", m, "临港化工园区街道", 4, 3, 1)
 			_, town2 := getHazardStats(t, s, s.Login(t, "township02"), "group_by=status")
 			if town2.Total.Count != 2 {
 				t.Errorf("township02 total %+v, want 2", town2.Total)
@@ -162,7 +162,7 @@ func TestHazardStats(t *testing.T) {
 			f := xlDownload(t, s, "/api/v1/stats/hazards/export.xlsx?group_by=township", s.Login(t, "township01"), "隐患统计")
 			rows := xlRows(t, f)
 			if len(rows) != 3 || rows[0][0] != "乡镇（街道）" || rows[0][1] != "隐患数" || rows[1][0] != "临港化工园区街道" || rows[1][1] != "4" ||
-				rows[1][3] != "2" || rows[2][0] != "合计" {
+				rows[1][3] != "1" || rows[2][0] != "合计" {
 				t.Errorf("export rows %v", rows)
 			}
 			var audit struct {

@@ -103,6 +103,9 @@ type Main struct {
 	// Now is the clock of every service; tests replace it. Defaults to time.Now.
 	Now func() time.Time
 
+	// DemoFeedEvery is the demo feeder's period (0: a minute, the demo points' sampling period).
+	DemoFeedEvery time.Duration
+
 	// URL is the base address the server listens on, with the real port, once Open returns.
 	URL string
 
@@ -115,6 +118,7 @@ type Main struct {
 	mqttBroker *mqtt.Broker
 	mqttSub    *mqtt.Subscriber
 	demoLoaded bool // the demo city was loaded by this start: add its monitoring too
+	feedStop   func()
 }
 
 // NewLogger returns the logger the configuration asks for.
@@ -298,6 +302,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("启动监测服务失败 (start monitor): %w", err)
 	}
 	if err := m.startMQTT(ctx); err != nil {
+		return err
+	}
+	if err := m.startDemoFeed(ctx); err != nil {
 		return err
 	}
 

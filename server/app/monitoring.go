@@ -104,6 +104,10 @@ func (m *Main) startMQTT(ctx context.Context) error {
 // everything it accepted.
 func (m *Main) stopMonitoring(ctx context.Context) error {
 	var err error
+	if m.feedStop != nil {
+		m.feedStop()
+		m.feedStop = nil
+	}
 	if m.mqttBroker != nil {
 		err = errors.Join(err, m.mqttBroker.Close())
 		m.mqttBroker = nil

@@ -24,6 +24,7 @@ type Config struct {
 	Demo              bool          `yaml:"demo"`
 	DemoPassword      string        `yaml:"demo_password"`
 	DemoHistory       bool          `yaml:"demo_history"`
+	DemoFeed          bool          `yaml:"demo_feed"`
 	LogFormat         string        `yaml:"log_format"`
 	LogLevel          string        `yaml:"log_level"`
 	PasswordMinLength int           `yaml:"password_min_length"`
@@ -95,6 +96,7 @@ func Default() Config {
 		DataDir:             "./data",
 		Demo:                true,
 		DemoHistory:         true,
+		DemoFeed:            true,
 		LogFormat:           "text",
 		LogLevel:            "info",
 		PasswordMinLength:   8,
@@ -145,6 +147,7 @@ func (c *Config) keys() []key {
 		{"demo", "YINGJI_DEMO", "demo", "空数据库首次启动时载入演示城市数据", &c.Demo},
 		{"demo_password", "YINGJI_DEMO_PASSWORD", "demo-password", "演示账号密码（未设置时随机生成并在日志中打印一次）", &c.DemoPassword},
 		{"demo_history", "YINGJI_DEMO_HISTORY", "demo-history", "载入演示城市时一并生成一个月的历史数据（风险点、巡查、隐患、监测读数、预警）", &c.DemoHistory},
+		{"demo_feed", "YINGJI_DEMO_FEED", "demo-feed", "演示城市运行时模拟演示设备每分钟上报读数（设备保持在线、曲线持续更新）", &c.DemoFeed},
 		{"log_format", "YINGJI_LOG_FORMAT", "log-format", "日志格式 text 或 json", &c.LogFormat},
 		{"log_level", "YINGJI_LOG_LEVEL", "log-level", "日志级别 debug/info/warn/error", &c.LogLevel},
 		{"password_min_length", "YINGJI_PASSWORD_MIN_LENGTH", "password-min-length", "密码最小长度（不低于 6）", &c.PasswordMinLength},

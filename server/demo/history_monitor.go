@@ -338,17 +338,8 @@ func (s *sim) dense(hd *histDevice, t, end time.Time) bool {
 // value is a point's reading at t: its normal signal plus the episodes under way.
 func (s *sim) value(hp *histPoint, t time.Time) float64 {
 	sg := hp.sig
-	period := sg.period
-	if period == 0 {
-		period = oneDay
-	}
-	// the swing peaks mid-afternoon Beijing time
-	phase := float64(t.In(Zone).Sub(s.day(0)).Seconds()) / period.Seconds()
 	hp.ar = 0.85*hp.ar + sg.noise*s.rnd.NormFloat64()
-	normal := sg.base + sg.amp*math.Sin(2*math.Pi*(phase-0.375)) + hp.ar
-	if sg.positive {
-		normal = math.Abs(normal) + sg.noise/10
-	}
+	normal := normalValue(sg, t, hp.ar) // the same curve the live Feeder continues
 	v := normal
 	for _, ep := range episodes {
 		if ep.point != hp.code {

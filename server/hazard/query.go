@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -40,6 +41,10 @@ type Hazard struct {
 type Filter struct {
 	EnterpriseID, Status, Level, TownshipPath, Q string
 	Open                                         bool // not yet accepted (the loop is not closed)
+	// Overdue selects the hazards whose rectification deadline passed while the rectification
+	// is not finished (IsOverdue); Now is the time to judge at (zero: the wall clock).
+	Overdue bool
+	Now     time.Time
 }
 
 const cols = `h.id, h.enterprise_id, COALESCE(e.name, ''), h.org_path, h.title, h.description, h.level, h.status, h.photos,
@@ -89,6 +94,24 @@ func List(ctx context.Context, db sqldb.Querier, a *yingji.Actor, f Filter, p yi
 		w.Add("h.level = ?", f.Level)
 	}
 	w.Prefix("h.org_path", f.TownshipPath)
+	if f.Overdue {
+		now := f.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		ids, err := overdueIDs(ctx, db, w, now)
+		if err != nil {
+			return page, err
+		}
+		if len(ids) == 0 {
+			return page, nil
+		}
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		w.Add("h.id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", args...)
+	}
 	if f.Q != "" {
 		w.Add(`(h.title LIKE ? ESCAPE '\' OR h.description LIKE ? ESCAPE '\')`, sqldb.Like(f.Q), sqldb.Like(f.Q))
 	}

@@ -131,6 +131,52 @@ func (s *Service) List(ctx context.Context, a *yingji.Actor, enterpriseID string
 	return sqldb.CollectRows(rows, err, func(r sqldb.Rows) (Checklist, error) { return scan(r) })
 }
 
+// ChecklistFilter selects checklists for a page: Q matches the name.
+type ChecklistFilter struct {
+	EnterpriseID, Frequency, Q string
+	Active                     *bool
+}
+
+// Page returns a page of the checklists in the actor's scope, by name unless p sorts by name,
+// frequency, active or created_at.
+func (s *Service) Page(ctx context.Context, a *yingji.Actor, f ChecklistFilter, p yingji.ListParams) (yingji.Page[Checklist], error) {
+	page := yingji.Page[Checklist]{Items: []Checklist{}}
+	var w sqldb.Where
+	sc := a.ReadScope()
+	if sc.EnterpriseID != "" || sc.OrgPrefix == "" {
+		w.Add("enterprise_id = ?", sc.EnterpriseID)
+	} else {
+		w.Prefix("org_path", sc.OrgPrefix)
+	}
+	if f.EnterpriseID != "" {
+		w.Add("enterprise_id = ?", f.EnterpriseID)
+	}
+	if f.Frequency != "" {
+		w.Add("frequency = ?", f.Frequency)
+	}
+	if f.Active != nil {
+		w.Add("active = ?", *f.Active)
+	}
+	if f.Q != "" {
+		w.Add(`name LIKE ? ESCAPE '\'`, sqldb.Like(f.Q))
+	}
+	order, err := p.OrderBy(map[string]string{"name": "name", "frequency": "frequency", "active": "active", "created_at": "created_at"}, "name, id")
+	if err != nil {
+		return page, err
+	}
+	if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM checklists`+w.SQL(), w.Args...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	rows, err := s.DB.Query(ctx, `SELECT `+cols+` FROM checklists`+w.SQL()+` ORDER BY `+order+
+		` LIMIT `+w.Next(p.PageSize)+` OFFSET `+w.Next(p.Offset()), w.Args...)
+	items, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (Checklist, error) { return scan(r) })
+	if err != nil {
+		return page, err
+	}
+	page.Items = items
+	return page, nil
+}
+
 func invalid(field, msg string) error { return yingji.Invalid("checklist.invalid", field, "%s", msg) }
 
 // validate checks a checklist and fills its org path from the enterprise.

@@ -101,10 +101,28 @@ func (db *DB) ReadTx(ctx context.Context, fn func(sqldb.Querier) error) error {
 	return db.runTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 
+// asyncCommitKey marks a context whose transactions commit without waiting for the WAL flush.
+type asyncCommitKey struct{}
+
+// AsyncCommit returns a context whose read-write transactions (InTx) commit asynchronously
+// (SET LOCAL synchronous_commit TO OFF): the commit returns before its WAL reaches the disk.
+// For bulk work that is redone if lost, such as the demo city's history on the first start:
+// a crash may lose its last fraction of a second, never corrupt anything, and the next ordinary
+// commit flushes everything before it. The SQLite engine ignores it.
+func AsyncCommit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, asyncCommitKey{}, true)
+}
+
 func (db *DB) runTx(ctx context.Context, opts pgx.TxOptions, fn func(sqldb.Querier) error) error {
 	x := &tx{}
+	async := opts.AccessMode != pgx.ReadOnly && ctx.Value(asyncCommitKey{}) != nil
 	err := pgx.BeginTxFunc(ctx, db.pool, opts, func(t pgx.Tx) error {
 		x.t = t
+		if async {
+			if _, err := t.Exec(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
+				return err
+			}
+		}
 		return fn(x)
 	})
 	if err != nil {

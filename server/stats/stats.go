@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/yingji/yingji/server/hazard"
 	"github.com/yingji/yingji/server/patrol"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -134,7 +135,7 @@ type Row struct {
 	Label   string `json:"label"`
 	Count   int    `json:"count"`
 	Open    int    `json:"open"`    // not accepted
-	Overdue int    `json:"overdue"` // deadline passed and not accepted
+	Overdue int    `json:"overdue"` // deadline passed and rectification not finished (hazard.IsOverdue)
 }
 
 // HazardStats are hazards grouped, with the totals.
@@ -167,12 +168,11 @@ func (s *Service) loadHazards(ctx context.Context, a *yingji.Actor) ([]hazardRow
 	})
 }
 
+// overdue: the rectification deadline passed and the rectification is not finished (a
+// submitted hazard waits for acceptance and is not overdue); the same rule as the hazard list's
+// overdue filter.
 func (h hazardRow) overdue(now time.Time) bool {
-	if h.status == accepted {
-		return false
-	}
-	d, ok := parseTime(h.deadline, true)
-	return ok && !now.Before(d)
+	return hazard.IsOverdue(h.status, h.deadline, now)
 }
 
 func (r *Row) add(h hazardRow, now time.Time) {
@@ -453,7 +453,7 @@ type Home struct {
 	OverduePeriods    int            `json:"overdue_periods"`    // overdue checklist periods of the last 30 days
 	OpenHazards       int            `json:"open_hazards"`       // not accepted
 	OpenByLevel       map[string]int `json:"open_by_level"`      // general, major
-	OverdueHazards    int            `json:"overdue_hazards"`    // deadline passed and not accepted
+	OverdueHazards    int            `json:"overdue_hazards"`    // deadline passed and rectification not finished (hazard.IsOverdue)
 	PendingAcceptance int            `json:"pending_acceptance"` // submitted, awaiting acceptance
 }
 

@@ -35,6 +35,10 @@ func TestDeadline(t *testing.T) {
 		{"reported", "2026-11-25", false}, // a date runs to the end of that day
 		{"rectifying", "2026-11-25T09:59:00+08:00", true},
 		{"accepted", "2026-11-01", false},
+		{"submitted", "2026-11-01", false}, // rectified, waiting for acceptance: not overdue
+		{"submitted", "2026-11-25T09:59:00+08:00", false},
+		{"assigned", "2026-11-25T10:00:00+08:00", true}, // the deadline itself is overdue
+		{"assigned", "2026-11-25T10:00:01+08:00", false},
 		{"reported", "", false},
 	} {
 		if got := (hazardRow{status: c.status, deadline: c.deadline}).overdue(now); got != c.want {

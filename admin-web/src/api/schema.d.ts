@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 预警接收人配置（管辖范围内；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员） */
+        /** 预警接收人配置（管辖范围内，分页；排序字段 name、phone、min_level、created_at；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员） */
         get: operations["getAlertReceivers"];
         put?: never;
         /** 新增预警接收人：层级、单位、通知方式（app、fcm、sms、zzd、dingtalk）和最低级别 */
@@ -36,6 +36,23 @@ export interface paths {
         post?: never;
         /** 删除预警接收人 */
         delete: operations["deleteAlertReceiversById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-receivers/{id}/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 查看预警接收人完整手机号（列表中脱敏显示；每次查看记入审计日志） */
+        get: operations["getAlertReceiversByIdPhone"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2693,11 +2710,6 @@ export interface components {
             /** @description 浙政钉账号 ID */
             zzd_account_id?: string;
         };
-        /** @description 预警接收人列表 */
-        AlertReceiverList: {
-            /** @description 接收人 */
-            items: components["schemas"]["Receiver"][];
-        };
         /** @description 预警时间线 */
         AlertTimeline: {
             /** @description 时间线条目，按时间先后 */
@@ -4557,6 +4569,13 @@ export interface components {
         Page_Point: {
             /** @description 本页监测点 */
             items: components["schemas"]["Point"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 预警接收人列表（一页） */
+        Page_Receiver: {
+            /** @description 接收人 */
+            items: components["schemas"]["Receiver"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -6585,12 +6604,24 @@ export interface operations {
     getAlertReceivers: {
         parameters: {
             query?: {
-                /** @description 层级 */
+                /** @description 层级：enterprise（企业）、township（乡镇街道）、county（区县） */
                 tier?: string;
                 /** @description 企业 */
                 enterprise_id?: string;
                 /** @description 组织机构 */
                 org_unit_id?: string;
+                /** @description 姓名或手机号包含 */
+                q?: string;
+                /** @description true：启用；false：停用 */
+                enabled?: boolean;
+                /** @description true：手机号脱敏显示（138****5678），完整号码经 /alert-receivers/{id}/phone 查看并审计 */
+                mask_phone?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -6604,7 +6635,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertReceiverList"];
+                    "application/json": components["schemas"]["Page_Receiver"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6731,6 +6762,34 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAlertReceiversByIdPhone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneReveal"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -7288,8 +7347,18 @@ export interface operations {
             query?: {
                 /** @description 所属企业 */
                 enterprise_id?: string;
-                /** @description 只列启用的清单 */
+                /** @description true：只列启用的清单；false：只列停用的 */
                 active?: boolean;
+                /** @description 频次：shift、daily、weekly、monthly */
+                frequency?: string;
+                /** @description 清单名称包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -8199,6 +8268,8 @@ export interface operations {
                 status?: "reported" | "assigned" | "rectifying" | "submitted" | "accepted" | "open";
                 /** @description true：只列尚未验收（未闭环）的隐患 */
                 open?: boolean;
+                /** @description true：只列已逾期的隐患（整改期限已过且尚未整改完成：已上报、已交办或整改中），与首页“逾期隐患”数一致 */
+                overdue?: boolean;
                 /** @description 等级：general（一般隐患）、major（重大隐患） */
                 level?: "general" | "major";
                 /** @description 所属乡镇（街道）或其他组织单位 */

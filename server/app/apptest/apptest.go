@@ -35,6 +35,8 @@ type Setup struct {
 	Config config.Config
 	Now    func() time.Time
 	Extend func(m *app.Main) error // see app.Main.Extend
+	// DemoFeedEvery is the demo feeder's period (0: a minute).
+	DemoFeedEvery time.Duration
 }
 
 // Option changes the setup before start.
@@ -51,6 +53,8 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	// The demo city without its month of history: tests make the records they check (and
 	// start faster). WithDemoHistory turns it on.
 	st.Config.DemoHistory = false
+	// Nor its live feeder (tests count readings and device states); WithDemoFeed turns it on.
+	st.Config.DemoFeed = false
 	for _, o := range opts {
 		o(&st)
 	}
@@ -71,7 +75,12 @@ func run(tb testing.TB, st Setup) *Server {
 	if os.Getenv("YINGJI_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	m := &app.Main{Config: st.Config, Now: st.Now, Extend: st.Extend, Log: slog.New(slog.NewTextHandler(logOut, nil))}
+	// YINGJI_TEST_LOG=debug also shows the debug lines (the demo history's time spent)
+	opts := &slog.HandlerOptions{}
+	if os.Getenv("YINGJI_TEST_LOG") == "debug" {
+		opts.Level = slog.LevelDebug
+	}
+	m := &app.Main{Config: st.Config, Now: st.Now, DemoFeedEvery: st.DemoFeedEvery, Extend: st.Extend, Log: slog.New(slog.NewTextHandler(logOut, opts))}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
@@ -187,6 +196,11 @@ func WithExtend(f func(m *app.Main) error) Option {
 // with the default configuration does.
 func WithDemoHistory() Option {
 	return func(s *Setup) { s.Config.DemoHistory = true }
+}
+
+// WithDemoFeed runs the demo feeder (demo.Feeder): the demo devices report every period.
+func WithDemoFeed(every time.Duration) Option {
+	return func(s *Setup) { s.Config.DemoFeed, s.DemoFeedEvery = true, every }
 }
 
 // WithConfig changes the configuration.

@@ -21,6 +21,7 @@ import (
 	"github.com/yingji/yingji/media"
 	"github.com/yingji/yingji/media/local"
 	"github.com/yingji/yingji/media/s3store"
+	"github.com/yingji/yingji/media/video"
 	"github.com/yingji/yingji/server/account"
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/api"
@@ -69,6 +70,11 @@ type Main struct {
 
 	// Resources are the emergency resources and their spatial index (resources.go).
 	Resources *resource.Service
+
+	// Video is live video: the SFU and the streams' metadata (video.go).
+	Video *video.Service
+	// VideoSink receives every publisher track (the recorder); nil: nothing is recorded.
+	VideoSink video.TrackSink
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
 	// configuration (tests set them to clients of local stand-ins).
@@ -223,6 +229,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openResources(ctx); err != nil {
 		return err
 	}
+	if err := m.openVideo(ctx); err != nil {
+		return err
+	}
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
 	if m.Now != nil {
@@ -281,6 +290,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.API.MountResources(m.Resources)
+	m.API.MountVideo(m.Video)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
@@ -349,6 +359,7 @@ func (m *Main) Close() error {
 	if m.Resources != nil {
 		m.Resources.Close()
 	}
+	m.closeVideo()
 	if m.Jobs != nil {
 		if err := m.Jobs.Stop(ctx); err != nil {
 			m.Log.Warn("停止后台任务出错 (stop jobs)", "err", err)

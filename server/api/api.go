@@ -150,9 +150,9 @@ type Op struct {
 	Unavailable bool
 	// Description is a longer Chinese description of the op (protocol notes).
 	Description string
-	Upload   bool    // multipart/form-data request with a "file" field
-	Auth     string  // how a Public op authenticates instead: AuthBasic (devices) or AuthSigned (signed URL)
-	Example  any     // an example of the JSON request body, shown in the OpenAPI document
+	Upload      bool   // multipart/form-data request with a "file" field
+	Auth        string // how a Public op authenticates instead: AuthBasic (devices) or AuthSigned (signed URL)
+	Example     any    // an example of the JSON request body, shown in the OpenAPI document
 }
 
 // How a Public op authenticates (Op.Auth); an op that is not Public needs a bearer session.

@@ -68,7 +68,7 @@ func (s *Server) MountVideo(svc *video.Service) {
 	s.route(Op{Method: http.MethodGet, Path: "/video/streams/:id", Summary: "视频流详情", Tag: "video", Resp: video.Stream{}}, r.get)
 	s.route(Op{Method: http.MethodGet, Path: "/video/streams/:id/positions", Summary: "视频流的定位轨迹", Tag: "video",
 		Query: []Param{{"since", "string", "只返回此时间之后的定位（RFC 3339），用于轮询"}, {"limit", "integer", "最多条数，默认 5000"}},
-		Resp: []video.Position{}}, r.positions)
+		Resp:  []video.Position{}}, r.positions)
 }
 
 func (r *videoAPI) iceServers(c echo.Context) error {

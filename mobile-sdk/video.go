@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/yingji/yingji/mobile-sdk/whip"
@@ -98,4 +99,57 @@ func videoError(err error) error {
 		e.Kind = KindInvalid
 	}
 	return e
+}
+
+// VideoPublishInfo is what a native WebRTC stack needs to publish by WHIP itself: the WHIP
+// endpoint (with the stream to resume and the incident as query parameters), the bearer
+// token, and the STUN/TURN servers the server hands out. Positions go over a data channel
+// named "position" as JSON objects {"lat", "lng", "heading", "speed", "time"}.
+type VideoPublishInfo struct {
+	WHIPURL    string           `json:"whip_url"`
+	Token      string           `json:"token"`
+	StreamID   string           `json:"stream_id,omitempty"`
+	ICEServers []VideoICEServer `json:"ice_servers"`
+	// PositionChannel is the data channel's label.
+	PositionChannel string `json:"position_channel"`
+}
+
+// VideoICEServer is one STUN/TURN server.
+type VideoICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// VideoPublish returns the WHIP endpoint, token and ICE servers for a native publisher.
+func (c *Client) VideoPublish(ctx context.Context, o VideoOptions) (VideoPublishInfo, error) {
+	server, token, err := c.session(ctx)
+	if err != nil {
+		return VideoPublishInfo{}, err
+	}
+	var ice struct {
+		ICEServers []VideoICEServer `json:"ice_servers"`
+		WHIPURL    string           `json:"whip_url"`
+	}
+	if err := c.call(ctx, server, token, http.MethodGet, "/api/v1/video/ice-servers", nil, &ice); err != nil {
+		return VideoPublishInfo{}, c.authFailed(ctx, err)
+	}
+	q := url.Values{}
+	if o.StreamID != "" {
+		q.Set("stream_id", o.StreamID)
+	}
+	if o.IncidentID != "" {
+		q.Set("incident_id", o.IncidentID)
+	}
+	if o.Title != "" {
+		q.Set("title", o.Title)
+	}
+	u := strings.TrimRight(server, "/") + ice.WHIPURL
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	if ice.ICEServers == nil {
+		ice.ICEServers = []VideoICEServer{}
+	}
+	return VideoPublishInfo{WHIPURL: u, Token: token, StreamID: o.StreamID, ICEServers: ice.ICEServers, PositionChannel: "position"}, nil
 }

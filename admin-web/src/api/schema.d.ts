@@ -2422,6 +2422,156 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/video/ice-servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频 ICE 服务器与 WHIP 地址 */
+        get: operations["getVideoIceServers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/streams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频流列表（直播与历史） */
+        get: operations["getVideoStreams"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/streams/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频流详情 */
+        get: operations["getVideoStreamsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/streams/{id}/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频流的定位轨迹 */
+        get: operations["getVideoStreamsByIdPositions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/streams/{id}/whep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 观看视频（WHEP）
+         * @description WHEP：请求体为仅接收（recvonly）的 SDP offer；成功返回 201、SDP answer、Location 与 ETag。加入时服务器向发布端请求关键帧，首帧即时可见。
+         */
+        post: operations["postVideoStreamsByIdWhep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/whep/{session}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 结束观看 */
+        delete: operations["deleteVideoWhepBySession"];
+        options?: never;
+        head?: never;
+        /**
+         * 观看会话 trickle ICE / ICE 重启
+         * @description trickle ICE 与 ICE 重启（RFC 8840 application/trickle-ice-sdpfrag），须带 If-Match（ETag 或 *）。仅含候选地址时返回 204；含新的 ice-ufrag/ice-pwd（ICE 重启）时返回 200 与服务器的新 sdpfrag、新 ETag。
+         */
+        patch: operations["patchVideoWhepBySession"];
+        trace?: never;
+    };
+    "/api/v1/video/whip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 发布现场视频（WHIP）
+         * @description WHIP（RFC 9725）：请求体为 SDP offer（application/sdp），携带登录会话的 Bearer 令牌；成功返回 201、SDP answer、Location（会话资源，PATCH/DELETE 用）与 ETag，Link 头给出 STUN/TURN 服务器。查询参数 stream_id 用于断线后恢复同一路视频（仅限原发布人）；incident_id 关联事件。视频仅支持 H.264、VP8，音频仅支持 Opus；并发路数已满时返回 503 与 Retry-After。发布端可经名为 position 的数据通道发送 JSON 定位：{"lat":30.27,"lng":120.15,"heading":90,"speed":1.2,"time":"RFC3339"}。
+         */
+        post: operations["postVideoWhip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/whip/{session}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 结束发布 */
+        delete: operations["deleteVideoWhipBySession"];
+        options?: never;
+        head?: never;
+        /**
+         * 发布会话 trickle ICE / ICE 重启
+         * @description trickle ICE 与 ICE 重启（RFC 8840 application/trickle-ice-sdpfrag），须带 If-Match（ETag 或 *）。仅含候选地址时返回 204；含新的 ice-ufrag/ice-pwd（ICE 重启）时返回 200 与服务器的新 sdpfrag、新 ETag。
+         */
+        patch: operations["patchVideoWhipBySession"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3834,6 +3984,15 @@ export interface components {
             pending_acceptance: number;
             today: components["schemas"]["Completion"];
         };
+        /** @description STUN/TURN 服务器 */
+        ICEServer: {
+            /** @description TURN 密码 */
+            credential?: string;
+            /** @description 地址（stun:、turn: 或 turns:） */
+            urls: string[];
+            /** @description TURN 用户名 */
+            username?: string;
+        };
         /** @description 导入结果 */
         ImportResult: {
             /** @description 导入的行数 */
@@ -4497,6 +4656,13 @@ export interface components {
             /** @description 符合条件的总数 */
             total: number;
         };
+        /** @description 视频流分页 */
+        Page_Stream: {
+            /** @description 本页视频流 */
+            items: components["schemas"]["Stream"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
         /** @description 救援队伍分页 */
         Page_Team: {
             /** @description 本页队伍 */
@@ -4881,6 +5047,34 @@ export interface components {
             map_center?: components["schemas"]["MapPoint"];
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
+        };
+        /** @description 推流端经数据通道发来的一个定位（WGS84） */
+        Position: {
+            /**
+             * Format: double
+             * @description 方向（度，正北为 0，顺时针）
+             */
+            heading?: number | null;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng: number;
+            /**
+             * Format: double
+             * @description 速度（米/秒）
+             */
+            speed?: number | null;
+            /**
+             * Format: date-time
+             * @description 定位时间
+             */
+            time: string;
         };
         /**
          * @description 拉取变更
@@ -5641,6 +5835,43 @@ export interface components {
             /** @description 新状态 */
             to: string;
         };
+        /** @description 一路现场视频（直播或已结束） */
+        Stream: {
+            /** @description 编码，如 video/H264、audio/opus */
+            codecs: string[];
+            /**
+             * Format: date-time
+             * @description 结束时间（直播中为空）
+             */
+            ended_at?: string | null;
+            /** @description 断线次数（录像中的间断） */
+            gaps: number;
+            /** @description 视频流 ID（断线恢复时以 stream_id 重新推流） */
+            id: string;
+            /** @description 关联的事件 ID（可为空） */
+            incident_id?: string | null;
+            last_position?: components["schemas"]["Position"];
+            /** @description 发布人所属单位的组织机构路径，决定谁能观看 */
+            org_path: string;
+            /** @description 发布人 ID */
+            publisher_id: string;
+            /** @description 发布人姓名 */
+            publisher_name: string;
+            /**
+             * Format: date-time
+             * @description 开始时间
+             */
+            started_at: string;
+            /**
+             * @description 状态：connecting 连接中、live 直播中、interrupted 断线等待恢复、ended 已结束
+             * @enum {string}
+             */
+            state: "connecting" | "live" | "interrupted" | "ended";
+            /** @description 标题 */
+            title: string;
+            /** @description 当前观看人数 */
+            viewers: number;
+        };
         /** @description 企业的信用分与监管等级 */
         Supervision: {
             /** @description 信用分（满分 100） */
@@ -5902,6 +6133,13 @@ export interface components {
             role?: string | null;
             /** @description 所属救援队伍 */
             team_id?: string | null;
+        };
+        /** @description 原生客户端推流前需要的信息 */
+        VideoICEServers: {
+            /** @description 服务器配置的 STUN/TURN 服务器 */
+            ice_servers: components["schemas"]["ICEServer"][];
+            /** @description WHIP 推流地址（POST SDP offer） */
+            whip_url: string;
         };
         /** @description 首页的预警概况 */
         "alert.Home": {
@@ -6379,6 +6617,17 @@ export interface components {
         };
         /** @description 请求体超过上限（data.limit_bytes 给出上限字节数） */
         PayloadTooLarge: {
+            headers: {
+                /** @description 请求编号 */
+                "X-Request-ID"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description 服务已满（如视频并发路数已达上限）；Retry-After 头给出建议重试的秒数 */
+        ServiceUnavailable: {
             headers: {
                 /** @description 请求编号 */
                 "X-Request-ID"?: string;
@@ -12172,6 +12421,354 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoIceServers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoICEServers"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoStreams: {
+        parameters: {
+            query?: {
+                /** @description 仅列出直播中（含等待重连）的视频流 */
+                live?: boolean;
+                /** @description 状态：connecting、live、interrupted、ended，逗号分隔 */
+                state?: string;
+                /** @description 事件 ID */
+                incident_id?: string;
+                /** @description 开始时间不早于（RFC 3339） */
+                since?: string;
+                /** @description 开始时间早于（RFC 3339） */
+                until?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Stream"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoStreamsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stream"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoStreamsByIdPositions: {
+        parameters: {
+            query?: {
+                /** @description 只返回此时间之后的定位（RFC 3339），用于轮询 */
+                since?: string;
+                /** @description 最多条数，默认 5000 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Position"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postVideoStreamsByIdWhep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/sdp": string;
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/sdp": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteVideoWhepBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchVideoWhepBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/trickle-ice-sdpfrag": string;
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/trickle-ice-sdpfrag": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postVideoWhip: {
+        parameters: {
+            query?: {
+                /** @description 恢复断线的视频流 ID */
+                stream_id?: string;
+                /** @description 关联的事件 ID */
+                incident_id?: string;
+                /** @description 标题 */
+                title?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/sdp": string;
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/sdp": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteVideoWhipBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchVideoWhipBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/trickle-ice-sdpfrag": string;
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/trickle-ice-sdpfrag": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -6,6 +6,7 @@ import type { MenuEntry } from './menu'
 import { DataBoard, HomeFilled, MapLocation, OfficeBuilding, Tickets, User, Histogram } from '@element-plus/icons-vue'
 import { plansMenu, plansRoutes } from './plans'
 import { resourcesMenu, resourcesRoutes } from './resources'
+import { videoMenu, videoRoutes } from './video'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -30,6 +31,7 @@ export const menu: readonly MenuEntry[] = [
   ...monitoringMenu,
   ...plansMenu,
   ...resourcesMenu,
+  ...videoMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
   { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
@@ -54,6 +56,7 @@ const routes: RouteRecordRaw[] = [
       ...monitoringRoutes,
       ...plansRoutes,
       ...resourcesRoutes,
+      ...videoRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

@@ -69,7 +69,7 @@ func (s *sink) Close() error {
 	return nil
 }
 
-func newSFU(t *testing.T, mod func(*video.Config), o video.Options) *video.SFU {
+func newSFU(t testing.TB, mod func(*video.Config), o video.Options) *video.SFU {
 	t.Helper()
 	cfg := video.DefaultConfig()
 	cfg.UDPAddr = "127.0.0.1:0"

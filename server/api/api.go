@@ -144,10 +144,15 @@ type Op struct {
 	Body     any     // a value of the request body type, or nil
 	Resp     any     // a value of the 2xx response body type, or nil
 	Status   int     // 2xx status; 200 if zero
-	Produces string  // content type of a non-JSON response (Excel files)
-	Upload   bool    // multipart/form-data request with a "file" field
-	Auth     string  // how a Public op authenticates instead: AuthBasic (devices) or AuthSigned (signed URL)
-	Example  any     // an example of the JSON request body, shown in the OpenAPI document
+	Produces string  // content type of a non-JSON response (Excel files, SDP)
+	Consumes string  // content type of a non-JSON request body (SDP, trickle-ice-sdpfrag)
+	// Unavailable: the op may answer 503 with Retry-After (a capacity limit).
+	Unavailable bool
+	// Description is a longer Chinese description of the op (protocol notes).
+	Description string
+	Upload      bool   // multipart/form-data request with a "file" field
+	Auth        string // how a Public op authenticates instead: AuthBasic (devices) or AuthSigned (signed URL)
+	Example     any    // an example of the JSON request body, shown in the OpenAPI document
 }
 
 // How a Public op authenticates (Op.Auth); an op that is not Public needs a bearer session.

@@ -79,6 +79,7 @@ var tagDescriptions = map[string]string{
 	"消息":          "站内消息：列表、未读数、标为已读",
 	"plans":       "结构化应急预案：编制、审核发布、版本、响应级别判定、导入导出",
 	"knowledge":   "应急知识库（法律法规、标准规范、事故案例、危化品安全技术说明书）与应急通讯录",
+	"video":       "单兵/手机视频回传：WHIP 推流、WHEP 观看、视频流记录与定位轨迹",
 	"resources":   "应急资源保障：物资装备、储备库、救援队伍、专家、避难场所、医疗机构、警力、消防力量与防护目标、脆弱目标、重要目标、卸载点；Excel 导入导出、一张图图层、最近资源查询、外部系统数据包接口",
 }
 
@@ -92,12 +93,13 @@ var errorResponses = map[int][2]string{
 	http.StatusRequestEntityTooLarge: {"PayloadTooLarge", "请求体超过上限（data.limit_bytes 给出上限字节数）"},
 	http.StatusLocked:                {"Locked", "账号已锁定（data.retry_after_minutes 给出剩余分钟数）"},
 	http.StatusInternalServerError:   {"InternalError", "服务器内部错误；message 中含请求编号，请凭此联系管理员"},
+	http.StatusServiceUnavailable:    {"ServiceUnavailable", "服务已满（如视频并发路数已达上限）；Retry-After 头给出建议重试的秒数"},
 }
 
 // errorStatuses are the error responses an op documents, by how it authenticates.
 func errorStatuses(o Op, hasPathParams bool) []int {
 	var out []int
-	hasBody := o.Body != nil || o.Upload
+	hasBody := o.Body != nil || o.Upload || o.Consumes != ""
 	if !o.Public || hasBody || hasPathParams || len(o.Query) > 0 {
 		out = append(out, http.StatusBadRequest)
 	}
@@ -125,7 +127,11 @@ func errorStatuses(o Op, hasPathParams bool) []int {
 	if o.Public && o.Auth == "" && hasBody {
 		out = append(out, http.StatusLocked) // login of a locked account
 	}
-	return append(out, http.StatusInternalServerError)
+	out = append(out, http.StatusInternalServerError)
+	if o.Unavailable {
+		out = append(out, http.StatusServiceUnavailable)
+	}
+	return out
 }
 
 // securitySchemes are the ways of authenticating that the routes use.
@@ -267,6 +273,9 @@ func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, 
 	case o.Public:
 		op.Description = "无需登录。"
 	}
+	if o.Description != "" {
+		op.Description = strings.TrimSpace(op.Description + "\n\n" + o.Description)
+	}
 
 	for _, name := range pathParams {
 		desc := "路径参数 " + name
@@ -291,6 +300,9 @@ func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, 
 	}
 
 	switch {
+	case o.Consumes != "":
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+			WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{o.Consumes}))}
 	case o.Upload:
 		file := openapi3.NewObjectSchema().
 			WithProperty("file", openapi3.NewStringSchema().WithFormat("binary"))
@@ -316,6 +328,13 @@ func (b *docBuilder) operation(o Op, pathParams []string) (*openapi3.Operation, 
 	resp := openapi3.NewResponse().WithDescription(successDescription(status))
 	switch {
 	case status == http.StatusNoContent:
+	case o.Produces == "application/sdp" || o.Produces == "application/trickle-ice-sdpfrag":
+		resp.Content = openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{o.Produces})
+		resp.Headers = openapi3.Headers{}
+		for _, h := range []string{"Location", "ETag", "Link"} {
+			resp.Headers[h] = &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+				Description: sdpHeaderDocs[h], Schema: openapi3.NewStringSchema().NewRef()}}}
+		}
 	case o.Produces != "":
 		resp.Content = openapi3.NewContentWithSchema(openapi3.NewStringSchema().WithFormat("binary"), []string{o.Produces})
 		resp.Headers = openapi3.Headers{"Content-Disposition": {Value: &openapi3.Header{Parameter: openapi3.Parameter{
@@ -469,4 +488,11 @@ func (b *docBuilder) operationID(o Op) string {
 	}
 	b.opIDs[id] = true
 	return id
+}
+
+// sdpHeaderDocs describe the headers of a WHIP/WHEP answer (RFC 9725).
+var sdpHeaderDocs = map[string]string{
+	"Location": "会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处",
+	"ETag":     "会话的实体标签；PATCH 时放在 If-Match 中",
+	"Link":     "rel=\"ice-server\"：服务器配置的 STUN/TURN 服务器（可多条）",
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/yingji/yingji/media"
 	"github.com/yingji/yingji/media/local"
 	"github.com/yingji/yingji/media/s3store"
+	"github.com/yingji/yingji/media/video"
 	"github.com/yingji/yingji/media/video/record"
 	"github.com/yingji/yingji/server/account"
 	"github.com/yingji/yingji/server/alert"
@@ -85,6 +86,10 @@ type Main struct {
 	// Recorder records every published video stream (recordings.go); it is the SFU's
 	// video.TrackSink.
 	Recorder *record.Recorder
+	// Video is live video: the SFU and the streams' metadata (video.go).
+	Video *video.Service
+	// VideoSink receives every publisher track (the recorder); nil: nothing is recorded.
+	VideoSink video.TrackSink
 
 	// Channels are the outside notification channels; when nil, Open builds them from the
 	// configuration (tests set them to clients of local stand-ins).
@@ -266,6 +271,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openDispatch(); err != nil {
 		return err
 	}
+	if m.VideoSink == nil && m.Recorder != nil {
+		m.VideoSink = m.Recorder // every published stream is recorded
+	}
+	if err := m.openVideo(ctx); err != nil {
+		return err
+	}
 
 	m.Monitor = monitor.New(db, m.Audit, m.Log, monitorConfig(m.Config))
 	if m.Now != nil {
@@ -332,6 +343,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.API.MountTasks()
 	m.API.MountAssessments(m.newAssessments())
 	m.API.MountRecordings(m.Recorder)
+	m.API.MountVideo(m.Video)
 	web.Mount(m.API.Echo, web.Handler()) // the portal: after every API route, so they keep precedence
 
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
@@ -400,6 +412,7 @@ func (m *Main) Close() error {
 	if m.Resources != nil {
 		m.Resources.Close()
 	}
+	m.closeVideo() // the SFU first: it stops writing into the recorder
 	m.closeRecorder(ctx)
 	if m.Jobs != nil {
 		if err := m.Jobs.Stop(ctx); err != nil {

@@ -6,6 +6,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"github.com/yingji/yingji/media/video"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,13 +81,21 @@ type Config struct {
 	ZZDTenantID         string        `yaml:"zzd_tenant_id"`
 	MapTileURL          string        `yaml:"map_tile_url"`
 
-	RouteGraph         string        `yaml:"route_graph"`
-	RouteOSRMURL       string        `yaml:"route_osrm_url"`
-	RouteTimeout       time.Duration `yaml:"route_timeout"`
-	RouteEstimateSpeed int           `yaml:"route_estimate_speed_kmh"`
-	FaxURL             string        `yaml:"fax_url"`
-	FaxToken           string        `yaml:"fax_token"`
-	FaxSender          string        `yaml:"fax_sender"`
+	RouteGraph          string        `yaml:"route_graph"`
+	RouteOSRMURL        string        `yaml:"route_osrm_url"`
+	RouteTimeout        time.Duration `yaml:"route_timeout"`
+	RouteEstimateSpeed  int           `yaml:"route_estimate_speed_kmh"`
+	FaxURL              string        `yaml:"fax_url"`
+	FaxToken            string        `yaml:"fax_token"`
+	FaxSender           string        `yaml:"fax_sender"`
+	VideoUDPAddr        string        `yaml:"video_udp_addr"`
+	VideoNAT1To1IPs     string        `yaml:"video_nat_1to1_ips"`
+	VideoICEServers     string        `yaml:"video_ice_servers"`
+	VideoTURNUsername   string        `yaml:"video_turn_username"`
+	VideoTURNCredential string        `yaml:"video_turn_credential"`
+	VideoMaxStreams     int           `yaml:"video_max_streams"`
+	VideoMaxViewers     int           `yaml:"video_max_viewers"`
+	VideoResumeWindow   time.Duration `yaml:"video_resume_window"`
 }
 
 // Default returns the embedded defaults: everything local under ./data.
@@ -130,6 +139,10 @@ func Default() Config {
 		RouteGraph:         "demo",
 		RouteTimeout:       2 * time.Second,
 		RouteEstimateSpeed: 40,
+		VideoUDPAddr:       "127.0.0.1:0",
+		VideoMaxStreams:    50,
+		VideoMaxViewers:    50,
+		VideoResumeWindow:  time.Minute,
 	}
 }
 
@@ -207,6 +220,14 @@ func (c *Config) keys() []key {
 		{"fax_url", "YINGJI_FAX_URL", "fax-url", "传真网关地址（HTTP 接口，见 README；空：不发传真）", &c.FaxURL},
 		{"fax_token", "YINGJI_FAX_TOKEN", "fax-token", "传真网关访问令牌（Bearer，建议用环境变量）", &c.FaxToken},
 		{"fax_sender", "YINGJI_FAX_SENDER", "fax-sender", "传真发件单位名称（印在传真首页）", &c.FaxSender},
+		{"video_udp_addr", "YINGJI_VIDEO_UDP_ADDR", "video-udp-addr", "现场视频的 UDP 地址（所有音视频连接共用一个端口，防火墙只需放行它；生产环境如 :8443；端口 0 自动选择，仅供本机试用）", &c.VideoUDPAddr},
+		{"video_nat_1to1_ips", "YINGJI_VIDEO_NAT_1TO1_IPS", "video-nat-1to1-ips", "服务器在 1:1 NAT 之后时对外公布的公网 IP（逗号分隔，如云主机弹性 IP）；空：使用网卡地址", &c.VideoNAT1To1IPs},
+		{"video_ice_servers", "YINGJI_VIDEO_ICE_SERVERS", "video-ice-servers", "发给推流与观看端的 STUN/TURN 地址（逗号分隔，如 stun:stun.example.cn:3478,turn:turn.example.cn:3478）", &c.VideoICEServers},
+		{"video_turn_username", "YINGJI_VIDEO_TURN_USERNAME", "video-turn-username", "TURN 用户名（有 turn: 地址时必填）", &c.VideoTURNUsername},
+		{"video_turn_credential", "YINGJI_VIDEO_TURN_CREDENTIAL", "video-turn-credential", "TURN 密码（建议用环境变量）", &c.VideoTURNCredential},
+		{"video_max_streams", "YINGJI_VIDEO_MAX_STREAMS", "video-max-streams", "同时推流的最大路数（含等待重连的），超出时返回 503 与 Retry-After", &c.VideoMaxStreams},
+		{"video_max_viewers", "YINGJI_VIDEO_MAX_VIEWERS", "video-max-viewers", "每路视频同时观看的最大人数", &c.VideoMaxViewers},
+		{"video_resume_window", "YINGJI_VIDEO_RESUME_WINDOW", "video-resume-window", "推流端断线后可恢复同一路视频的时限，超时视频流结束", &c.VideoResumeWindow},
 	}
 }
 
@@ -446,6 +467,11 @@ func (c *Config) Validate() error {
 	if c.ZZDDomain != "" && (c.ZZDAppKey == "" || c.ZZDAppSecret == "" || c.ZZDTenantID == "") {
 		return bad("zzd_domain", "设置了浙政钉地址时，AppKey、AppSecret 和租户 ID 都不能为空", "app key, app secret and tenant id are required with zzd_domain")
 	}
+	if err := c.VideoConfig().Validate(); err != nil {
+		name, _, _ := strings.Cut(err.Error(), " ")
+		name = strings.TrimSuffix(strings.TrimPrefix(name, "video."), ":")
+		return bad("video_"+name, err.Error(), err.Error())
+	}
 	for _, m := range []struct {
 		name string
 		v    int64
@@ -510,4 +536,26 @@ func Describe() [][5]string {
 		out = append(out, [5]string{k.name, k.env, "-" + k.flag, current(k), k.zh})
 	}
 	return out
+}
+
+// VideoConfig is the SFU's configuration from the video_* keys.
+func (c *Config) VideoConfig() video.Config {
+	v := video.DefaultConfig()
+	v.UDPAddr, v.MaxStreams, v.MaxViewers, v.ResumeWindow = c.VideoUDPAddr, c.VideoMaxStreams, c.VideoMaxViewers, c.VideoResumeWindow
+	for _, ip := range strings.Split(c.VideoNAT1To1IPs, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			v.NAT1To1IPs = append(v.NAT1To1IPs, ip)
+		}
+	}
+	for _, u := range strings.Split(c.VideoICEServers, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		s := video.ICEServer{URLs: []string{u}}
+		if strings.HasPrefix(u, "turn") {
+			s.Username, s.Credential = c.VideoTURNUsername, c.VideoTURNCredential
+		}
+		v.ICEServers = append(v.ICEServers, s)
+	}
+	return v
 }

@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 预警接收人配置（管辖范围内，分页；排序字段 name、phone、min_level、created_at；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员） */
+        /** 预警接收人配置（管辖范围内；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员） */
         get: operations["getAlertReceivers"];
         put?: never;
         /** 新增预警接收人：层级、单位、通知方式（app、fcm、sms、zzd、dingtalk）和最低级别 */
@@ -36,23 +36,6 @@ export interface paths {
         post?: never;
         /** 删除预警接收人 */
         delete: operations["deleteAlertReceiversById"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/alert-receivers/{id}/phone": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** 查看预警接收人完整手机号（列表中脱敏显示；每次查看记入审计日志） */
-        get: operations["getAlertReceiversByIdPhone"];
-        put?: never;
-        post?: never;
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2439,15 +2422,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/video/recordings": {
+    "/api/v1/video/ice-servers": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 视频录像列表（本人发布的，或有看视频权限且发布人在管辖范围内的），可按事件、发布人、时间筛选 */
-        get: operations["getVideoRecordings"];
+        /** 视频 ICE 服务器与 WHIP 地址 */
+        get: operations["getVideoIceServers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2456,15 +2439,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/video/recordings/{id}": {
+    "/api/v1/video/streams": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 录像详情：各分段（自成一体的 fMP4 文件，含相对录像开始的偏移）与中断时段（发布人断线到重连） */
-        get: operations["getVideoRecordingsById"];
+        /** 视频流列表（直播与历史） */
+        get: operations["getVideoStreams"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2473,15 +2456,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/video/recordings/{id}/export.zip": {
+    "/api/v1/video/streams/{id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 导出证据包（zip）：全部分段原件、metadata.json（发布人、事件、起止时间、分段、中断、位置）、segments.csv 与 SHA256SUMS 校验清单；记入审计日志 */
-        get: operations["getVideoRecordingsByIdExportZip"];
+        /** 视频流详情 */
+        get: operations["getVideoStreamsById"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2490,21 +2473,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/video/recordings/{id}/segments/{index}": {
+    "/api/v1/video/streams/{id}/positions": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** 播放录像分段（video/mp4，分片 MP4，支持 Range），ETag 为其 SHA-256；每次播放记入审计日志（video.recording.play） */
-        get: operations["getVideoRecordingsByIdSegmentsByIndex"];
+        /** 视频流的定位轨迹 */
+        get: operations["getVideoStreamsByIdPositions"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/streams/{id}/whep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 观看视频（WHEP）
+         * @description WHEP：请求体为仅接收（recvonly）的 SDP offer；成功返回 201、SDP answer、Location 与 ETag。加入时服务器向发布端请求关键帧，首帧即时可见。
+         */
+        post: operations["postVideoStreamsByIdWhep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/whep/{session}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 结束观看 */
+        delete: operations["deleteVideoWhepBySession"];
+        options?: never;
+        head?: never;
+        /**
+         * 观看会话 trickle ICE / ICE 重启
+         * @description trickle ICE 与 ICE 重启（RFC 8840 application/trickle-ice-sdpfrag），须带 If-Match（ETag 或 *）。仅含候选地址时返回 204；含新的 ice-ufrag/ice-pwd（ICE 重启）时返回 200 与服务器的新 sdpfrag、新 ETag。
+         */
+        patch: operations["patchVideoWhepBySession"];
+        trace?: never;
+    };
+    "/api/v1/video/whip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 发布现场视频（WHIP）
+         * @description WHIP（RFC 9725）：请求体为 SDP offer（application/sdp），携带登录会话的 Bearer 令牌；成功返回 201、SDP answer、Location（会话资源，PATCH/DELETE 用）与 ETag，Link 头给出 STUN/TURN 服务器。查询参数 stream_id 用于断线后恢复同一路视频（仅限原发布人）；incident_id 关联事件。视频仅支持 H.264、VP8，音频仅支持 Opus；并发路数已满时返回 503 与 Retry-After。发布端可经名为 position 的数据通道发送 JSON 定位：{"lat":30.27,"lng":120.15,"heading":90,"speed":1.2,"time":"RFC3339"}。
+         */
+        post: operations["postVideoWhip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/whip/{session}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 结束发布 */
+        delete: operations["deleteVideoWhipBySession"];
+        options?: never;
+        head?: never;
+        /**
+         * 发布会话 trickle ICE / ICE 重启
+         * @description trickle ICE 与 ICE 重启（RFC 8840 application/trickle-ice-sdpfrag），须带 If-Match（ETag 或 *）。仅含候选地址时返回 204；含新的 ice-ufrag/ice-pwd（ICE 重启）时返回 200 与服务器的新 sdpfrag、新 ETag。
+         */
+        patch: operations["patchVideoWhipBySession"];
         trace?: never;
     };
 }
@@ -2709,6 +2774,11 @@ export interface components {
             user_id?: string;
             /** @description 浙政钉账号 ID */
             zzd_account_id?: string;
+        };
+        /** @description 预警接收人列表 */
+        AlertReceiverList: {
+            /** @description 接收人 */
+            items: components["schemas"]["Receiver"][];
         };
         /** @description 预警时间线 */
         AlertTimeline: {
@@ -3738,29 +3808,6 @@ export interface components {
             /** @description 各项指标 */
             values?: components["schemas"]["Figure"][];
         };
-        /** @description 录像中断：发布人断线到重连之间没有画面的时段 */
-        Gap: {
-            /**
-             * Format: int64
-             * @description 中断时长（毫秒）
-             */
-            duration_ms: number;
-            /**
-             * Format: date-time
-             * @description 中断结束（重连后第一个关键帧）
-             */
-            ended: string;
-            /**
-             * Format: int64
-             * @description 相对录像开始的偏移（毫秒）
-             */
-            offset_ms: number;
-            /**
-             * Format: date-time
-             * @description 中断开始（上一分段结束）
-             */
-            started: string;
-        };
         /** @description 隐患 */
         Hazard: {
             /** @description 整改期限（RFC 3339，未交办时为空） */
@@ -3936,6 +3983,15 @@ export interface components {
             /** @description 待验收的隐患 */
             pending_acceptance: number;
             today: components["schemas"]["Completion"];
+        };
+        /** @description STUN/TURN 服务器 */
+        ICEServer: {
+            /** @description TURN 密码 */
+            credential?: string;
+            /** @description 地址（stun:、turn: 或 turns:） */
+            urls: string[];
+            /** @description TURN 用户名 */
+            username?: string;
         };
         /** @description 导入结果 */
         ImportResult: {
@@ -4572,13 +4628,6 @@ export interface components {
             /** @description 符合条件的总数 */
             total: number;
         };
-        /** @description 预警接收人列表（一页） */
-        Page_Receiver: {
-            /** @description 接收人 */
-            items: components["schemas"]["Receiver"][];
-            /** @description 符合条件的总数 */
-            total: number;
-        };
         /** @description 拒收统计分页 */
         Page_RejectCount: {
             /** @description 本页统计 */
@@ -4604,6 +4653,13 @@ export interface components {
         Page_RiskPoint: {
             /** @description 本页风险点 */
             items: components["schemas"]["RiskPoint"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 视频流分页 */
+        Page_Stream: {
+            /** @description 本页视频流 */
+            items: components["schemas"]["Stream"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -4992,6 +5048,34 @@ export interface components {
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
         };
+        /** @description 推流端经数据通道发来的一个定位（WGS84） */
+        Position: {
+            /**
+             * Format: double
+             * @description 方向（度，正北为 0，顺时针）
+             */
+            heading?: number | null;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng: number;
+            /**
+             * Format: double
+             * @description 速度（米/秒）
+             */
+            speed?: number | null;
+            /**
+             * Format: date-time
+             * @description 定位时间
+             */
+            time: string;
+        };
         /**
          * @description 拉取变更
          * @example {
@@ -5208,54 +5292,6 @@ export interface components {
             collection: string;
             /** @description 记录 ID */
             id: string;
-        };
-        /** @description 视频录像：一路现场视频从开始发布到结束的录像；发布人断线后重连继续同一录像，中间的中断时段单独列出（不拉长时长） */
-        Recording: {
-            /** @description 编码（RFC 6381，如 avc1.42c01e,opus） */
-            codecs: string;
-            /**
-             * Format: int64
-             * @description 已保存的录像总时长（毫秒，不含中断）
-             */
-            duration_ms: number;
-            /**
-             * Format: date-time
-             * @description 录像结束时间；正在录制时为空
-             */
-            ended?: string | null;
-            /** @description 中断时段（仅详情返回） */
-            gaps?: components["schemas"]["Gap"][];
-            /** @description 录像 ID */
-            id: string;
-            /** @description 所属事件 ID（无则为空） */
-            incident_id?: string | null;
-            /** @description 是否正在录制 */
-            live: boolean;
-            /** @description 发布人用户 ID */
-            publisher: string;
-            /** @description 发布人姓名 */
-            publisher_name: string;
-            /** @description 分段（仅详情返回） */
-            segments?: components["schemas"]["Segment"][];
-            /**
-             * Format: int64
-             * @description 已保存的分段总字节数
-             */
-            size: number;
-            /**
-             * Format: date-time
-             * @description 录像开始时间（第一个关键帧）
-             */
-            started: string;
-            /** @description 视频流 ID */
-            stream_id: string;
-        };
-        /** @description 录像列表的一页 */
-        RecordingPage: {
-            /** @description 本页录像（不含分段与中断） */
-            items: components["schemas"]["Recording"][];
-            /** @description 符合条件的录像总数 */
-            total: number;
         };
         /** @description 拒收读数的统计（按设备与原因） */
         RejectCount: {
@@ -5658,42 +5694,6 @@ export interface components {
             /** @description 范围：org:组织机构 ID、ent:企业 ID 或 user:用户 ID */
             scope: string;
         };
-        /** @description 录像分段：自成一体的分片 MP4 文件（从关键帧开始，默认约 10 秒），存于媒体库，以 SHA-256 校验 */
-        Segment: {
-            /**
-             * Format: int64
-             * @description 文件字节数
-             */
-            bytes: number;
-            /** @description 编码（RFC 6381），播放器据此创建 MediaSource 缓冲 */
-            codecs: string;
-            /**
-             * Format: int64
-             * @description 时长（毫秒）
-             */
-            duration_ms: number;
-            /**
-             * Format: date-time
-             * @description 分段结束时间
-             */
-            ended: string;
-            /** @description 分段序号（从 0 起） */
-            index: number;
-            /**
-             * Format: int64
-             * @description 相对录像开始的偏移（毫秒，含此前的中断）
-             */
-            offset_ms: number;
-            /** @description 服务器崩溃后修复的分段（截在最后一个完整片段处，最多丢失 1 秒） */
-            recovered: boolean;
-            /** @description 文件的 SHA-256 */
-            sha256: string;
-            /**
-             * Format: date-time
-             * @description 分段开始时间
-             */
-            started: string;
-        };
         /** @description 监测点的历史数据 */
         Series: {
             /**
@@ -5834,6 +5834,43 @@ export interface components {
             step_name: string;
             /** @description 新状态 */
             to: string;
+        };
+        /** @description 一路现场视频（直播或已结束） */
+        Stream: {
+            /** @description 编码，如 video/H264、audio/opus */
+            codecs: string[];
+            /**
+             * Format: date-time
+             * @description 结束时间（直播中为空）
+             */
+            ended_at?: string | null;
+            /** @description 断线次数（录像中的间断） */
+            gaps: number;
+            /** @description 视频流 ID（断线恢复时以 stream_id 重新推流） */
+            id: string;
+            /** @description 关联的事件 ID（可为空） */
+            incident_id?: string | null;
+            last_position?: components["schemas"]["Position"];
+            /** @description 发布人所属单位的组织机构路径，决定谁能观看 */
+            org_path: string;
+            /** @description 发布人 ID */
+            publisher_id: string;
+            /** @description 发布人姓名 */
+            publisher_name: string;
+            /**
+             * Format: date-time
+             * @description 开始时间
+             */
+            started_at: string;
+            /**
+             * @description 状态：connecting 连接中、live 直播中、interrupted 断线等待恢复、ended 已结束
+             * @enum {string}
+             */
+            state: "connecting" | "live" | "interrupted" | "ended";
+            /** @description 标题 */
+            title: string;
+            /** @description 当前观看人数 */
+            viewers: number;
         };
         /** @description 企业的信用分与监管等级 */
         Supervision: {
@@ -6096,6 +6133,13 @@ export interface components {
             role?: string | null;
             /** @description 所属救援队伍 */
             team_id?: string | null;
+        };
+        /** @description 原生客户端推流前需要的信息 */
+        VideoICEServers: {
+            /** @description 服务器配置的 STUN/TURN 服务器 */
+            ice_servers: components["schemas"]["ICEServer"][];
+            /** @description WHIP 推流地址（POST SDP offer） */
+            whip_url: string;
         };
         /** @description 首页的预警概况 */
         "alert.Home": {
@@ -6582,6 +6626,17 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
+        /** @description 服务已满（如视频并发路数已达上限）；Retry-After 头给出建议重试的秒数 */
+        ServiceUnavailable: {
+            headers: {
+                /** @description 请求编号 */
+                "X-Request-ID"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
         /** @description 未登录、登录凭证无效或会话已结束（code 说明原因）；登录接口中表示用户名或密码错误 */
         Unauthorized: {
             headers: {
@@ -6604,24 +6659,12 @@ export interface operations {
     getAlertReceivers: {
         parameters: {
             query?: {
-                /** @description 层级：enterprise（企业）、township（乡镇街道）、county（区县） */
+                /** @description 层级 */
                 tier?: string;
                 /** @description 企业 */
                 enterprise_id?: string;
                 /** @description 组织机构 */
                 org_unit_id?: string;
-                /** @description 姓名或手机号包含 */
-                q?: string;
-                /** @description true：启用；false：停用 */
-                enabled?: boolean;
-                /** @description true：手机号脱敏显示（138****5678），完整号码经 /alert-receivers/{id}/phone 查看并审计 */
-                mask_phone?: boolean;
-                /** @description 页码，从 1 开始 */
-                page?: number;
-                /** @description 每页条数，默认 20，最大 500 */
-                page_size?: number;
-                /** @description 排序字段，前缀 - 表示倒序 */
-                sort?: string;
             };
             header?: never;
             path?: never;
@@ -6635,7 +6678,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Receiver"];
+                    "application/json": components["schemas"]["AlertReceiverList"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6762,34 +6805,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            500: components["responses"]["InternalError"];
-        };
-    };
-    getAlertReceiversByIdPhone: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description 记录 ID */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description 成功 */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PhoneReveal"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -7347,18 +7362,8 @@ export interface operations {
             query?: {
                 /** @description 所属企业 */
                 enterprise_id?: string;
-                /** @description true：只列启用的清单；false：只列停用的 */
+                /** @description 只列启用的清单 */
                 active?: boolean;
-                /** @description 频次：shift、daily、weekly、monthly */
-                frequency?: string;
-                /** @description 清单名称包含 */
-                q?: string;
-                /** @description 页码，从 1 开始 */
-                page?: number;
-                /** @description 每页条数，默认 20，最大 500 */
-                page_size?: number;
-                /** @description 排序字段，前缀 - 表示倒序 */
-                sort?: string;
             };
             header?: never;
             path?: never;
@@ -8268,8 +8273,6 @@ export interface operations {
                 status?: "reported" | "assigned" | "rectifying" | "submitted" | "accepted" | "open";
                 /** @description true：只列尚未验收（未闭环）的隐患 */
                 open?: boolean;
-                /** @description true：只列已逾期的隐患（整改期限已过且尚未整改完成：已上报、已交办或整改中），与首页“逾期隐患”数一致 */
-                overdue?: boolean;
                 /** @description 等级：general（一般隐患）、major（重大隐患） */
                 level?: "general" | "major";
                 /** @description 所属乡镇（街道）或其他组织单位 */
@@ -12421,23 +12424,50 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getVideoRecordings: {
+    getVideoIceServers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoICEServers"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoStreams: {
         parameters: {
             query?: {
-                /** @description 事件编号 */
+                /** @description 仅列出直播中（含等待重连）的视频流 */
+                live?: boolean;
+                /** @description 状态：connecting、live、interrupted、ended，逗号分隔 */
+                state?: string;
+                /** @description 事件 ID */
                 incident_id?: string;
-                /** @description 发布人用户 ID */
-                publisher?: string;
-                /** @description 时间范围起点（RFC 3339），返回与该范围有重叠的录像 */
-                from?: string;
-                /** @description 时间范围终点（RFC 3339） */
-                to?: string;
-                /** @description 排序：started、duration、size，前加 - 为倒序；默认按开始时间倒序 */
-                sort?: string;
+                /** @description 开始时间不早于（RFC 3339） */
+                since?: string;
+                /** @description 开始时间早于（RFC 3339） */
+                until?: string;
                 /** @description 页码，从 1 开始 */
                 page?: number;
                 /** @description 每页条数，默认 20，最大 500 */
                 page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -12451,7 +12481,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RecordingPage"];
+                    "application/json": components["schemas"]["Page_Stream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -12461,7 +12491,7 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getVideoRecordingsById: {
+    getVideoStreamsById: {
         parameters: {
             query?: never;
             header?: never;
@@ -12479,7 +12509,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Recording"];
+                    "application/json": components["schemas"]["Stream"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -12489,9 +12519,14 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getVideoRecordingsByIdExportZip: {
+    getVideoStreamsByIdPositions: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description 只返回此时间之后的定位（RFC 3339），用于轮询 */
+                since?: string;
+                /** @description 最多条数，默认 5000 */
+                limit?: number;
+            };
             header?: never;
             path: {
                 /** @description 记录 ID */
@@ -12504,12 +12539,10 @@ export interface operations {
             /** @description 成功 */
             200: {
                 headers: {
-                    /** @description attachment，含下载文件名 */
-                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/zip": string;
+                    "application/json": components["schemas"]["Position"][];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -12519,35 +12552,223 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
-    getVideoRecordingsByIdSegmentsByIndex: {
+    postVideoStreamsByIdWhep: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description 记录 ID */
                 id: string;
-                /** @description 路径参数 index */
-                index: string;
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/sdp": string;
+            };
+        };
         responses: {
-            /** @description 成功 */
-            200: {
+            /** @description 已创建 */
+            201: {
                 headers: {
-                    /** @description attachment，含下载文件名 */
-                    "Content-Disposition"?: string;
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "video/mp4": string;
+                    "application/sdp": string;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteVideoWhepBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchVideoWhepBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/trickle-ice-sdpfrag": string;
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/trickle-ice-sdpfrag": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postVideoWhip: {
+        parameters: {
+            query?: {
+                /** @description 恢复断线的视频流 ID */
+                stream_id?: string;
+                /** @description 关联的事件 ID */
+                incident_id?: string;
+                /** @description 标题 */
+                title?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/sdp": string;
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/sdp": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteVideoWhipBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功，无响应内容 */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchVideoWhipBySession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 session */
+                session: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/trickle-ice-sdpfrag": string;
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description 会话的实体标签；PATCH 时放在 If-Match 中 */
+                    ETag?: string;
+                    /** @description rel="ice-server"：服务器配置的 STUN/TURN 服务器（可多条） */
+                    Link?: string;
+                    /** @description 会话资源 URL：PATCH（trickle ICE、ICE 重启）与 DELETE（结束）都发往此处 */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/trickle-ice-sdpfrag": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -45,6 +45,7 @@ func init() {
 		"live":     {run: cmdLive},
 		"search":   {flags: []string{"limit"}, min: 2, max: 20, run: cmdSearch},
 		"cas":      {min: 1, max: 1, run: cmdCAS},
+		"video":    {flags: []string{"incident", "title", "fps", "duration", "stream", "all"}, min: 1, max: 2, run: cmdVideo},
 	}
 }
 

@@ -35,6 +35,8 @@ var usageCommands = [][2]string{
 	{"search 集合 检索词… [-limit N]", "离线全文检索（plans 预案、knowledge 知识库；汉字不分词，数字如 CAS 号）"},
 	{"cas CAS号", "离线按 CAS 号查危险化学品安全技术说明书（MSDS）"},
 	{"live", "保持实时连接，数据变化时自动同步（Ctrl-C 结束）"},
+	{"video publish 文件 [-incident 事件] [-title 标题] [-fps 30] [-duration 60s]", "以 WHIP 推送 H.264（Annex-B）或 VP8（IVF）视频文件（需联网；-duration 循环播放到时长；断线自动恢复同一路）"},
+	{"video list [-all true]", "列出直播中的视频流（-all true 含已结束的；需联网）"},
 	{"logout", "退出登录（本机数据和待同步修改保留）"},
 }
 

@@ -1,0 +1,101 @@
+// Browser test of live video: Chromium's fake camera (a y4m file made by ffmpeg) publishes by
+// WHIP from a test page, and the portal's 视频回传 page plays it by WHEP with a decoded, non-uniform
+// frame: node --test tests/video.test.mjs.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { apiLogin, artifacts, chromiumFlags, login, startServer } from './harness.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+let server
+let browser
+let base
+let work
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'yingji-video-'))
+  const y4m = join(work, 'camera.y4m')
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '2', '-pix_fmt', 'yuv420p', y4m])
+  server = await startServer()
+  base = server.url
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [...chromiumFlags, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-video-capture=${y4m}`, '--disable-features=WebRtcHideLocalIpsWithMdns', '--autoplay-policy=no-user-gesture-required'],
+  })
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.stop()
+  if (work) rmSync(work, { recursive: true, force: true })
+})
+
+test('a WHIP publish from the fake camera plays in the portal player', { timeout: 120_000 }, async () => {
+  const grid = await apiLogin(base, 'grid01')
+  const pubCtx = await browser.newContext({ permissions: ['camera', 'microphone'] })
+  const pub = await pubCtx.newPage()
+  const html = readFileSync(join(here, 'whip-publish.html'), 'utf8')
+  await pub.route(base + '/__test/whip-publish', (r) => r.fulfill({ contentType: 'text/html; charset=utf-8', body: html }))
+  await pub.goto(base + '/__test/whip-publish#' + encodeURIComponent(grid))
+  await pub.waitForFunction(() => /^connected /.test(document.getElementById('state').textContent), null, { timeout: 30_000 })
+  const streamId = await pub.evaluate(() => window.whip.streamId)
+  assert.match(streamId, /^[0-9a-f-]{36}$/)
+
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' })
+  const page = await ctx.newPage()
+  const errors = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  const joinStart = Date.now()
+  await login(page, base, 'township01')
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+  await page.goto(base + '/video')
+  await page.getByRole('cell', { name: '周网格' }).first().waitFor({ timeout: 20_000 })
+  // A decoded frame: the video has a size and a canvas copy of it is not one colour.
+  const video = page.getByTestId('whep-video')
+  const navStart = Date.now()
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-testid=whep-video]')
+    return v && v.videoWidth > 0 && v.currentTime > 0
+  }, null, { timeout: 30_000 })
+  const firstFrameMs = Date.now() - navStart
+  const stats = await video.evaluate((v) => {
+    const c = document.createElement('canvas')
+    c.width = v.videoWidth
+    c.height = v.videoHeight
+    const g = c.getContext('2d')
+    g.drawImage(v, 0, 0)
+    const d = g.getImageData(0, 0, c.width, c.height).data
+    let min = 255, max = 0
+    const colours = new Set()
+    for (let i = 0; i < d.length; i += 4 * 97) {
+      const y = (d[i] * 299 + d[i + 1] * 587 + d[i + 2] * 114) / 1000
+      min = Math.min(min, y)
+      max = Math.max(max, y)
+      colours.add((d[i] >> 4) << 8 | (d[i + 1] >> 4) << 4 | (d[i + 2] >> 4))
+    }
+    return { w: v.videoWidth, h: v.videoHeight, min, max, colours: colours.size }
+  })
+  assert.equal(stats.w, 640, JSON.stringify(stats))
+  assert.equal(stats.h, 360, JSON.stringify(stats))
+  assert.ok(stats.max - stats.min > 100 && stats.colours > 20, `uniform frame: ${JSON.stringify(stats)}`)
+  // The position sent over the data channel is on the stream.
+  await page.getByText('位置 29.87310, 120.42120').waitFor({ timeout: 10_000 })
+  mkdirSync(artifacts, { recursive: true })
+  await page.screenshot({ path: join(artifacts, 'video-player-1366x768.png') })
+  console.log(`portal WHEP: first decoded frame ${firstFrameMs} ms after the 视频回传 page opened (login to frame ${Date.now() - joinStart} ms)`)
+  assert.deepEqual(errors, [])
+
+  // The publisher ends the stream (WHIP DELETE); the list empties.
+  const status = await pub.evaluate(async (t) => (await fetch(window.whip.location, { method: 'DELETE', headers: { Authorization: 'Bearer ' + t } })).status, grid)
+  assert.equal(status, 204)
+  await page.getByText('当前没有直播中的现场视频').waitFor({ timeout: 10_000 })
+  await pubCtx.close()
+  await ctx.close()
+})

@@ -7,7 +7,7 @@ var videoSchemaDocs = map[string]schemaDoc{
 		"username": "TURN 用户名", "credential": "TURN 密码"}},
 	"VideoICEServers": {desc: "原生客户端推流前需要的信息", props: map[string]string{"ice_servers": "服务器配置的 STUN/TURN 服务器",
 		"whip_url": "WHIP 推流地址（POST SDP offer）"}},
-	"Position": {desc: "推流端经数据通道发来的一个定位（WGS84）", props: map[string]string{"time": "定位时间",
+	"video.Position": {desc: "推流端经数据通道发来的一个定位（WGS84）", props: map[string]string{"time": "定位时间",
 		"lat": "纬度", "lng": "经度", "heading": "方向（度，正北为 0，顺时针）", "speed": "速度（米/秒）"}},
 	"Stream": {desc: "一路现场视频（直播或已结束）", props: map[string]string{"id": "视频流 ID（断线恢复时以 stream_id 重新推流）",
 		"publisher_id": "发布人 ID", "publisher_name": "发布人姓名", "incident_id": "关联的事件 ID（可为空）",

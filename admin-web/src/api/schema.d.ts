@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 预警接收人配置（管辖范围内；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员） */
+        /** 预警接收人配置（管辖范围内，分页；排序字段 name、phone、min_level、created_at；未配置的层级按角色默认通知：企业安全员和负责人、乡镇管理员、区县管理员） */
         get: operations["getAlertReceivers"];
         put?: never;
         /** 新增预警接收人：层级、单位、通知方式（app、fcm、sms、zzd、dingtalk）和最低级别 */
@@ -36,6 +36,23 @@ export interface paths {
         post?: never;
         /** 删除预警接收人 */
         delete: operations["deleteAlertReceiversById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alert-receivers/{id}/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 查看预警接收人完整手机号（列表中脱敏显示；每次查看记入审计日志） */
+        get: operations["getAlertReceiversByIdPhone"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -194,6 +211,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/{id}/incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预警一键转事件：事件继承预警的企业、位置和开始时间（可覆盖），预警与事件互相关联，预警时间线记一条 */
+        post: operations["postAlertsByIdIncident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/{id}/timeline": {
         parameters: {
             query?: never;
@@ -205,6 +239,92 @@ export interface paths {
         get: operations["getAlertsByIdTimeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 评估报告列表（管辖范围内，最新的在前） */
+        get: operations["getAssessments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 评估报告详情 */
+        get: operations["getAssessmentsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 修改评估报告草稿（定稿后不能修改） */
+        patch: operations["patchAssessmentsById"];
+        trace?: never;
+    };
+    "/api/v1/assessments/{id}/export.docx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出评估报告 Word 文档 */
+        get: operations["getAssessmentsByIdExportDocx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessments/{id}/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出评估报告 PDF（服务器须有中文字体，否则 409 assessment.no_cjk_font） */
+        get: operations["getAssessmentsByIdExportPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assessments/{id}/finalize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 评估报告定稿（须已填写事件原因），记入审计日志 */
+        post: operations["postAssessmentsByIdFinalize"];
         delete?: never;
         options?: never;
         head?: never;
@@ -407,6 +527,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contact/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 一键发送记录（新的在前） */
+        get: operations["getContactMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contact/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 一键发送：channel 为 sms（短信，经短信网关，留发送记录）、zzd（浙政钉工作通知）或 fax（传真网关）；渠道拒绝时记录为 failed 并返回错误码 */
+        post: operations["postContactByChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/contacts/{id}": {
         parameters: {
             query?: never;
@@ -524,6 +678,57 @@ export interface paths {
         put?: never;
         /** 立即按用户和企业联系人刷新应急通讯录（服务每 5 分钟自动刷新） */
         post: operations["postDirectoryRefresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dispatch-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调度指令列表（管辖范围内的事件；救援队员为所参与的事件） */
+        get: operations["getDispatchOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dispatch-orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 调度指令详情 */
+        get: operations["getDispatchOrdersById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dispatch-orders/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 更新调度状态：已下达 → 已出发 → 已到达 → 已返回，到达前可取消（须填原因）；取消或返回时释放物资库存，取消队伍时队员退出事件 */
+        post: operations["postDispatchOrdersByIdStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -782,6 +987,336 @@ export interface paths {
         };
         /** 隐患时间线：上报、交办、整改、验收等每一步及其操作人 */
         get: operations["getHazardsByIdTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件列表：管辖范围内的事件及本人参与的事件，默认按发生时间倒序 */
+        get: operations["getIncidents"];
+        put?: never;
+        /** 接报录入事件（编号、状态由服务器生成） */
+        post: operations["postIncidents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出事件列表（Excel） */
+        get: operations["getIncidentsExportXlsx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/pending-approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 待本人审批的响应建议（本人为预案指定的审批领导） */
+        get: operations["getIncidentsPendingApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件统计：按类别、分级、月份的起数与伤亡、损失（演练不计入） */
+        get: operations["getIncidentsStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件详情 */
+        get: operations["getIncidentsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** 续报：修改事件的位置、伤亡、损失、危化品等（只改给出的字段；已终止的事件不能修改） */
+        patch: operations["patchIncidentsById"];
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/assessments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 为突发事件新建评估报告草稿：按时间线统计接报至响应、到场、终止的时间，任务完成与按期情况，伤亡与损失，预填四个部分（本级及上级管理员、值班员） */
+        post: operations["postIncidentsByIdAssessments"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/checkins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 突发事件的队伍报到（按报到时间，含位置） */
+        get: operations["getIncidentsByIdCheckins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/dispatch-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件的调度指令（新的在前） */
+        get: operations["getIncidentsByIdDispatchOrders"];
+        put?: never;
+        /** 下达调度指令：调派救援队伍（队员加入事件，手机收到事件）或调拨物资（从储备库预留库存，不足时 409 dispatch.stock_short）；规划从资源到目的地的路径 */
+        post: operations["postIncidentsByIdDispatchOrders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 突发事件的现场反馈（最新的在前；sort=at 按反馈时间），含照片、视频与位置 */
+        get: operations["getIncidentsByIdFeedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 预案匹配：适用的已发布预案、各自应启动的响应级别及依据（命中的启动条件）、指挥部与现场指挥部成员及电话、相关专家 */
+        get: operations["getIncidentsByIdMatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件指挥群组成员（应急指挥部、现场指挥部、救援队伍、群组成员） */
+        get: operations["getIncidentsByIdMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件群组消息（按发送时间排序） */
+        get: operations["getIncidentsByIdMessages"];
+        put?: never;
+        /** 在事件群组发消息：文字、图片（媒体 SHA-256）或位置 */
+        post: operations["postIncidentsByIdMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/nearby": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件周边资源：每种资源最近的 N 个（大圆距离），前几个附从资源到事发地的路径与行程时间；物资附可调拨数量 */
+        get: operations["getIncidentsByIdNearby"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/resource-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件现场的资源需求（新的在前） */
+        get: operations["getIncidentsByIdResourceRequests"];
+        put?: never;
+        /** 登记现场资源需求（现场人员也可在手机上离线提出） */
+        post: operations["postIncidentsByIdResourceRequests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 事件的响应步骤（启动、提升、降低、终止）及审批情况 */
+        get: operations["getIncidentsByIdResponses"];
+        put?: never;
+        /** 值班员提出响应建议（启动/提升/降低/终止），经预案指定的领导审批后生效；所选预案或级别与匹配结果不同时须填理由 */
+        post: operations["postIncidentsByIdResponses"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 突发事件的任务（按下达时间）：本级及上级单位、事件处置人员可见 */
+        get: operations["getIncidentsByIdTasks"];
+        put?: never;
+        /** 下达任务给队伍或人员（本级及上级管理员、值班员）。与手机同步提交同一规则：角色、管辖范围与状态流转不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），并记入审计日志。 */
+        post: operations["postIncidentsByIdTasks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/tasks/from-plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 按预案规定的该级响应措施逐条下达任务（预案须已发布）。与手机同步提交同一规则：角色、管辖范围与状态流转不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），并记入审计日志。 */
+        post: operations["postIncidentsByIdTasksFromPlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 灾后复盘：从各模块已有数据推导出的事件时间线（按时间排序，可筛选、分页），附回放用的位置序列；读取时把新事件登记到防篡改链 */
+        get: operations["getIncidentsByIdTimeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/timeline/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 校验时间线防篡改链：列出登记后被修改或删除的事件 */
+        get: operations["getIncidentsByIdTimelineVerify"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1680,6 +2215,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/resource-requests/{id}/handle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 受理（accepted）、驳回（rejected）或标记已满足（fulfilled）资源需求 */
+        post: operations["postResourceRequestsByIdHandle"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/resources": {
         parameters: {
             query?: never;
@@ -1848,6 +2400,40 @@ export interface paths {
         post?: never;
         /** 删除资源（仍存放物资的储备库、仍有队员账号的队伍不能删除） */
         delete: operations["deleteResourcesById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responses/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审批通过响应建议（只有指定的审批领导可以）：事件状态与响应级别随之改变，启动时组建指挥群组并通知成员 */
+        post: operations["postResponsesByIdApprove"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/responses/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 驳回响应建议（只有指定的审批领导可以） */
+        post: operations["postResponsesByIdReject"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2060,6 +2646,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 路径规划：OSRM 服务（如已配置）、城市路网，均未在时限内应答时按直线估算（estimate 为 true） */
+        get: operations["getRoute"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stats/alerts": {
         parameters: {
             query?: never;
@@ -2224,6 +2827,40 @@ export interface paths {
         put?: never;
         /** 提交离线修改：每条修改单独应答（applied/merged/rejected），重放同一修改编号得到同一应答；支持 gzip */
         post: operations["postSyncPush"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 任务详情及每一步的时间（现场操作时间与服务器接收时间） */
+        get: operations["getTasksById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 撤销未完成的任务，须写明原因（指挥部）。与手机同步提交同一规则：角色、管辖范围与状态流转不符时拒绝（403 sync.forbidden、409 sync.bad_transition、400 sync.missing_field 等），并记入审计日志。 */
+        post: operations["postTasksByIdCancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2431,6 +3068,74 @@ export interface paths {
         };
         /** 视频 ICE 服务器与 WHIP 地址 */
         get: operations["getVideoIceServers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 视频录像列表（本人发布的，或有看视频权限且发布人在管辖范围内的），可按事件、发布人、时间筛选 */
+        get: operations["getVideoRecordings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 录像详情：各分段（自成一体的 fMP4 文件，含相对录像开始的偏移）与中断时段（发布人断线到重连） */
+        get: operations["getVideoRecordingsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}/export.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 导出证据包（zip）：全部分段原件、metadata.json（发布人、事件、起止时间、分段、中断、位置）、segments.csv 与 SHA256SUMS 校验清单；记入审计日志 */
+        get: operations["getVideoRecordingsByIdExportZip"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/video/recordings/{id}/segments/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 播放录像分段（video/mp4，分片 MP4，支持 Range），ETag 为其 SHA-256；每次播放记入审计日志（video.recording.play） */
+        get: operations["getVideoRecordingsByIdSegmentsByIndex"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2775,11 +3480,6 @@ export interface components {
             /** @description 浙政钉账号 ID */
             zzd_account_id?: string;
         };
-        /** @description 预警接收人列表 */
-        AlertReceiverList: {
-            /** @description 接收人 */
-            items: components["schemas"]["Receiver"][];
-        };
         /** @description 预警时间线 */
         AlertTimeline: {
             /** @description 时间线条目，按时间先后 */
@@ -2807,6 +3507,39 @@ export interface components {
              * @description 读数
              */
             value: number;
+        };
+        /** @description 应急评估报告 */
+        Assessment: {
+            content: components["schemas"]["assess.Content"];
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 编写人 */
+            created_by: string;
+            figures: components["schemas"]["assess.Figures"];
+            /** @description 定稿时间 */
+            finalized_at: string;
+            /** @description 定稿人 */
+            finalized_by: string;
+            /** @description 报告 ID */
+            id: string;
+            /** @description 事件编号 */
+            incident_code: string;
+            /** @description 突发事件 ID */
+            incident_id: string;
+            /** @description 事件名称 */
+            incident_title: string;
+            /** @description 状态：draft 草稿、final 定稿 */
+            status: string;
+            /** @description 报告标题 */
+            title: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
         };
         /** @description 附件 */
         Attachment: {
@@ -2851,6 +3584,28 @@ export interface components {
             body?: string;
             /** @description 标题 */
             title?: string;
+        };
+        /** @description 队伍报到 */
+        Checkin: {
+            /** @description 报到时间（现场操作的时间） */
+            at: string;
+            /** @description 报到 ID */
+            id: string;
+            /** @description 突发事件 ID */
+            incident_id: string;
+            location?: components["schemas"]["task.Location"];
+            /** @description 备注 */
+            note: string;
+            /** @description 服务器接收时间 */
+            received_at: string;
+            /** @description 队伍 */
+            team_id: string;
+            /** @description 队伍名称 */
+            team_name: string;
+            /** @description 报到人 */
+            user_id: string;
+            /** @description 报到人姓名 */
+            user_name: string;
         };
         /** @description 巡查清单：按频次巡查的风险点及措施 */
         Checklist: {
@@ -2988,6 +3743,23 @@ export interface components {
             /** @description 只由服务器写入，设备只读 */
             read_only?: boolean;
         };
+        /** @description 预案组织机构中指挥部或现场指挥部的人员 */
+        Commander: {
+            /** @description 单位 */
+            department: string;
+            /** @description 分组：hq 应急指挥部、onsite 现场指挥部 */
+            group: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 职位，如 总指挥 */
+            role: string;
+            /** @description 职务 */
+            title: string;
+            /** @description 对应的系统账号（按电话或唯一姓名查到，无则为空） */
+            user_id: string;
+        };
         /** @description 巡查完成情况（按巡查周期计） */
         Completion: {
             /** @description 已完成的周期（所绑风险点全部巡查） */
@@ -3064,6 +3836,41 @@ export interface components {
             /** @description 职务 */
             title?: string;
         };
+        /** @description 一键发送的记录 */
+        ContactMessage: {
+            /** @description 发送号码或账号 */
+            address: string;
+            /** @description 发送时间 */
+            at: string;
+            /** @description 内容 */
+            body: string;
+            /** @description 渠道：sms 短信、zzd 浙政钉、fax 传真 */
+            channel: string;
+            /** @description 失败时渠道返回的错误码 */
+            error_code: string;
+            /** @description 失败原因 */
+            error_message: string;
+            /** @description 记录 ID */
+            id: string;
+            /** @description 所涉事件 */
+            incident_id: string;
+            /** @description 服务商返回的消息 ID */
+            provider_id: string;
+            /** @description 发送人（用户 ID） */
+            sent_by: string;
+            /** @description 发送人姓名 */
+            sent_by_name: string;
+            /** @description 结果：sent 已发送、failed 失败 */
+            status: string;
+            /** @description 标题 */
+            subject: string;
+            /** @description 对象 ID */
+            target_id: string;
+            /** @description 对象种类 */
+            target_kind: string;
+            /** @description 对象名称 */
+            target_name: string;
+        };
         /** @description 修改企业联系人（只改给出的字段） */
         ContactPatch: {
             /** @description 是否主要联系人 */
@@ -3095,6 +3902,24 @@ export interface components {
             risk_point_ids?: string[];
             /** @description 适用范围与编制目的 */
             summary?: string;
+        };
+        /** @description 统计的一组 */
+        Count: {
+            /** @description 死亡人数 */
+            dead: number;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            economic_loss: number;
+            /** @description 事件起数 */
+            incidents: number;
+            /** @description 受伤人数 */
+            injured: number;
+            /** @description 分组代码 */
+            key: string;
+            /** @description 分组名称 */
+            name: string;
         };
         /** @description 首页的预警概况（无预警查看权限时为 null） */
         DashAlerts: {
@@ -3177,6 +4002,11 @@ export interface components {
             devices?: components["schemas"]["DashDevices"];
             hazards: components["schemas"]["DashHazards"];
             patrol: components["schemas"]["DashPatrol"];
+        };
+        /** @description 审批意见 */
+        Decision: {
+            /** @description 意见（不超过 2000 个字） */
+            comment?: string;
         };
         /** @description 一次通知发送 */
         Delivery: {
@@ -3606,6 +4436,21 @@ export interface components {
             /** @description 操作人姓名 */
             user_name: string;
         };
+        /** @description 与事件类型相关的应急专家 */
+        Expert: {
+            /** @description 专业领域 */
+            category: string;
+            /** @description 联系人 */
+            contact: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 类型 */
+            subtype: string;
+        };
         /** @description 数据包中的一条资源：所属单位用区划代码、所属企业用统一社会信用代码、物资的储备库或队伍用同一来源系统中的外部编号 */
         ExternalItem: {
             /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
@@ -3758,6 +4603,34 @@ export interface components {
             /** @description 更新条数 */
             updated: number;
         };
+        /** @description 现场反馈 */
+        FeedbackItem: {
+            /** @description 反馈时间（现场操作的时间） */
+            at: string;
+            /** @description 反馈 ID */
+            id: string;
+            /** @description 突发事件 ID */
+            incident_id: string;
+            location?: components["schemas"]["task.Location"];
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 服务器接收时间 */
+            received_at: string;
+            /** @description 所反馈的任务 */
+            task_id: string;
+            /** @description 队伍 */
+            team_id: string;
+            /** @description 队伍名称 */
+            team_name: string;
+            /** @description 文字 */
+            text: string;
+            /** @description 反馈人 */
+            user_id: string;
+            /** @description 反馈人姓名 */
+            user_name: string;
+            /** @description 视频（SHA-256） */
+            videos: string[];
+        };
         /** @description 同步字段的说明 */
         FieldSpec: {
             machine?: components["schemas"]["StateMachine"];
@@ -3807,6 +4680,51 @@ export interface components {
             sub_type?: string;
             /** @description 各项指标 */
             values?: components["schemas"]["Figure"][];
+        };
+        /** @description 校验发现的问题 */
+        Finding: {
+            /** @description 事件时间 */
+            at: string;
+            /** @description 事件键 */
+            key: string;
+            /** @description 事件类型 */
+            kind: string;
+            /** @description 说明 */
+            message: string;
+            /** @description 问题：altered 被修改、deleted 被删除、anchor_altered 登记记录被改动 */
+            problem: string;
+            /** @description 登记时的事件说明 */
+            title: string;
+        };
+        /** @description 录像中断：发布人断线到重连之间没有画面的时段 */
+        Gap: {
+            /**
+             * Format: int64
+             * @description 中断时长（毫秒）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 中断结束（重连后第一个关键帧）
+             */
+            ended: string;
+            /**
+             * Format: int64
+             * @description 相对录像开始的偏移（毫秒）
+             */
+            offset_ms: number;
+            /**
+             * Format: date-time
+             * @description 中断开始（上一分段结束）
+             */
+            started: string;
+        };
+        /** @description 受理、驳回资源需求或标记已满足 */
+        HandleInput: {
+            /** @description 答复（不超过 500 个字） */
+            reply?: string;
+            /** @description accepted 受理、rejected 驳回、fulfilled 已满足 */
+            status: string;
         };
         /** @description 隐患 */
         Hazard: {
@@ -4007,6 +4925,110 @@ export interface components {
             /** @description 设备密钥（只显示这一次） */
             secret: string;
         };
+        /** @description 突发事件（灾情） */
+        Incident: {
+            /** @description 地址（不超过 300 个字） */
+            address?: string;
+            /** @description 受影响（需转移安置）人数 */
+            affected?: number;
+            /** @description 由其转来的预警 ID */
+            alert_id?: string;
+            /** @description 影响范围（GeoJSON 几何对象文本），可为空 */
+            area?: string;
+            /** @description 所在网格单元（18 级四叉树编码，服务器计算） */
+            cell?: string;
+            /** @description 事件类别（GB/T 35561）：natural 自然灾害、accident 事故灾难、health 公共卫生事件、social 社会安全事件 */
+            class?: string;
+            /** @description 事件编号（服务器生成，如 YJ-2026-0001） */
+            code?: string;
+            /**
+             * Format: date-time
+             * @description 记录创建时间
+             */
+            created_at?: string;
+            /** @description 录入人（用户 ID） */
+            created_by?: string;
+            /** @description 死亡人数 */
+            dead?: number;
+            /** @description 事件描述（不超过 10000 个字） */
+            description?: string;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            economic_loss?: number;
+            /** @description 涉事企业（可为空） */
+            enterprise_id?: string;
+            /** @description 是否演练（演练不计入任何统计） */
+            exercise?: boolean;
+            /** @description 事件分级：特别重大、重大、较大、一般，空为未定级 */
+            grade?: string;
+            /** @description 事件 ID（UUIDv7，可由手机生成） */
+            id?: string;
+            /** @description 受伤人数 */
+            injured?: number;
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
+            lng?: number | null;
+            /** @description 涉及的危险化学品 */
+            materials?: components["schemas"]["Material"][];
+            /** @description 失踪人数 */
+            missing?: number;
+            /** @description 发生时间（RFC 3339） */
+            occurred_at?: string;
+            /** @description 事发单位的组织路径 */
+            org_path?: string;
+            /** @description 事发单位（组织机构 ID） */
+            org_unit_id?: string;
+            /** @description 启动的预案（plans.plan_id），未启动时为空 */
+            plan_id?: string;
+            /** @description 服务器接收时间 */
+            received_at?: string;
+            /** @description 报告时间（手机上报时为手机操作时间） */
+            reported_at?: string;
+            /** @description 报告人（用户 ID） */
+            reporter_id?: string;
+            /** @description 报告人姓名 */
+            reporter_name?: string;
+            /** @description 报告人电话 */
+            reporter_phone?: string;
+            /** @description 响应级别：0 未响应，1–4 为一级至四级 */
+            response_level?: number;
+            /** @description 来源：phone 电话接报、alert 预警转事件、field 现场上报（手机）、portal 门户录入 */
+            source?: string;
+            /** @description 状态：reported 已接报、responding 响应中、terminated 已终止（随审批通过的响应步骤变化） */
+            status?: string;
+            /** @description 事件类型，如 危险化学品事故（不超过 100 个字） */
+            sub_type?: string;
+            /** @description 响应终止时间（审批通过的时间） */
+            terminated_at?: string;
+            /** @description 事件标题（不超过 200 个字） */
+            title?: string;
+            /** @description 被困人数 */
+            trapped?: number;
+            /**
+             * Format: date-time
+             * @description 最后修改时间
+             */
+            updated_at?: string;
+        };
+        /** @description 事件指挥群组成员列表 */
+        IncidentMembers: {
+            /** @description 成员，按分组和加入时间 */
+            items: components["schemas"]["Member"][];
+        };
+        /** @description 事件群组消息列表 */
+        IncidentMessages: {
+            /** @description 消息，按发送时间 */
+            items: components["schemas"]["Message"][];
+        };
         /** @description 照片或文件的信息（以 SHA-256 标识） */
         Info: {
             /** @description 内容类型（按内容识别，存好前为空） */
@@ -4115,6 +5137,19 @@ export interface components {
             name: string;
             /** @description 可用单位（第一个为默认） */
             units: string[];
+        };
+        /** @description 坐标点（WGS84） */
+        LatLng: {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
         };
         /** @description 监测点最近一次接收的读数 */
         Latest: {
@@ -4260,6 +5295,37 @@ export interface components {
              */
             lng: number;
         };
+        /** @description 事件的预案匹配：适用预案、推荐的预案与级别及依据 */
+        Match: {
+            /** @description 相关专家 */
+            experts: components["schemas"]["Expert"][];
+            /** @description 说明（中文） */
+            explanation: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 推荐的响应级别（0 无） */
+            level: number;
+            /** @description 推荐的预案（无匹配为空） */
+            plan_id: string;
+            /** @description 适用的预案，推荐的在前 */
+            plans: components["schemas"]["PlanMatch"][];
+        };
+        /** @description 涉及的危险化学品，按 CAS 号关联知识库的安全技术说明书（MSDS） */
+        Material: {
+            /**
+             * Format: double
+             * @description 数量
+             */
+            amount?: number;
+            /** @description CAS 号，如 7782-50-5 */
+            cas?: string;
+            /** @description 知识库 MSDS 条目 ID（服务器按 CAS 号关联，无则为空） */
+            knowledge_id?: string;
+            /** @description 名称 */
+            name?: string;
+            /** @description 单位（t、kg 计入泄漏量匹配） */
+            unit?: string;
+        };
         /** @description 管控措施 */
         Measure: {
             hazard_template?: components["schemas"]["HazardTemplate"];
@@ -4271,6 +5337,67 @@ export interface components {
              */
             kind?: "engineering" | "management" | "training" | "ppe" | "emergency";
             /** @description 措施内容 */
+            text?: string;
+        };
+        /** @description 事件指挥群组成员 */
+        Member: {
+            /** @description 加入时间 */
+            added_at: string;
+            /** @description 加入操作人 */
+            added_by: string;
+            /** @description 分组：hq 应急指挥部、onsite 现场指挥部、team 救援队伍、member 群组成员 */
+            grp: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 移出时间（空为在群组中） */
+            removed_at?: string | null;
+            /** @description 移出操作人 */
+            removed_by: string;
+            /** @description 职位，如 总指挥 */
+            role_title: string;
+            /** @description 所属救援队伍（分组 team） */
+            team_id: string;
+            /** @description 用户 ID */
+            user_id: string;
+            /** @description 账号 */
+            username: string;
+        };
+        /** @description 事件群组消息 */
+        Message: {
+            /** @description 消息 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 类型：text 文字、photo 图片、location 位置 */
+            kind: string;
+            location?: components["schemas"]["incident.Location"];
+            /** @description 事件的组织路径 */
+            org_path: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 服务器收到时间 */
+            received_at: string;
+            /** @description 发送人 */
+            sender_id: string;
+            /** @description 发送人姓名 */
+            sender_name: string;
+            /** @description 发送时间（手机时间，排序依据） */
+            sent_at: string;
+            /** @description 文字（不超过 2000 个字） */
+            text: string;
+        };
+        /** @description 发送群组消息 */
+        MessageInput: {
+            /** @description 类型：text、photo、location */
+            kind?: string;
+            location?: components["schemas"]["incident.Location"];
+            /** @description 照片（SHA-256，1–9 张） */
+            photos?: string[];
+            /** @description 文字 */
             text?: string;
         };
         /** @description 量化指标 */
@@ -4417,6 +5544,98 @@ export interface components {
             /** @description 名称 */
             name: string;
         };
+        /** @description 事件周边资源：每种资源最近的几个 */
+        Nearby: {
+            /** @description 按种类分组，顺序同请求 */
+            groups: components["schemas"]["NearbyGroup"][];
+            /** @description 事件 ID */
+            incident_id: string;
+            /**
+             * Format: double
+             * @description 事发地纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 事发地经度
+             */
+            lng: number;
+        };
+        /** @description 一种资源中离事发地最近的几个 */
+        NearbyGroup: {
+            /** @description 资源，由近到远 */
+            items: components["schemas"]["NearbyHit"][];
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /** @description 种类名称 */
+            name: string;
+        };
+        /** @description 事发地附近的一个资源：大圆距离，前几个附路径与行程时间 */
+        NearbyHit: {
+            /** @description 可处置的事故类型（如 火灾、爆炸，最多 20 种，每种不超过 50 个字） */
+            accident_types: string[];
+            /** @description 地址（不超过 200 个字） */
+            address: string;
+            /**
+             * Format: double
+             * @description 可用数量：物资为数量，避难场所为剩余容量（可容纳人数减当前安置人数），队伍为队员人数，医疗机构为床位数，警力、消防力量为人数，专家为 1，目标为 0
+             */
+            available: number;
+            /** @description 类别：储备库为市级、区县级、乡镇（街道）级、企业；队伍为综合、专业、社会；专家为专业领域（水利、危化等）；避难场所为室内、室外；医疗机构为医院等级；目标为防护目标、脆弱目标、重要目标、卸载点；物资、警力、消防力量为自由填写（不超过 50 个字，见 /resources/kinds 的建议） */
+            category: string;
+            /** @description 编号（不超过 40 个字符）；物资为 GB/T 38565 应急物资编码：1、3、5 或 7 位数字，首位 1–3 为大类，其后每两位 01–99 */
+            code: string;
+            /** @description 负责人或联系人（不超过 50 个字） */
+            contact: string;
+            /**
+             * Format: double
+             * @description 离事发地的大圆距离（米）
+             */
+            distance_m: number;
+            /** @description 所属企业（政府资源为空） */
+            enterprise_id: string;
+            /**
+             * Format: double
+             * @description 可调拨数量（物资：数量减去未结束调度预留的数量）
+             */
+            free?: number | null;
+            /** @description 存放该物资的储备库或救援队伍（资源 ID，仅物资）；物资的坐标随之取该储备库或队伍的坐标 */
+            holder_id: string;
+            /** @description 资源 ID */
+            id: string;
+            /** @description 种类：supply 物资装备、depot 储备库、team 救援队伍、expert 专家、shelter 避难场所、medical 医疗机构、police 警力（公安）、fire 消防力量、target 目标（防护目标、脆弱目标、重要目标、卸载点） */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度（WGS84）
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度（WGS84）
+             */
+            lng: number;
+            /** @description 名称（不超过 100 个字） */
+            name: string;
+            /** @description 所属单位（或所属企业）的组织机构路径，决定谁能看到 */
+            org_path: string;
+            /** @description 归属：government 政府、enterprise 企业 */
+            owner: string;
+            /** @description 联系电话：11 位手机号或带区号的固定电话（如 0571-88888888） */
+            phone: string;
+            /**
+             * Format: double
+             * @description 数量（仅物资，不小于 0）
+             */
+            quantity: number;
+            route?: components["schemas"]["Route"];
+            /** @description 状态：available 可用（队伍：待命；避难场所：待启用）、busy 使用中（队伍：出动；避难场所：已启用）、maintenance 维护中（队伍：休整）、retired 停用；新建时默认 available */
+            status: string;
+            /** @description 类型（不超过 50 个字），如队伍的危化品救援、目标的学校 */
+            subtype: string;
+            /** @description 计量单位（仅物资，必填，如 件、台、吨，不超过 10 个字） */
+            unit: string;
+        };
         /** @description 最近资源查询的结果：按距离由近到远 */
         NearestResult: {
             /** @description 资源，由近到远 */
@@ -4491,6 +5710,93 @@ export interface components {
             /** @description 未读数 */
             count: number;
         };
+        /** @description 调度指令：调派一支队伍或调拨一批物资到事件 */
+        Order: {
+            /** @description 到达时间（手机上报时为手机时间） */
+            arrived_at: string;
+            /** @description 取消原因 */
+            cancel_reason: string;
+            /** @description 取消时间 */
+            cancelled_at: string;
+            /** @description 编号（事件编号-序号） */
+            code: string;
+            /** @description 出发时间（手机上报时为手机时间） */
+            departed_at: string;
+            /** @description 预计到达时间（下达或出发时间加行程时间；到达后为空） */
+            eta: string;
+            /** @description 出发地：队伍本身，或存放物资的储备库 */
+            from_id: string;
+            from_location?: components["schemas"]["LatLng"];
+            /** @description 出发地名称 */
+            from_name: string;
+            /** @description 调度指令 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 种类：team 救援队伍、supply 物资 */
+            kind: string;
+            /** @description 说明 */
+            note: string;
+            /** @description 下达时间 */
+            ordered_at: string;
+            /** @description 下达人（用户 ID） */
+            ordered_by: string;
+            /**
+             * Format: double
+             * @description 调拨数量（物资）
+             */
+            quantity: number;
+            /** @description 所答复的现场资源需求 */
+            request_id: string;
+            /** @description 队伍或物资（资源 ID） */
+            resource_id: string;
+            /** @description 队伍或物资名称 */
+            resource_name: string;
+            /** @description 返回时间 */
+            returned_at: string;
+            route?: components["schemas"]["Route"];
+            /** @description 状态：ordered 已下达、departed 已出发、arrived 已到达、returned 已返回、cancelled 已取消 */
+            status: string;
+            /** @description 最近一次改变状态的人 */
+            status_by: string;
+            /** @description 状态名称 */
+            status_name: string;
+            /** @description 服务器收到最近一次状态变化的时间 */
+            status_received_at: string;
+            /** @description 目的地地址 */
+            to_address: string;
+            to_location?: components["schemas"]["LatLng"];
+            /** @description 计量单位 */
+            unit: string;
+        };
+        /**
+         * @description 下达调度指令
+         * @example {
+         *       "kind": "supply",
+         *       "note": "送至东门集结点",
+         *       "quantity": 50,
+         *       "resource_id": "0193a2c4-0000-7000-8000-000000000001",
+         *       "to_address": "临港化工园区纬一路 8 号"
+         *     }
+         */
+        OrderInput: {
+            /** @description 种类：team 救援队伍、supply 物资 */
+            kind: string;
+            /** @description 说明 */
+            note?: string;
+            /**
+             * Format: double
+             * @description 调拨数量（物资必填，大于 0）
+             */
+            quantity?: number;
+            /** @description 所答复的现场资源需求（可空） */
+            request_id?: string;
+            /** @description 队伍或物资（资源 ID） */
+            resource_id: string;
+            to?: components["schemas"]["LatLng"];
+            /** @description 目的地地址（不填为事发地址） */
+            to_address?: string;
+        };
         /** @description 逾期未完成的巡查周期 */
         OverduePeriod: {
             /** @description 巡查责任人 */
@@ -4530,10 +5836,24 @@ export interface components {
             /** @description 符合条件的总数 */
             total: number;
         };
+        /** @description 评估报告分页 */
+        Page_Assessment: {
+            /** @description 本页报告 */
+            items: components["schemas"]["Assessment"][];
+            /** @description 总数 */
+            total: number;
+        };
         /** @description 巡查日历分页 */
         Page_CalendarPeriod: {
             /** @description 本页周期 */
             items: components["schemas"]["CalendarPeriod"][];
+            /** @description 总数 */
+            total: number;
+        };
+        /** @description 报到分页 */
+        Page_Checkin: {
+            /** @description 本页报到 */
+            items: components["schemas"]["Checkin"][];
             /** @description 总数 */
             total: number;
         };
@@ -4579,6 +5899,13 @@ export interface components {
             /** @description 总数 */
             total: number;
         };
+        /** @description 现场反馈分页 */
+        Page_FeedbackItem: {
+            /** @description 本页反馈 */
+            items: components["schemas"]["FeedbackItem"][];
+            /** @description 总数 */
+            total: number;
+        };
         /** @description 隐患分页 */
         Page_Hazard: {
             /** @description 本页隐患 */
@@ -4593,10 +5920,24 @@ export interface components {
             /** @description 总数 */
             total: number;
         };
+        /** @description 事件分页 */
+        Page_Incident: {
+            /** @description 本页事件 */
+            items: components["schemas"]["Incident"][];
+            /** @description 总数 */
+            total: number;
+        };
         /** @description 站内消息分页 */
         Page_Notification: {
             /** @description 本页消息 */
             items: components["schemas"]["Notification"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 调度指令分页 */
+        Page_Order: {
+            /** @description 本页调度指令 */
+            items: components["schemas"]["Order"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -4625,6 +5966,13 @@ export interface components {
         Page_Point: {
             /** @description 本页监测点 */
             items: components["schemas"]["Point"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 预警接收人列表（一页） */
+        Page_Receiver: {
+            /** @description 接收人 */
+            items: components["schemas"]["Receiver"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -4663,6 +6011,13 @@ export interface components {
             /** @description 符合条件的总数 */
             total: number;
         };
+        /** @description 任务分页 */
+        Page_Task: {
+            /** @description 本页任务 */
+            items: components["schemas"]["Task"][];
+            /** @description 总数 */
+            total: number;
+        };
         /** @description 救援队伍分页 */
         Page_Team: {
             /** @description 本页队伍 */
@@ -4690,6 +6045,56 @@ export interface components {
             description: string;
             /** @description 最短长度 */
             min_length: number;
+        };
+        /** @description 续报：只修改给出的字段 */
+        Patch: {
+            /** @description 地址（不超过 300 个字） */
+            address?: string | null;
+            /** @description 受影响（需转移安置）人数 */
+            affected?: number | null;
+            /** @description 影响范围（GeoJSON 几何对象文本），可为空 */
+            area?: string | null;
+            /** @description 死亡人数 */
+            dead?: number | null;
+            /** @description 事件描述（不超过 10000 个字） */
+            description?: string | null;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            economic_loss?: number | null;
+            /** @description 是否演练（演练不计入任何统计） */
+            exercise?: boolean | null;
+            /** @description 事件分级：特别重大、重大、较大、一般，空为未定级 */
+            grade?: string | null;
+            /** @description 受伤人数 */
+            injured?: number | null;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number | null;
+            /** @description 涉及的危险化学品 */
+            materials?: components["schemas"]["Material"][] | null;
+            /** @description 失踪人数 */
+            missing?: number | null;
+            /** @description 发生时间（RFC 3339） */
+            occurred_at?: string | null;
+            /** @description 报告人姓名 */
+            reporter_name?: string | null;
+            /** @description 报告人电话 */
+            reporter_phone?: string | null;
+            /** @description 事件类型，如 危险化学品事故（不超过 100 个字） */
+            sub_type?: string | null;
+            /** @description 事件标题（不超过 200 个字） */
+            title?: string | null;
+            /** @description 被困人数 */
+            trapped?: number | null;
         };
         /** @description 巡查记录及逐项结果 */
         PatrolDetail: {
@@ -4958,6 +6363,23 @@ export interface components {
             /** @description 标题（不超过 200 字） */
             title: string;
         };
+        /** @description 一个适用的已发布预案及其对事件的判定 */
+        PlanMatch: {
+            /** @description 指挥部与现场指挥部人员 */
+            commanders: components["schemas"]["Commander"][];
+            /** @description 预案类别 */
+            kind: string;
+            leader?: components["schemas"]["Commander"];
+            /** @description 预案层级 */
+            level: string;
+            /** @description 预案（跨版本）ID */
+            plan_id: string;
+            result: components["schemas"]["plan.Result"];
+            /** @description 预案名称 */
+            title: string;
+            /** @description 匹配的已发布版本 ID */
+            version_id: string;
+        };
         /** @description 修改预案草稿（只改给出的字段） */
         PlanPatch: {
             /** @description 预案编号 */
@@ -5048,13 +6470,16 @@ export interface components {
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
         };
-        /** @description 推流端经数据通道发来的一个定位（WGS84） */
+        /** @description 回放位置 */
         Position: {
-            /**
-             * Format: double
-             * @description 方向（度，正北为 0，顺时针）
-             */
-            heading?: number | null;
+            /** @description 人员 */
+            actor: string;
+            /** @description 时间 */
+            at: string;
+            /** @description 事件键 */
+            key: string;
+            /** @description 事件类型 */
+            kind: string;
             /**
              * Format: double
              * @description 纬度
@@ -5065,16 +6490,19 @@ export interface components {
              * @description 经度
              */
             lng: number;
-            /**
-             * Format: double
-             * @description 速度（米/秒）
-             */
-            speed?: number | null;
-            /**
-             * Format: date-time
-             * @description 定位时间
-             */
-            time: string;
+            /** @description 队伍 */
+            team_id: string;
+        };
+        /** @description 值班员提出的响应建议 */
+        Proposal: {
+            /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
+            kind?: string;
+            /** @description 响应级别 1–4（终止不填） */
+            level?: number;
+            /** @description 启动时选择的预案（plans.plan_id） */
+            plan_id?: string;
+            /** @description 理由（与匹配结果不同或终止时必填） */
+            reason?: string;
         };
         /**
          * @description 拉取变更
@@ -5293,6 +6721,54 @@ export interface components {
             /** @description 记录 ID */
             id: string;
         };
+        /** @description 视频录像：一路现场视频从开始发布到结束的录像；发布人断线后重连继续同一录像，中间的中断时段单独列出（不拉长时长） */
+        Recording: {
+            /** @description 编码（RFC 6381，如 avc1.42c01e,opus） */
+            codecs: string;
+            /**
+             * Format: int64
+             * @description 已保存的录像总时长（毫秒，不含中断）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 录像结束时间；正在录制时为空
+             */
+            ended?: string | null;
+            /** @description 中断时段（仅详情返回） */
+            gaps?: components["schemas"]["Gap"][];
+            /** @description 录像 ID */
+            id: string;
+            /** @description 所属事件 ID（无则为空） */
+            incident_id?: string | null;
+            /** @description 是否正在录制 */
+            live: boolean;
+            /** @description 发布人用户 ID */
+            publisher: string;
+            /** @description 发布人姓名 */
+            publisher_name: string;
+            /** @description 分段（仅详情返回） */
+            segments?: components["schemas"]["Segment"][];
+            /**
+             * Format: int64
+             * @description 已保存的分段总字节数
+             */
+            size: number;
+            /**
+             * Format: date-time
+             * @description 录像开始时间（第一个关键帧）
+             */
+            started: string;
+            /** @description 视频流 ID */
+            stream_id: string;
+        };
+        /** @description 录像列表的一页 */
+        RecordingPage: {
+            /** @description 本页录像（不含分段与中断） */
+            items: components["schemas"]["Recording"][];
+            /** @description 符合条件的录像总数 */
+            total: number;
+        };
         /** @description 拒收读数的统计（按设备与原因） */
         RejectCount: {
             /**
@@ -5340,6 +6816,93 @@ export interface components {
             object_type: string;
             /** @description 提醒的用户 */
             user_id: string;
+        };
+        /** @description 灾后复盘：时间线的一页与回放位置 */
+        Replay: {
+            /** @description 最晚事件时间 */
+            end: string;
+            /** @description 突发事件 ID */
+            incident_id: string;
+            /** @description 本页事件（按时间） */
+            items: components["schemas"]["timeline.Event"][];
+            /** @description 各类事件的数量 */
+            kinds: {
+                [key: string]: number;
+            };
+            /** @description 回放用的位置序列（按时间） */
+            positions: components["schemas"]["Position"][];
+            /** @description 最早事件时间 */
+            start: string;
+            /** @description 筛选后的事件总数 */
+            total: number;
+        };
+        /** @description 现场资源需求 */
+        Request: {
+            /** @description 送达地址 */
+            address: string;
+            /** @description 受理时间 */
+            handled_at: string;
+            /** @description 受理人 */
+            handled_by: string;
+            /** @description 需求 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 需要什么（不超过 100 个字），如 沙袋 */
+            item: string;
+            /** @description 需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他 */
+            kind: string;
+            /** @description 送达位置 {lat, lng}（可空） */
+            location?: unknown;
+            /** @description 说明 */
+            note: string;
+            /** @description 现场照片（SHA-256） */
+            photos: string[];
+            /**
+             * Format: double
+             * @description 数量（不小于 0）
+             */
+            quantity: number;
+            /** @description 服务器收到的时间 */
+            received_at: string;
+            /** @description 答复 */
+            reply: string;
+            /** @description 提出时间（手机上提出时为手机时间） */
+            requested_at: string;
+            /** @description 提出人（用户 ID） */
+            requested_by: string;
+            /** @description 状态：open 待处理、accepted 已受理、fulfilled 已满足、rejected 已驳回、cancelled 已撤回 */
+            status: string;
+            /** @description 状态名称 */
+            status_name: string;
+            /** @description 计量单位 */
+            unit: string;
+            /** @description 紧急程度：normal 一般、urgent 紧急 */
+            urgency: string;
+        };
+        /** @description 登记现场资源需求 */
+        RequestInput: {
+            /** @description 送达地址 */
+            address?: string;
+            /** @description 需要什么（不超过 100 个字），如 沙袋 */
+            item: string;
+            /** @description 需求种类：supply 物资、team 队伍、expert 专家、medical 医疗、police 警力、fire 消防、shelter 避难场所、other 其他 */
+            kind?: string;
+            /** @description 送达位置 {lat, lng}（可空） */
+            location?: unknown;
+            /** @description 说明 */
+            note?: string;
+            /** @description 现场照片（SHA-256） */
+            photos?: string[];
+            /**
+             * Format: double
+             * @description 数量（不小于 0）
+             */
+            quantity?: number;
+            /** @description 计量单位 */
+            unit?: string;
+            /** @description 紧急程度：normal 一般、urgent 紧急 */
+            urgency?: string;
         };
         /**
          * @description 重置用户密码（用户下次登录须修改）
@@ -5497,6 +7060,11 @@ export interface components {
             items: components["schemas"]["resource.Entry"][];
             /** @description 超过 20000 个而未全部返回 */
             truncated: boolean;
+        };
+        /** @description 响应步骤列表 */
+        ResponseActions: {
+            /** @description 响应步骤，按提出时间 */
+            items: components["schemas"]["incident.Action"][];
         };
         /** @description 响应级别及其启动条件 */
         ResponseLevel: {
@@ -5656,6 +7224,25 @@ export interface components {
             /** @description 数据范围：org 本单位及下级、enterprise 本企业、team 本队伍 */
             scope: string;
         };
+        /** @description 规划的路径：距离、行程时间与路线 */
+        Route: {
+            /**
+             * Format: double
+             * @description 沿道路的距离（米；估算时为直线距离）
+             */
+            distance_m: number;
+            /**
+             * Format: double
+             * @description 行程时间（秒）
+             */
+            duration_s: number;
+            /** @description 是否为直线估算（路网与外部服务均未在时限内应答） */
+            estimate: boolean;
+            /** @description 路径上的点，从起点到终点（估算时只有起点和终点） */
+            path: components["schemas"]["LatLng"][];
+            /** @description 来源：osrm 外部路径规划服务、graph 城市路网、estimate 直线估算 */
+            source: string;
+        };
         /** @description 隐患统计的一组 */
         Row: {
             /** @description 隐患数 */
@@ -5693,6 +7280,42 @@ export interface components {
             reset?: boolean;
             /** @description 范围：org:组织机构 ID、ent:企业 ID 或 user:用户 ID */
             scope: string;
+        };
+        /** @description 录像分段：自成一体的分片 MP4 文件（从关键帧开始，默认约 10 秒），存于媒体库，以 SHA-256 校验 */
+        Segment: {
+            /**
+             * Format: int64
+             * @description 文件字节数
+             */
+            bytes: number;
+            /** @description 编码（RFC 6381），播放器据此创建 MediaSource 缓冲 */
+            codecs: string;
+            /**
+             * Format: int64
+             * @description 时长（毫秒）
+             */
+            duration_ms: number;
+            /**
+             * Format: date-time
+             * @description 分段结束时间
+             */
+            ended: string;
+            /** @description 分段序号（从 0 起） */
+            index: number;
+            /**
+             * Format: int64
+             * @description 相对录像开始的偏移（毫秒，含此前的中断）
+             */
+            offset_ms: number;
+            /** @description 服务器崩溃后修复的分段（截在最后一个完整片段处，最多丢失 1 秒） */
+            recovered: boolean;
+            /** @description 文件的 SHA-256 */
+            sha256: string;
+            /**
+             * Format: date-time
+             * @description 分段开始时间
+             */
+            started: string;
         };
         /** @description 监测点的历史数据 */
         Series: {
@@ -5835,6 +7458,26 @@ export interface components {
             /** @description 新状态 */
             to: string;
         };
+        /** @description 更新调度状态 */
+        StatusInput: {
+            /** @description 取消原因（取消时必填） */
+            reason?: string;
+            /** @description 状态：ordered 已下达、departed 已出发、arrived 已到达、returned 已返回、cancelled 已取消 */
+            status: string;
+        };
+        /** @description 任务的一步 */
+        Step: {
+            /** @description 操作时间（现场操作的时间） */
+            at: string;
+            /** @description 操作人 */
+            by: string;
+            /** @description 原因 */
+            reason?: string;
+            /** @description 服务器接收时间 */
+            received_at: string;
+            /** @description 变更后的状态 */
+            status: string;
+        };
         /** @description 一路现场视频（直播或已结束） */
         Stream: {
             /** @description 编码，如 video/H264、audio/opus */
@@ -5850,7 +7493,7 @@ export interface components {
             id: string;
             /** @description 关联的事件 ID（可为空） */
             incident_id?: string | null;
-            last_position?: components["schemas"]["Position"];
+            last_position?: components["schemas"]["video.Position"];
             /** @description 发布人所属单位的组织机构路径，决定谁能观看 */
             org_path: string;
             /** @description 发布人 ID */
@@ -5887,6 +7530,85 @@ export interface components {
              * @description 更新时间
              */
             updated_at?: string;
+        };
+        /** @description 任务（本岗位应急任务） */
+        Task: {
+            /** @description 下达时间 */
+            assigned_at: string;
+            /** @description 下达人 */
+            assigned_by: string;
+            /** @description 承担人（下达给个人时） */
+            assignee_id: string;
+            /** @description 承担人姓名 */
+            assignee_name: string;
+            /** @description 任务说明 */
+            detail: string;
+            /** @description 完成期限 */
+            due_at: string;
+            /** @description 任务 ID */
+            id: string;
+            /** @description 突发事件 ID */
+            incident_id: string;
+            /** @description 响应级别 1–4（来源为预案措施时） */
+            level: number;
+            location?: components["schemas"]["task.Location"];
+            /** @description 预案（来源为预案措施时） */
+            plan_id: string;
+            /** @description 拒绝或撤销的原因 */
+            reason: string;
+            /** @description 来源：hq 指挥部、plan 预案措施 */
+            source: string;
+            /** @description 状态：assigned 已下达、accepted 已接受、en_route 赶赴现场、on_scene 到达现场、done 已完成、refused 已拒绝、cancelled 已撤销 */
+            status: string;
+            /** @description 状态名称 */
+            status_name: string;
+            /** @description 每一步的记录 */
+            steps: components["schemas"]["Step"][];
+            /** @description 承担队伍 */
+            team_id: string;
+            /** @description 队伍名称 */
+            team_name: string;
+            /** @description 任务内容 */
+            title: string;
+        };
+        /** @description 撤销任务 */
+        TaskCancel: {
+            /** @description 撤销原因 */
+            reason?: string;
+        };
+        /** @description 下达任务：指定队伍或人员 */
+        TaskInput: {
+            /** @description 承担人（下达给个人） */
+            assignee_id?: string;
+            /** @description 任务说明 */
+            detail?: string;
+            /** @description 完成期限（RFC 3339） */
+            due_at?: string;
+            /** @description 可选：客户端生成的 UUID，重试时不会重复下达 */
+            id?: string;
+            location?: components["schemas"]["task.Location"];
+            /** @description 承担队伍 */
+            team_id?: string;
+            /** @description 任务内容（不超过 200 个字） */
+            title?: string;
+        };
+        /** @description 任务列表 */
+        TaskList: {
+            /** @description 任务 */
+            items: components["schemas"]["Task"][];
+        };
+        /** @description 按预案规定的响应措施下达任务 */
+        TasksFromPlan: {
+            /** @description 承担人 */
+            assignee_id?: string;
+            /** @description 完成期限（RFC 3339） */
+            due_at?: string;
+            /** @description 响应级别 1–4 */
+            level?: number;
+            /** @description 预案 */
+            plan_id?: string;
+            /** @description 承担队伍 */
+            team_id?: string;
         };
         /** @description 救援队伍 */
         Team: {
@@ -6134,6 +7856,25 @@ export interface components {
             /** @description 所属救援队伍 */
             team_id?: string | null;
         };
+        /** @description 时间线防篡改校验结果 */
+        Verification: {
+            /** @description 防篡改链上登记的事件数 */
+            anchored: number;
+            /** @description 校验时间 */
+            checked_at: string;
+            /** @description 现在推导出的事件数 */
+            events: number;
+            /** @description 发现的问题 */
+            findings: components["schemas"]["Finding"][];
+            /** @description 链尾哈希 */
+            head: string;
+            /** @description 突发事件 ID */
+            incident_id: string;
+            /** @description 是否完好 */
+            ok: boolean;
+            /** @description 尚未登记的新事件数 */
+            unanchored: number;
+        };
         /** @description 原生客户端推流前需要的信息 */
         VideoICEServers: {
             /** @description 服务器配置的 STUN/TURN 服务器 */
@@ -6155,6 +7896,194 @@ export interface components {
             today_raised: number;
             /** @description 待确认（尚未确认）的预警 */
             unconfirmed: number;
+        };
+        /** @description 评估报告的四个部分 */
+        "assess.Content": {
+            /** @description 事发前状况 */
+            before?: {
+                text?: string;
+            };
+            /** @description 事件原因与发展过程 */
+            causes?: {
+                development?: string;
+                text?: string;
+            };
+            /** @description 损失评估 */
+            losses?: {
+                /** Format: double */
+                direct_wan?: number;
+                /** Format: double */
+                indirect_wan?: number;
+                text?: string;
+            };
+            /** @description 应急处置与救援评价 */
+            response?: {
+                strengths?: string;
+                text?: string;
+                weaknesses?: string;
+            };
+            /** @description 整改建议 */
+            suggestions?: string;
+        };
+        /** @description 按事件与时间线统计的指标（时长单位为分钟，-1 表示未发生） */
+        "assess.Figures": {
+            /** @description 受影响人数 */
+            affected: number;
+            /** @description 报到次数 */
+            checkins: number;
+            /** @description 死亡人数 */
+            dead: number;
+            /**
+             * Format: double
+             * @description 直接经济损失（万元）
+             */
+            direct_loss_wan: number;
+            /** @description 时间线事件数 */
+            events: number;
+            /** @description 现场反馈条数 */
+            feedback: number;
+            /** @description 事发前 30 天上报隐患数 */
+            hazards_before: number;
+            /** @description 受伤人数 */
+            injured: number;
+            /** @description 群组消息条数 */
+            messages: number;
+            /** @description 失踪人数 */
+            missing: number;
+            /** @description 事发前 30 天巡查次数 */
+            patrols_before: number;
+            /** @description 任务数 */
+            tasks: number;
+            /** @description 撤销任务数 */
+            tasks_cancelled: number;
+            /** @description 完成任务数 */
+            tasks_done: number;
+            /** @description 按期完成任务数 */
+            tasks_on_time: number;
+            /** @description 拒绝任务数 */
+            tasks_refused: number;
+            /** @description 统计前时间线已登记防篡改链 */
+            timeline_verified: boolean;
+            /**
+             * Format: double
+             * @description 接报至到场报到
+             */
+            to_arrival_min: number;
+            /**
+             * Format: double
+             * @description 接报至响应终止
+             */
+            to_control_min: number;
+            /**
+             * Format: double
+             * @description 接报至启动响应
+             */
+            to_response_min: number;
+        };
+        /** @description 修改评估报告草稿（未给出的字段不变） */
+        "assess.Patch": {
+            content?: components["schemas"]["assess.Content"];
+            /** @description 标题 */
+            title?: string | null;
+        };
+        /** @description 一键发送（短信、浙政钉工作通知、传真） */
+        "dispatch.ContactInput": {
+            /** @description 号码：手机号、浙政钉账号或传真号码；填写时优先于对象登记的号码 */
+            address?: string;
+            /** @description 所涉事件（可空） */
+            incident_id?: string;
+            /** @description 对象名称（address 时） */
+            name?: string;
+            /** @description 标题（传真首页、浙政钉标题） */
+            subject?: string;
+            /** @description 资源或用户 ID */
+            target_id?: string;
+            /** @description 对象：resource 资源（其联系电话）、user 用户（其手机号或浙政钉账号）、address 直接给出号码 */
+            target_kind?: string;
+            /** @description 内容（短信不超过 300 字，浙政钉 2000 字，传真 5000 字） */
+            text: string;
+        };
+        /** @description 响应步骤（启动、提升、降低、终止）及其审批 */
+        "incident.Action": {
+            /** @description 审批领导（预案指定的总指挥，或配置的领导角色） */
+            approver_id: string;
+            /** @description 审批领导姓名 */
+            approver_name: string;
+            /** @description 审批人身份：总指挥 或 领导角色名称 */
+            approver_role: string;
+            /** @description 审批意见 */
+            comment: string;
+            /**
+             * Format: date-time
+             * @description 记录创建时间
+             */
+            created_at: string;
+            /** @description 审批时间（手机离线审批时为点击时间） */
+            decided_at: string;
+            /** @description 审批人（用户 ID） */
+            decided_by: string;
+            /** @description 服务器收到审批的时间 */
+            decided_received_at: string;
+            /** @description 响应步骤 ID */
+            id: string;
+            /** @description 事件 ID */
+            incident_id: string;
+            /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
+            kind: string;
+            /** @description 响应级别 1–4（终止为 0） */
+            level: number;
+            /** @description 提出时预案匹配推荐的级别 */
+            matched_level: number;
+            /** @description 提出时预案匹配推荐的预案 */
+            matched_plan_id: string;
+            /** @description 事件的组织路径 */
+            org_path: string;
+            /** @description 预案（plans.plan_id） */
+            plan_id: string;
+            /** @description 提出时间 */
+            proposed_at: string;
+            /** @description 提议人（用户 ID） */
+            proposed_by: string;
+            /** @description 服务器收到提议的时间 */
+            proposed_received_at: string;
+            /** @description 提议人姓名 */
+            proposer_name: string;
+            /** @description 理由（与匹配结果不同或终止时必填） */
+            reason: string;
+            /** @description 状态：proposed 待审批、approved 已批准、rejected 已驳回 */
+            state: string;
+            /**
+             * Format: date-time
+             * @description 最后修改时间
+             */
+            updated_at: string;
+        };
+        /** @description 位置（WGS84） */
+        "incident.Location": {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
+        };
+        /** @description 事件统计（演练不计入） */
+        "incident.Stats": {
+            /** @description 按类别 */
+            by_class: components["schemas"]["Count"][];
+            /** @description 按分级 */
+            by_grade: components["schemas"]["Count"][];
+            /** @description 按月（北京时间） */
+            by_month: components["schemas"]["Count"][];
+            /** @description 起（含） */
+            from: string;
+            /** @description 止（不含） */
+            to: string;
+            total: components["schemas"]["Count"];
         };
         /**
          * @description 应急知识库条目
@@ -6540,6 +8469,80 @@ export interface components {
             /** @description 车辆数（仅警力、消防力量） */
             vehicles: number;
         };
+        /** @description 位置（WGS84） */
+        "task.Location": {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
+        };
+        /** @description 时间线上的一个事件（由各模块已有数据推导） */
+        "timeline.Event": {
+            /** @description 操作人 */
+            actor: string;
+            /** @description 操作人姓名 */
+            actor_name: string;
+            /** @description 发生时间 */
+            at: string;
+            /** @description 事件内容的 SHA-256（防篡改） */
+            hash: string;
+            /** @description 事件键（来源与记录，事件内唯一） */
+            key: string;
+            /** @description 事件类型 */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number | null;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number | null;
+            /** @description 照片与视频（SHA-256） */
+            media?: string[];
+            /** @description 来源记录（数据集/ID） */
+            ref?: string;
+            /** @description 队伍 */
+            team_id?: string;
+            /** @description 事件说明 */
+            title: string;
+        };
+        /** @description 推流端经数据通道发来的一个定位（WGS84） */
+        "video.Position": {
+            /**
+             * Format: double
+             * @description 方向（度，正北为 0，顺时针）
+             */
+            heading?: number | null;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng: number;
+            /**
+             * Format: double
+             * @description 速度（米/秒）
+             */
+            speed?: number | null;
+            /**
+             * Format: date-time
+             * @description 定位时间
+             */
+            time: string;
+        };
         /** @description 知识库分页 */
         "yingji.Page_Entry": {
             /** @description 本页条目 */
@@ -6659,12 +8662,24 @@ export interface operations {
     getAlertReceivers: {
         parameters: {
             query?: {
-                /** @description 层级 */
+                /** @description 层级：enterprise（企业）、township（乡镇街道）、county（区县） */
                 tier?: string;
                 /** @description 企业 */
                 enterprise_id?: string;
                 /** @description 组织机构 */
                 org_unit_id?: string;
+                /** @description 姓名或手机号包含 */
+                q?: string;
+                /** @description true：启用；false：停用 */
+                enabled?: boolean;
+                /** @description true：手机号脱敏显示（138****5678），完整号码经 /alert-receivers/{id}/phone 查看并审计 */
+                mask_phone?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -6678,7 +8693,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertReceiverList"];
+                    "application/json": components["schemas"]["Page_Receiver"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6805,6 +8820,34 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAlertReceiversByIdPhone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhoneReveal"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -7106,6 +9149,47 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postAlertsByIdIncident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "class": "accident",
+                 *       "grade": "一般",
+                 *       "sub_type": "危险化学品事故"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getAlertsByIdTimeline: {
         parameters: {
             query?: never;
@@ -7131,6 +9215,193 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAssessments: {
+        parameters: {
+            query?: {
+                /** @description 突发事件 */
+                incident_id?: string;
+                /** @description draft 草稿、final 定稿 */
+                status?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Assessment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAssessmentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchAssessmentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["assess.Patch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAssessmentsByIdExportDocx: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAssessmentsByIdExportPdf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postAssessmentsByIdFinalize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -7362,8 +9633,18 @@ export interface operations {
             query?: {
                 /** @description 所属企业 */
                 enterprise_id?: string;
-                /** @description 只列启用的清单 */
+                /** @description true：只列启用的清单；false：只列停用的 */
                 active?: boolean;
+                /** @description 频次：shift、daily、weekly、monthly */
+                frequency?: string;
+                /** @description 清单名称包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
             };
             header?: never;
             path?: never;
@@ -7565,6 +9846,78 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getContactMessages: {
+        parameters: {
+            query?: {
+                /** @description 事件 */
+                incident_id?: string;
+                /** @description 条数，默认 100，最大 500 */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMessage"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postContactByChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 路径参数 channel */
+                channel: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "incident_id": "0193a2c4-0000-7000-8000-0000000000aa",
+                 *       "target_id": "0193a2c4-0000-7000-8000-000000000001",
+                 *       "target_kind": "resource",
+                 *       "text": "请立即带队前往临港化工园区纬一路 8 号集结。"
+                 *     }
+                 */
+                "application/json": components["schemas"]["dispatch.ContactInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -7903,6 +10256,114 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDispatchOrders: {
+        parameters: {
+            query?: {
+                /** @description 事件 */
+                incident_id?: string;
+                /** @description team 或 supply */
+                kind?: string;
+                /** @description ordered、departed、arrived、returned、cancelled */
+                status?: string;
+                /** @description 只列未结束的（已下达、已出发、已到达） */
+                open?: boolean;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getDispatchOrdersById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postDispatchOrdersByIdStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "险情已控制",
+                 *       "status": "cancelled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["StatusInput"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -8273,6 +10734,8 @@ export interface operations {
                 status?: "reported" | "assigned" | "rectifying" | "submitted" | "accepted" | "open";
                 /** @description true：只列尚未验收（未闭环）的隐患 */
                 open?: boolean;
+                /** @description true：只列已逾期的隐患（整改期限已过且尚未整改完成：已上报、已交办或整改中），与首页“逾期隐患”数一致 */
+                overdue?: boolean;
                 /** @description 等级：general（一般隐患）、major（重大隐患） */
                 level?: "general" | "major";
                 /** @description 所属乡镇（街道）或其他组织单位 */
@@ -8556,6 +11019,947 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidents: {
+        parameters: {
+            query?: {
+                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                status?: string;
+                /** @description 事件类别：natural、accident、health、social */
+                class?: string;
+                /** @description 事件分级：特别重大、重大、较大、一般 */
+                grade?: string;
+                /** @description 发生时间起（含），如 2026-11-01 */
+                from?: string;
+                /** @description 发生时间止（不含） */
+                to?: string;
+                /** @description true 只看演练，false 只看真实事件 */
+                exercise?: boolean;
+                /** @description 标题、编号或地址包含 */
+                q?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "address": "临港化工园区纬三路 8 号",
+                 *       "class": "accident",
+                 *       "dead": 0,
+                 *       "exercise": false,
+                 *       "grade": "较大",
+                 *       "injured": 3,
+                 *       "lat": 30.2201,
+                 *       "lng": 120.3466,
+                 *       "materials": [
+                 *         {
+                 *           "amount": 2,
+                 *           "cas": "7782-50-5",
+                 *           "name": "氯气",
+                 *           "unit": "t"
+                 *         }
+                 *       ],
+                 *       "occurred_at": "2026-12-07T09:30:00+08:00",
+                 *       "reporter_name": "张三",
+                 *       "reporter_phone": "13900000000",
+                 *       "source": "phone",
+                 *       "sub_type": "危险化学品事故",
+                 *       "title": "临港化工园区某企业氯气泄漏",
+                 *       "trapped": 2
+                 *     }
+                 */
+                "application/json": components["schemas"]["Incident"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsExportXlsx: {
+        parameters: {
+            query?: {
+                /** @description 状态：reported（已接报）、responding（响应中）、terminated（已终止） */
+                status?: string;
+                /** @description 事件类别：natural、accident、health、social */
+                class?: string;
+                /** @description 事件分级：特别重大、重大、较大、一般 */
+                grade?: string;
+                /** @description 发生时间起（含），如 2026-11-01 */
+                from?: string;
+                /** @description 发生时间止（不含） */
+                to?: string;
+                /** @description true 只看演练，false 只看真实事件 */
+                exercise?: boolean;
+                /** @description 标题、编号或地址包含 */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsPendingApprovals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseActions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsStats: {
+        parameters: {
+            query?: {
+                /** @description 发生时间起（含），默认本年 1 月 1 日 */
+                from?: string;
+                /** @description 发生时间止（不含），默认现在 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Stats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    patchIncidentsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Patch"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdAssessments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assessment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdCheckins: {
+        parameters: {
+            query?: {
+                /** @description 队伍 */
+                team_id?: string;
+                /** @description 只列此时间（RFC 3339）之后的 */
+                since?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Checkin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdDispatchOrders: {
+        parameters: {
+            query?: {
+                /** @description team 或 supply */
+                kind?: string;
+                /** @description ordered、departed、arrived、returned、cancelled */
+                status?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdDispatchOrders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "supply",
+                 *       "note": "送至东门集结点",
+                 *       "quantity": 50,
+                 *       "resource_id": "0193a2c4-0000-7000-8000-000000000001",
+                 *       "to_address": "临港化工园区纬一路 8 号"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OrderInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdFeedback: {
+        parameters: {
+            query?: {
+                /** @description 队伍 */
+                team_id?: string;
+                /** @description 只列此时间（RFC 3339）之后的 */
+                since?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FeedbackItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Match"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMembers: {
+        parameters: {
+            query?: {
+                /** @description true 含已退出的成员 */
+                all?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentMembers"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdMessages: {
+        parameters: {
+            query?: {
+                /** @description 只返回该消息之后的消息 */
+                after?: string;
+                /** @description 条数，默认 200，最大 500 */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentMessages"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "text",
+                 *       "text": "现场风向东南，请下风向人员撤离"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MessageInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdNearby: {
+        parameters: {
+            query?: {
+                /** @description 资源种类，逗号分隔（team、supply、depot、expert、shelter、medical、police、fire）；不填为这八种 */
+                kinds?: string;
+                /** @description 每种返回条数，1–50，默认 5 */
+                n?: number;
+                /** @description 每种前几个规划路径并给出行程时间，0–n，默认 3 */
+                routed?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Nearby"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdResourceRequests: {
+        parameters: {
+            query?: {
+                /** @description open、accepted、fulfilled、rejected、cancelled */
+                status?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Request"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdResourceRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "item": "沙袋",
+                 *       "kind": "supply",
+                 *       "quantity": 500,
+                 *       "unit": "条",
+                 *       "urgency": "urgent"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RequestInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Request"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdResponses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseActions"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdResponses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "start",
+                 *       "level": 3,
+                 *       "plan_id": "plan-id",
+                 *       "reason": ""
+                 *     }
+                 */
+                "application/json": components["schemas"]["Proposal"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdTasks: {
+        parameters: {
+            query?: {
+                /** @description 状态：assigned、accepted、en_route、on_scene、done、refused、cancelled */
+                status?: string;
+                /** @description 队伍 */
+                team_id?: string;
+                /** @description 只列此时间（RFC 3339）之后的 */
+                since?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+                /** @description 排序字段，前缀 - 表示倒序 */
+                sort?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdTasks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskInput"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postIncidentsByIdTasksFromPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TasksFromPlan"];
+            };
+        };
+        responses: {
+            /** @description 已创建 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdTimeline: {
+        parameters: {
+            query?: {
+                /** @description 事件类型，逗号分隔（incident.reported、alert.event、task.step、checkin、feedback 等） */
+                kind?: string;
+                /** @description 起始时间（RFC 3339） */
+                from?: string;
+                /** @description 截止时间（RFC 3339） */
+                to?: string;
+                /** @description 操作人（用户编号） */
+                actor?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIncidentsByIdTimelineVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verification"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -10634,6 +14038,46 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postResourceRequestsByIdHandle: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reply": "已调拨，预计 30 分钟到达",
+                 *       "status": "accepted"
+                 *     }
+                 */
+                "application/json": components["schemas"]["HandleInput"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Request"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getResources: {
         parameters: {
             query?: {
@@ -11155,6 +14599,74 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    postResponsesByIdApprove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postResponsesByIdReject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Decision"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["incident.Action"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getRiskPoints: {
         parameters: {
             query?: {
@@ -11614,6 +15126,36 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getRoute: {
+        parameters: {
+            query?: {
+                /** @description 起点“纬度,经度”，必填 */
+                from?: string;
+                /** @description 终点“纬度,经度”，必填 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Route"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getStatsAlerts: {
         parameters: {
             query?: {
@@ -11918,6 +15460,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PushResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getTasksById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    postTasksByIdCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCancel"];
+            };
+        };
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -12449,6 +16053,136 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getVideoRecordings: {
+        parameters: {
+            query?: {
+                /** @description 事件编号 */
+                incident_id?: string;
+                /** @description 发布人用户 ID */
+                publisher?: string;
+                /** @description 时间范围起点（RFC 3339），返回与该范围有重叠的录像 */
+                from?: string;
+                /** @description 时间范围终点（RFC 3339） */
+                to?: string;
+                /** @description 排序：started、duration、size，前加 - 为倒序；默认按开始时间倒序 */
+                sort?: string;
+                /** @description 页码，从 1 开始 */
+                page?: number;
+                /** @description 每页条数，默认 20，最大 500 */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordingPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recording"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsByIdExportZip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getVideoRecordingsByIdSegmentsByIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 记录 ID */
+                id: string;
+                /** @description 路径参数 index */
+                index: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 成功 */
+            200: {
+                headers: {
+                    /** @description attachment，含下载文件名 */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp4": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getVideoStreams: {
         parameters: {
             query?: {
@@ -12542,7 +16276,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Position"][];
+                    "application/json": components["schemas"]["video.Position"][];
                 };
             };
             400: components["responses"]["BadRequest"];

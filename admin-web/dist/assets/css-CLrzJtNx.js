@@ -1,0 +1,1 @@
+import"./css-DJeDDqMr.js";import"./css-DIAPg_L-.js";

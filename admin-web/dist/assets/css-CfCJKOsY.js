@@ -1,1 +1,0 @@
-import"./css-BBB_VQs8.js";import"./css-86tEKZwj.js";

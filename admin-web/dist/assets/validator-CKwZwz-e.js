@@ -1,0 +1,1 @@
+import{Un as e}from"./css-DJeDDqMr.js";var t=t=>[``,...e].includes(t);export{t};

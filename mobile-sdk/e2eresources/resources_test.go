@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
@@ -61,10 +62,27 @@ func run(t *testing.T, s *apptest.Server) {
 	}
 	// Offline from here on for the phone: List reads the replica only.
 	got := names(t, grid)
-	want := []string{"临港园区危化应急物资库", "临港园区应急避难场所", "正压式空气呼吸器", "吸附棉", "重型防化服"}
+	// His grid's resources, and the government resources of the units above it (shared down to
+	// every unit below), but nothing of another district or township.
+	ownGrid := []string{"临港园区危化应急物资库", "临港园区应急避难场所", "正压式空气呼吸器", "吸附棉", "重型防化服"}
+	var city yingji.Page[resource.Resource]
+	s.Do(t, http.MethodGet, "/api/v1/resources?page_size=500", admin, nil).JSON(t, &city)
+	var gridPath string
+	for _, r := range city.Items {
+		if r.Name == "临港园区应急避难场所" {
+			gridPath = r.OrgPath
+		}
+	}
+	want := slices.Clone(ownGrid)
+	for _, r := range city.Items {
+		above := r.OrgPath != gridPath && strings.HasPrefix(gridPath, r.OrgPath)
+		if above && r.EnterpriseID == "" && r.Owner != "enterprise" {
+			want = append(want, r.Name)
+		}
+	}
 	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("grid01's phone holds %v, want the resources of its grid %v", got, want)
+	if gridPath == "" || len(want) <= len(ownGrid) || len(want) >= city.Total || !slices.Equal(got, want) {
+		t.Fatalf("grid01's phone holds %v, want the resources of its grid and the government's above it %v (city: %d)", got, want, city.Total)
 	}
 	if shelters := names(t, grid, sdk.Filter{Field: "kind", Value: "shelter"}); !slices.Equal(shelters, []string{"临港园区应急避难场所"}) {
 		t.Fatalf("filtered by kind: %v", shelters)

@@ -199,7 +199,9 @@ func (*incidentNotes) Place(_ context.Context, _ sqldb.Querier, _ string, f sync
 func (*incidentNotes) Authorize(context.Context, sqldb.Querier, *yingji.Actor, syncproto.Mutation, syncsvc.Fields) error {
 	return syncsvc.Rejected(syncproto.CodeReadOnly, "该数据在移动端只读")
 }
-func (*incidentNotes) Prepare(context.Context, sqldb.Querier, *yingji.Actor, syncsvc.Fields, bool) error { return nil }
+func (*incidentNotes) Prepare(context.Context, sqldb.Querier, *yingji.Actor, syncsvc.Fields, bool) error {
+	return nil
+}
 
 func withIncidentNotes(m *app.Main) error {
 	ctx := context.Background()

@@ -213,14 +213,43 @@ func (c *client) pull(t testing.TB, cps map[string]int64, limit int) syncproto.P
 }
 
 // placeScopes checks that a pull's last scope is the user's own ("user:ID", his notifications)
-// and returns the scopes before it: those of his role and assignment.
+// and returns the scopes of his role and assignment before it, without the "down:ID" scopes of
+// the units above him (scopes_test checks those).
 func placeScopes(t testing.TB, c *client, resp syncproto.PullResponse) []syncproto.ScopeChanges {
 	t.Helper()
 	n := len(resp.Scopes)
 	if want := "user:" + c.e.userID(t, c.user); n == 0 || resp.Scopes[n-1].Scope != want {
 		t.Fatalf("%s's pull does not end with his user scope %s: %+v", c.user, want, resp.Scopes)
 	}
-	return resp.Scopes[:n-1]
+	var out []syncproto.ScopeChanges
+	for _, s := range resp.Scopes[:n-1] {
+		if !strings.HasPrefix(s.Scope, "down:") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// notDown drops the "down:ID" scopes from a list of scopes.
+func notDown(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		if !strings.HasPrefix(s, "down:") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// notDownCount counts the scopes of checkpoints that are not "down:ID".
+func notDownCount(cps map[string]int64) int {
+	n := 0
+	for s := range cps {
+		if !strings.HasPrefix(s, "down:") {
+			n++
+		}
+	}
+	return n
 }
 
 // wantResult checks one answer; a rejection must carry the code and a Chinese message.

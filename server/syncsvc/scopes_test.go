@@ -334,3 +334,57 @@ func TestIncidentScope(t *testing.T) {
 		_ = apptest.Password
 	}, apptest.WithExtend(withIncidentNotes))
 }
+
+// TestReconcile: a server upgraded from before the shared-down scopes (the change log and the
+// record states know nothing of sharing, no down checksums) moves the reference records to
+// their down scopes when it reconciles the collections migration 00015 names; devices then
+// get them with checksums that hold, and the names are forgotten.
+func TestReconcile(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		downCity := syncsvc.DownScope(e.unitID("339900"))
+		err := e.DB.InTx(ctx, func(tx sqldb.Querier) error {
+			for _, q := range []string{
+				`UPDATE sync_changes SET shared = $1, old_shared = $1`,
+				`UPDATE sync_records SET shared = $1`,
+			} {
+				if _, err := tx.Exec(ctx, q, false); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM sync_sums WHERE scope LIKE 'down:%'`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO sync_replace (collection) VALUES ('plans'), ('knowledge'), ('directory'), ('resources')`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grid := e.client(t, "grid01")
+		r := newReplica()
+		grid.sync(t, r, 0)
+		if n := len(r.recs[downCity]); n != 0 {
+			t.Fatalf("before the reconcile %s holds %d records", downCity, n)
+		}
+		if err := e.Sync.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		grid.sync(t, r, 0) // checks the checksums
+		if got := r.titles(downCity, "plans"); !slices.Equal(got, cityPlans) {
+			t.Fatalf("after the reconcile %s plans %v, want %v", downCity, got, cityPlans)
+		}
+		if len(r.ids(downCity, "knowledge")) == 0 || len(r.ids(downCity, "directory")) == 0 {
+			t.Fatalf("after the reconcile %s lacks the knowledge base or the directory", downCity)
+		}
+		var left int
+		if err := e.DB.QueryRow(ctx, `SELECT COUNT(*) FROM sync_replace`).Scan(&left); err != nil || left != 0 {
+			t.Fatalf("sync_replace keeps %d rows (%v)", left, err)
+		}
+		// A second reconcile (nothing named) changes nothing.
+		if err := e.Sync.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -49,9 +49,9 @@ func (s *Server) MountAssessments(svc *assess.Service) {
 			}
 			return c.JSON(http.StatusOK, x)
 		})
-	s.route(Op{Method: http.MethodPatch, Path: "/assessments/:id", Tag: tag, Body: assess.Patch{}, Resp: assess.Assessment{},
+	s.route(Op{Method: http.MethodPatch, Path: "/assessments/:id", Tag: tag, Body: assess.AssessmentPatch{}, Resp: assess.Assessment{},
 		Summary: "修改评估报告草稿（定稿后不能修改）"}, func(c echo.Context) error {
-		var p assess.Patch
+		var p assess.AssessmentPatch
 		if err := s.bind(c, &p); err != nil {
 			return err
 		}

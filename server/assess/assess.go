@@ -342,14 +342,14 @@ func (s *Service) Create(ctx context.Context, a *yingji.Actor, incidentID string
 	return s.Get(ctx, a, id)
 }
 
-// Patch changes a draft; absent fields stay.
-type Patch struct {
+// AssessmentPatch changes a draft; absent fields stay.
+type AssessmentPatch struct {
 	Title   *string  `json:"title"`
 	Content *Content `json:"content"`
 }
 
 // Update edits a draft.
-func (s *Service) Update(ctx context.Context, a *yingji.Actor, id string, p Patch) (Assessment, error) {
+func (s *Service) Update(ctx context.Context, a *yingji.Actor, id string, p AssessmentPatch) (Assessment, error) {
 	err := s.DB.InTx(ctx, func(q sqldb.Querier) error {
 		x, inc, err := s.load(ctx, q, a, id)
 		if err != nil {

@@ -3541,6 +3541,10 @@ export interface components {
              */
             updated_at: string;
         };
+        AssessmentPatch: {
+            content?: components["schemas"]["assess.Content"];
+            title?: string | null;
+        };
         /** @description 附件 */
         Attachment: {
             /** @description 文件名 */
@@ -7980,12 +7984,6 @@ export interface components {
              */
             to_response_min: number;
         };
-        /** @description 修改评估报告草稿（未给出的字段不变） */
-        "assess.Patch": {
-            content?: components["schemas"]["assess.Content"];
-            /** @description 标题 */
-            title?: string | null;
-        };
         /** @description 一键发送（短信、浙政钉工作通知、传真） */
         "dispatch.ContactInput": {
             /** @description 号码：手机号、浙政钉账号或传真号码；填写时优先于对象登记的号码 */
@@ -9294,7 +9292,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["assess.Patch"];
+                "application/json": components["schemas"]["AssessmentPatch"];
             };
         };
         responses: {

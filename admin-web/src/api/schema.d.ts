@@ -3541,8 +3541,10 @@ export interface components {
              */
             updated_at: string;
         };
+        /** @description 修改评估报告草稿（未给出的字段不变） */
         AssessmentPatch: {
             content?: components["schemas"]["assess.Content"];
+            /** @description 标题 */
             title?: string | null;
         };
         /** @description 附件 */

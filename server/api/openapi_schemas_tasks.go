@@ -45,7 +45,7 @@ var taskSchemaDocs = map[string]schemaDoc{
 		"problem", "问题：altered 被修改、deleted 被删除、anchor_altered 登记记录被改动", "message", "说明")},
 	"Assessment": {desc: "应急评估报告", props: docProps("id", "报告 ID", "incident_id", "突发事件 ID", "incident_code", "事件编号", "incident_title", "事件名称",
 		"title", "报告标题", "status", "状态：draft 草稿、final 定稿", "created_by", "编写人", "finalized_by", "定稿人", "finalized_at", "定稿时间", "created_at", "创建时间", "updated_at", "更新时间")},
-	"AssessmentPatch": {desc: "修改评估报告草稿（未给出的字段不变）", props: docProps("title", "标题", )},
+	"AssessmentPatch": {desc: "修改评估报告草稿（未给出的字段不变）", props: docProps("title", "标题")},
 	"assess.Content": {desc: "评估报告的四个部分", props: docProps("before", "事发前状况", "causes", "事件原因与发展过程", "response", "应急处置与救援评价",
 		"losses", "损失评估", "suggestions", "整改建议")},
 	"assess.Figures": {desc: "按事件与时间线统计的指标（时长单位为分钟，-1 表示未发生）", props: docProps("events", "时间线事件数", "patrols_before", "事发前 30 天巡查次数",

@@ -48,6 +48,20 @@ const special = {
   '/plan-search': 'input',
 }
 
+/**
+ * Pages of the response that the demo city has no data for yet (it has no past incident: the
+ * demo chain of issue 15 is still to come, and live video needs a publisher). They are still
+ * opened at both widths, screenshotted and checked for sideways scroll; their emptiness is
+ * reported, not failed. Remove a page from here when the demo gives it data.
+ */
+const emptyOnFirstStart = {
+  '/incidents': '演示城市尚无历史事件',
+  '/command': '未选择事件',
+  '/dispatch': '演示城市尚无调度指令',
+  '/video': '没有正在回传的视频',
+  '/video/recordings': '演示城市尚无录像',
+}
+
 async function settle(page) {
   await page.waitForFunction(() => !document.querySelector('.el-loading-mask:not([style*="display: none"])'), null, { timeout: 20_000 }).catch(() => {})
   await page.waitForTimeout(700)
@@ -92,8 +106,9 @@ describe('first start with the demo: every menu page has data', () => {
         s = await shown(page)
       }
       report.push(`${title} ${path}: total ${s.total ?? '—'}, rows ${s.rows}, charts ${s.charts.map((c) => c.values).join('/') || '—'}`)
-      if (!special[path] && !s.charts.length && !s.rows && !s.total) problems.push(`${title} ${path}: no rows (the list is empty on the demo's first start)`)
-      if (s.total === 0) problems.push(`${title} ${path}: the list total is 0`)
+      if (emptyOnFirstStart[path]) report.push(`  (empty on first start: ${emptyOnFirstStart[path]})`)
+      else if (!special[path] && !s.charts.length && !s.rows && !s.total) problems.push(`${title} ${path}: no rows (the list is empty on the demo's first start)`)
+      if (s.total === 0 && !emptyOnFirstStart[path]) problems.push(`${title} ${path}: the list total is 0`)
       for (const c of s.charts) if (!(c.values > 0)) problems.push(`${title} ${path}: the chart “${c.label}” has no data`)
       await page.screenshot({ path: join(artifacts, `${name}-1366x768.png`) })
       if ((await horizontalOverflow(page)) > 0) problems.push(`${title} ${path}: scrolls sideways at 1366 px`)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/plan/plandoc"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/task"
@@ -126,9 +127,9 @@ func minutes(from, to string) float64 {
 // Compute derives the figures of an incident from its row and its timeline.
 func Compute(ctx context.Context, q sqldb.Querier, incidentID string) (Figures, error) {
 	var f Figures
-	var reported, terminated string
-	err := q.QueryRow(ctx, `SELECT reported_at, terminated_at, dead, injured, missing, affected, economic_loss FROM incidents WHERE id = $1`, incidentID).
-		Scan(&reported, &terminated, &f.Dead, &f.Injured, &f.Missing, &f.Affected, &f.DirectLossWan)
+	x, err := incident.Load(ctx, q, incidentID)
+	reported, terminated := x.ReportedAt, x.TerminatedAt
+	f.Dead, f.Injured, f.Missing, f.Affected, f.DirectLossWan = x.Dead, x.Injured, x.Missing, x.Affected, x.EconomicLoss
 	if errors.Is(err, yingji.ErrNotFound) {
 		return f, yingji.Errorf(yingji.ENOTFOUND, "incident.not_found", "突发事件不存在")
 	} else if err != nil {
@@ -323,10 +324,11 @@ func (s *Service) Create(ctx context.Context, a *yingji.Actor, incidentID string
 		if err != nil {
 			return err
 		}
-		var code, title string
-		if err := q.QueryRow(ctx, `SELECT code, title FROM incidents WHERE id = $1`, incidentID).Scan(&code, &title); err != nil {
+		x, err := incident.Load(ctx, q, incidentID)
+		if err != nil {
 			return err
 		}
+		code, title := x.Code, x.Title
 		f.TimelineVerified = true
 		c, _ := json.Marshal(prefill(code, title, f))
 		fj, _ := json.Marshal(f)

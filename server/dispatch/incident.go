@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
@@ -31,28 +32,32 @@ func (i Incident) Located() bool { return i.Lat != nil && i.Lng != nil }
 // Incidents is what dispatch asks of the incident service: a dispatched team joins the
 // incident (its members get it on their phones); a cancelled one leaves it.
 type Incidents interface {
+	incident.Reader
 	AddTeam(ctx context.Context, q sqldb.Querier, incidentID, teamID string) error
 	RemoveTeam(ctx context.Context, q sqldb.Querier, incidentID, teamID string) error
 }
 
 var errNoIncident = yingji.Errorf(yingji.ENOTFOUND, "incident.not_found", "事件不存在")
 
-// loadIncident reads an incident, cached for the push batch.
+// loadIncident reads an incident through the incident module's store (incident.Load), cached
+// for the push batch.
 func loadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
 	return syncsvc.Cached(ctx, "dispatch_incident:"+id, func() (Incident, error) {
-		var in Incident
-		var exercise any
-		err := q.QueryRow(ctx, `SELECT id, code, title, status, org_path, lat, lng, address, exercise FROM incidents WHERE id = $1`, id).
-			Scan(&in.ID, &in.Code, &in.Title, &in.Status, &in.OrgPath, &in.Lat, &in.Lng, &in.Address, &exercise)
+		x, err := incident.Load(ctx, q, id)
 		if errors.Is(err, yingji.ErrNotFound) {
-			return in, errNoIncident
+			return Incident{}, errNoIncident
 		}
 		if err != nil {
-			return in, fmt.Errorf("dispatch: load incident: %w", err)
+			return Incident{}, fmt.Errorf("dispatch: load incident: %w", err)
 		}
-		in.Exercise = truthy(exercise)
-		return in, nil
+		return fromIncident(x), nil
 	})
+}
+
+// fromIncident is what dispatch keeps of an incident.
+func fromIncident(x incident.Incident) Incident {
+	return Incident{ID: x.ID, Code: x.Code, Title: x.Title, Status: x.Status, OrgPath: x.OrgPath, Lat: x.Lat, Lng: x.Lng,
+		Address: x.Address, Exercise: x.Exercise}
 }
 
 func truthy(v any) bool {

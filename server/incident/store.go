@@ -119,6 +119,18 @@ func scanRows(r sqldb.Rows) (Incident, error) { return scan(r) }
 
 // Get reads an incident (no scope check: callers check it).
 func (s *Service) Get(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
+	return Load(ctx, q, id)
+}
+
+// Reader reads incidents for other modules (dispatch, tasks, the timeline, assessments):
+// *Service implements it, so the table's columns and how they read live here once.
+type Reader interface {
+	Get(ctx context.Context, q sqldb.Querier, id string) (Incident, error)
+}
+
+// Load reads an incident from the store (no scope check: callers check it); ErrNotFound when
+// there is none. Callers inside a sync push batch may cache it (syncsvc.Cached).
+func Load(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
 	x, err := scan(q.QueryRow(ctx, `SELECT `+cols+` FROM incidents WHERE id = $1`, id))
 	return x, notFound(err)
 }

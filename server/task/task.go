@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/syncsvc"
 	"github.com/yingji/yingji/server/yingji"
@@ -98,23 +99,26 @@ func (l *Location) Valid() bool {
 	return l != nil && !math.IsNaN(l.Lat) && !math.IsNaN(l.Lng) && l.Lat >= -90 && l.Lat <= 90 && l.Lng >= -180 && l.Lng <= 180
 }
 
-// Incident is what these records need of their incident (table incidents).
+// Incident is what these records need of their incident (read through the incident module's
+// store, incident.Load).
 type Incident struct {
 	ID, OrgPath, Status string
 	ReportedAt          time.Time // zero when unknown
+	Exercise            bool      // 演练: never counted in statistics
 }
 
-// LoadIncident reads an incident; a rejection when it does not exist.
+// LoadIncident reads an incident through the incident module's store; a rejection when it
+// does not exist. Cached for the push batch.
 func LoadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
 	return syncsvc.Cached(ctx, "task_incident:"+id, func() (Incident, error) {
-		inc := Incident{ID: id}
-		var reported string
-		err := q.QueryRow(ctx, `SELECT org_path, status, reported_at FROM incidents WHERE id = $1`, id).Scan(&inc.OrgPath, &inc.Status, &reported)
+		x, err := incident.Load(ctx, q, id)
 		if errors.Is(err, yingji.ErrNotFound) {
-			return inc, syncsvc.Rejected(syncproto.CodeInvalid, "突发事件不存在")
+			return Incident{ID: id}, syncsvc.Rejected(syncproto.CodeInvalid, "突发事件不存在")
 		}
-		inc.ReportedAt = parseTime(reported)
-		return inc, err
+		if err != nil {
+			return Incident{ID: id}, err
+		}
+		return Incident{ID: x.ID, OrgPath: x.OrgPath, Status: x.Status, ReportedAt: parseTime(x.ReportedAt), Exercise: x.Exercise}, nil
 	})
 }
 

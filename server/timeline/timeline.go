@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/task"
 	"github.com/yingji/yingji/server/yingji"
@@ -85,6 +86,7 @@ type Incident struct {
 	ID, Code, Title, OrgPath, AlertID, EnterpriseID string
 	OccurredAt, ReportedAt, TerminatedAt            string
 	Lat, Lng                                        *float64 // nil: no position
+	Exercise                                        bool     // 演练
 }
 
 // Sources are the derivations, in no particular order. Dispatch orders and resource requests
@@ -101,43 +103,17 @@ var Sources = map[string]Source{
 	"feedback": feedbackEvents,
 }
 
+// loadIncident reads the incident through the incident module's store (incident.Load).
 func loadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
-	inc := Incident{ID: id}
-	var occ, rep, term, lat, lng any
-	err := q.QueryRow(ctx, `SELECT code, title, org_path, alert_id, enterprise_id, occurred_at, reported_at, terminated_at, lat, lng
-		FROM incidents WHERE id = $1`, id).Scan(&inc.Code, &inc.Title, &inc.OrgPath, &inc.AlertID, &inc.EnterpriseID, &occ, &rep, &term, &lat, &lng)
+	x, err := incident.Load(ctx, q, id)
 	if errors.Is(err, yingji.ErrNotFound) {
-		return inc, yingji.Errorf(yingji.ENOTFOUND, "incident.not_found", "突发事件不存在")
+		return Incident{ID: id}, yingji.Errorf(yingji.ENOTFOUND, "incident.not_found", "突发事件不存在")
+	} else if err != nil {
+		return Incident{ID: id}, err
 	}
-	inc.OccurredAt, inc.ReportedAt, inc.TerminatedAt = timeText(occ), timeText(rep), timeText(term)
-	if a, ok := lat.(float64); ok {
-		if b, ok := lng.(float64); ok {
-			inc.Lat, inc.Lng = &a, &b
-		}
-	}
-	return inc, err
-}
-
-// timeText reads a timestamp column of either engine as fixed-width UTC text ("" for NULL).
-func timeText(v any) string {
-	switch t := v.(type) {
-	case time.Time:
-		return fmtTime(t)
-	case string:
-		if p, err := time.Parse(time.RFC3339Nano, t); err == nil {
-			return fmtTime(p)
-		}
-		if p, err := time.Parse("2006-01-02 15:04:05.999999999-07:00", t); err == nil {
-			return fmtTime(p)
-		}
-		if p, err := time.Parse("2006-01-02 15:04:05.999999999", t); err == nil {
-			return fmtTime(p)
-		}
-		return t
-	case []byte:
-		return timeText(string(t))
-	}
-	return ""
+	return Incident{ID: x.ID, Code: x.Code, Title: x.Title, OrgPath: x.OrgPath, AlertID: x.AlertID, EnterpriseID: x.EnterpriseID,
+		OccurredAt: norm(x.OccurredAt), ReportedAt: norm(x.ReportedAt), TerminatedAt: norm(x.TerminatedAt), Lat: x.Lat, Lng: x.Lng,
+		Exercise: x.Exercise}, nil
 }
 
 const timeLayout = "2006-01-02T15:04:05.000Z"

@@ -111,6 +111,10 @@ type Main struct {
 	// DemoFeedEvery is the demo feeder's period (0: a minute, the demo points' sampling period).
 	DemoFeedEvery time.Duration
 
+	// TimelineAnchorEvery is the period of the timeline anchoring job (0: a minute; negative:
+	// none, for tests that anchor themselves).
+	TimelineAnchorEvery time.Duration
+
 	// URL is the base address the server listens on, with the real port, once Open returns.
 	URL string
 
@@ -303,6 +307,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.startWake()
 	jopt := jobs.Options{Now: m.Now, Log: m.Log, Audit: m.Audit, FetchPollInterval: 200 * time.Millisecond,
 		Register: m.workers, Periodic: m.Alerts.PeriodicJobs(), Inbox: m.Inbox}
+	jopt.Periodic = append(jopt.Periodic, m.timelineAnchorer().PeriodicJobs()...)
 	if m.Jobs, err = jobs.Start(ctx, db, jopt); err != nil {
 		return err
 	}

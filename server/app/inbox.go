@@ -23,6 +23,7 @@ func (m *Main) openInbox() {
 func (m *Main) workers(w *river.Workers) {
 	m.Alerts.Workers(w)
 	m.Inbox.Workers(w)
+	m.timelineAnchorer().Workers(w)
 }
 
 // startWake wakes background phones by FCM when their scopes change (when FCM is configured).

@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/yingji/yingji/server/assess"
 	"github.com/yingji/yingji/server/task"
+	"github.com/yingji/yingji/server/timeline"
 )
 
 // registerTasks registers the responders' collections of an incident: tasks, check-ins and
@@ -24,4 +25,10 @@ func (m *Main) newAssessments() *assess.Service {
 		svc.Now = m.Now
 	}
 	return svc
+}
+
+// timelineAnchorer is the periodic anchoring of the incidents' timelines (a read of a timeline
+// never writes); with TimelineAnchorEvery < 0 it never runs.
+func (m *Main) timelineAnchorer() *timeline.Anchorer {
+	return &timeline.Anchorer{DB: m.DB, Now: m.Now, Log: m.Log.With("component", "timeline"), Every: m.TimelineAnchorEvery}
 }

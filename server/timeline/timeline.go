@@ -1,9 +1,9 @@
 // Package timeline is the replay of an incident (灾后复盘): one query that derives its events
 // from the rows every module already keeps — the incident, its alert with the readings around
 // it, the enterprise's patrols and hazards before it, the alert's actions and deliveries, the
-// tasks and their steps, check-ins and scene feedback (and, as the other modules land, the
-// response steps, dispatch orders and chat) — ordered, filtered and paged, with the positions
-// of teams and feedback over time for the map's playback. Nobody writes a second log.
+// tasks and their steps, check-ins and scene feedback, the response steps, dispatch orders,
+// chat and the recordings of live video with their gaps — ordered, filtered and paged, with
+// the positions of teams and feedback over time for the map's playback. Nobody writes a second log.
 //
 // Tamper evidence: each event carries a hash of what it says. Anchor appends the hashes of
 // events not yet anchored to a per-incident hash chain (table timeline_anchors); Verify
@@ -52,7 +52,8 @@ var KindNames = map[string]string{
 	KindIncidentReported: "事件接报", KindIncidentTerminated: "响应终止", KindAlert: "预警", KindAlertAction: "预警处置",
 	KindDelivery: "预警通知", KindReading: "监测数据", KindPatrol: "巡查", KindHazard: "隐患", KindTaskAssigned: "任务下达",
 	KindTaskStep: "任务进展", KindCheckin: "队伍报到", KindFeedback: "现场反馈", KindResponseProposed: "响应提请",
-	KindResponseDecided: "领导审批", KindMessage: "群组消息",
+	KindResponseDecided: "领导审批", KindMessage: "群组消息", KindOrder: "调度指令", KindOrderStep: "调度进展", KindVideo: "视频回传",
+	KindVideoGap: "视频中断",
 }
 
 // Event is one thing that happened. What it says (Key, Kind, At, Actor, Title, the position
@@ -89,8 +90,7 @@ type Incident struct {
 	Exercise                                        bool     // 演练
 }
 
-// Sources are the derivations, in no particular order. Dispatch orders and resource requests
-// (branch dispatch) join here as their tables land.
+// Sources are the derivations, in no particular order.
 var Sources = map[string]Source{
 	"incident": incidentEvents,
 	"alert":    alertEvents,
@@ -101,6 +101,8 @@ var Sources = map[string]Source{
 	"tasks":    taskEvents,
 	"checkins": checkinEvents,
 	"feedback": feedbackEvents,
+	"orders":   orderEvents,
+	"video":    videoEvents,
 }
 
 // loadIncident reads the incident through the incident module's store (incident.Load).

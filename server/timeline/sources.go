@@ -234,9 +234,7 @@ func taskEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, er
 		lat, lng := at2(loc)
 		out = append(out, Event{Key: "task:" + id, Kind: KindTaskAssigned, At: when, Actor: by, TeamID: team,
 			Title: fmt.Sprintf("下达任务（%s）给 %s：%s", from, to, title), Lat: lat, Lng: lng, Ref: "tasks/" + id})
-		var ss []task.Step
-		json.Unmarshal([]byte(steps), &ss)
-		for i, s := range ss {
+		for i, s := range stepsOf(steps) {
 			t := fmt.Sprintf("任务“%s”%s", title, task.StatusNames[s.Status])
 			if s.Reason != "" {
 				t += "，原因：" + s.Reason

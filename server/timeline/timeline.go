@@ -13,9 +13,6 @@ package timeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -73,12 +70,6 @@ type Event struct {
 	Hash      string   `json:"hash"`
 }
 
-func (e *Event) hash() string {
-	b, _ := json.Marshal([]any{e.Key, e.Kind, e.At, e.Actor, e.TeamID, e.Title, e.Lat, e.Lng, e.Ref, e.Media})
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 // Source derives the events one module's rows say about an incident.
 type Source func(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, error)
 
@@ -124,46 +115,92 @@ func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // norm rewrites a stored time to the fixed layout so events sort as text.
 func norm(s string) string {
+	// The common cases without parsing: already fixed ("…:05.000Z"), or whole seconds ("…:05Z").
+	if len(s) == 24 && s[10] == 'T' && s[19] == '.' && s[23] == 'Z' && digits(s[20:23]) && validDate(s[:19]) {
+		return s
+	}
+	if len(s) == 20 && s[10] == 'T' && s[19] == 'Z' && validDate(s[:19]) {
+		return s[:19] + ".000Z"
+	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return fmtTime(t)
 	}
 	return s
 }
 
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validDate reports whether s is a valid "2006-01-02T15:04:05" (what time.Parse would accept).
+func validDate(s string) bool {
+	_, err := time.Parse("2006-01-02T15:04:05", s)
+	return err == nil
+}
+
 // Derive returns every event of the incident, ordered by time (then key), hashed and with the
 // actors' names.
 func Derive(ctx context.Context, q sqldb.Querier, incidentID string) (Incident, []Event, error) {
+	inc, all, err := derive(ctx, q, incidentID)
+	if err != nil {
+		return inc, nil, err
+	}
+	for i := range all {
+		all[i].Hash = all[i].hash()
+	}
+	if err := fillNames(ctx, q, all); err != nil {
+		return inc, nil, err
+	}
+	return inc, all, nil
+}
+
+// derive returns the incident's events ordered by time (then key), without hashes and names:
+// the caller adds them where it needs them (a replay page, not all 10,000 events).
+func derive(ctx context.Context, q sqldb.Querier, incidentID string) (Incident, []Event, error) {
 	inc, err := loadIncident(ctx, q, incidentID)
 	if err != nil {
 		return inc, nil, err
 	}
-	var all []Event
 	names := make([]string, 0, len(Sources))
 	for n := range Sources {
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	var all []Event
 	for _, n := range names {
 		evs, err := Sources[n](ctx, q, inc)
 		if err != nil {
 			return inc, nil, fmt.Errorf("timeline: %s: %w", n, err)
 		}
+		if all == nil {
+			all = make([]Event, 0, len(evs)+64)
+		}
 		all = append(all, evs...)
 	}
 	for i := range all {
 		all[i].At = norm(all[i].At)
-		all[i].Hash = all[i].hash()
 	}
-	slices.SortFunc(all, func(a, b Event) int {
-		if c := strings.Compare(a.At, b.At); c != 0 {
+	// Sort an index, not the events: an Event is large and swapping it costs.
+	idx := make([]int32, len(all))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := strings.Compare(all[a].At, all[b].At); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Key, b.Key)
+		return strings.Compare(all[a].Key, all[b].Key)
 	})
-	if err := fillNames(ctx, q, all); err != nil {
-		return inc, nil, err
+	sorted := make([]Event, len(all))
+	for i, j := range idx {
+		sorted[i] = all[j]
 	}
-	return inc, all, nil
+	return inc, sorted, nil
 }
 
 func fillNames(ctx context.Context, q sqldb.Querier, evs []Event) error {
@@ -232,9 +269,8 @@ type Position struct {
 }
 
 // Replay is a page of an incident's timeline with the positions over the whole filtered
-// span. All holds every event derived (unfiltered), for anchoring; it is not sent.
+// span.
 type Replay struct {
-	All        []Event        `json:"-"`
 	IncidentID string         `json:"incident_id"`
 	Items      []Event        `json:"items"`
 	Total      int            `json:"total"`
@@ -244,40 +280,42 @@ type Replay struct {
 	Positions  []Position     `json:"positions"`
 }
 
-// Get returns a page of the incident's replay for an actor who may read the incident.
+// Get returns a page of the incident's replay for an actor who may read the incident. It
+// only reads: the periodic job anchors (Anchorer). Only the page's events are hashed and
+// named.
 func Get(ctx context.Context, db sqldb.DB, a *yingji.Actor, incidentID string, f Filter, p yingji.ListParams) (Replay, error) {
 	out := Replay{IncidentID: incidentID, Items: []Event{}, Kinds: map[string]int{}, Positions: []Position{}}
-	var evs []Event
 	err := db.ReadTx(ctx, func(q sqldb.Querier) error {
 		if err := readable(ctx, q, a, incidentID); err != nil {
 			return err
 		}
-		var err error
-		_, evs, err = Derive(ctx, q, incidentID)
-		return err
-	})
-	if err != nil {
-		return out, err
-	}
-	out.All = evs
-	var kept []Event
-	for _, e := range evs {
-		if f.match(e) {
-			kept = append(kept, e)
-			out.Kinds[e.Kind]++
-			if e.Lat != nil && e.Lng != nil {
-				out.Positions = append(out.Positions, Position{At: e.At, Lat: *e.Lat, Lng: *e.Lng, Kind: e.Kind, Actor: e.Actor, TeamID: e.TeamID, Key: e.Key})
+		_, evs, err := derive(ctx, q, incidentID)
+		if err != nil {
+			return err
+		}
+		kept := evs[:0]
+		for _, e := range evs {
+			if f.match(e) {
+				kept = append(kept, e)
+				out.Kinds[e.Kind]++
+				if e.Lat != nil && e.Lng != nil {
+					out.Positions = append(out.Positions, Position{At: e.At, Lat: *e.Lat, Lng: *e.Lng, Kind: e.Kind, Actor: e.Actor, TeamID: e.TeamID, Key: e.Key})
+				}
 			}
 		}
-	}
-	out.Total = len(kept)
-	if len(kept) > 0 {
-		out.Start, out.End = kept[0].At, kept[len(kept)-1].At
-	}
-	lo := min(p.Offset(), len(kept))
-	hi := min(lo+p.PageSize, len(kept))
-	out.Items = append(out.Items, kept[lo:hi]...)
-	return out, nil
+		out.Total = len(kept)
+		if len(kept) > 0 {
+			out.Start, out.End = kept[0].At, kept[len(kept)-1].At
+		}
+		lo := min(p.Offset(), len(kept))
+		hi := min(lo+p.PageSize, len(kept))
+		out.Items = append(out.Items, kept[lo:hi]...)
+		for i := range out.Items {
+			out.Items[i].Hash = out.Items[i].hash()
+		}
+		return fillNames(ctx, q, out.Items)
+	})
+	return out, err
 }
 
 func readable(ctx context.Context, q sqldb.Querier, a *yingji.Actor, incidentID string) error {

@@ -163,7 +163,8 @@ func (s *Service) insertMessage(ctx context.Context, q sqldb.Querier, m Message)
 	if err != nil {
 		return err
 	}
-	return mediasvc.SetRefs(ctx, q, mediasvc.Refs{Collection: MessagesName, RecordID: m.ID, SHA256s: m.Photos, OrgPath: m.OrgPath})
+	return mediasvc.SetRefs(ctx, q, mediasvc.Refs{Collection: MessagesName, RecordID: m.ID, SHA256s: m.Photos, OrgPath: m.OrgPath,
+		IncidentID: m.IncidentID})
 }
 
 // Post posts a message from the portal.

@@ -20,7 +20,10 @@ type Refs struct {
 	RecordID     string
 	OrgPath      string // the record's org path ("/id1/id2/")
 	EnterpriseID string // its enterprise, "" when it belongs to an org unit only
-	SHA256s      []string
+	// IncidentID is the incident the record belongs to (scene feedback, the incident chat): the
+	// incident's active members read its media too. "" for none.
+	IncidentID string
+	SHA256s    []string
 }
 
 // SetRefs replaces the media references of one record. Call it in the transaction that saves
@@ -39,13 +42,13 @@ func SetRefs(ctx context.Context, q sqldb.Querier, r Refs) error {
 		}
 		seen[h] = true
 		n := len(args)
-		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5))
-		args = append(args, h, r.Collection, r.RecordID, r.OrgPath, r.EnterpriseID)
+		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6))
+		args = append(args, h, r.Collection, r.RecordID, r.OrgPath, r.EnterpriseID, r.IncidentID)
 	}
 	if len(vals) == 0 {
 		return nil
 	}
-	if _, err := q.Exec(ctx, "INSERT INTO media_refs (sha256, collection, record_id, org_path, enterprise_id) VALUES "+
+	if _, err := q.Exec(ctx, "INSERT INTO media_refs (sha256, collection, record_id, org_path, enterprise_id, incident_id) VALUES "+
 		strings.Join(vals, ", "), args...); err != nil {
 		return fmt.Errorf("media: refs of %s/%s: %w", r.Collection, r.RecordID, err)
 	}
@@ -104,6 +107,36 @@ func (st state) canRead(a *yingji.Actor) bool {
 	return slices.ContainsFunc(st.refs, func(r refRow) bool { return readsRef(a, r) })
 }
 
+// incidentMember reports whether the actor is an active member (incident_members) of an
+// incident whose records refer to the object: members of an incident see each other's scene
+// photos and chat pictures, whatever their units.
+func (s *Service) incidentMember(ctx context.Context, a *yingji.Actor, refs []refRow) (bool, error) {
+	if a == nil || a.UserID == "" {
+		return false, nil
+	}
+	var ids []string
+	for _, r := range refs {
+		if r.IncidentID != "" && !slices.Contains(ids, r.IncidentID) {
+			ids = append(ids, r.IncidentID)
+		}
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	n := 0
+	err := sqldb.InChunks(ids, []any{a.UserID}, func(args []any, in string) error {
+		var c int
+		err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM incident_members WHERE user_id = $1 AND removed_at IS NULL AND incident_id IN (`+in+`)`,
+			args...).Scan(&c)
+		n += c
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("media: incident members: %w", err)
+	}
+	return n > 0, nil
+}
+
 func (st state) known() bool { return st.obj != nil || len(st.uploads) > 0 || len(st.refs) > 0 }
 
 // authorize loads what is known of a hash and checks that the actor may read it. A refusal is
@@ -117,7 +150,13 @@ func (s *Service) authorize(ctx context.Context, a *yingji.Actor, sha, action st
 	if !st.known() {
 		return st, notFound()
 	}
-	if !st.canRead(a) {
+	ok := st.canRead(a)
+	if !ok {
+		if ok, err = s.incidentMember(ctx, a, st.refs); err != nil {
+			return st, err
+		}
+	}
+	if !ok {
 		s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "media", ObjectID: sha, Result: "denied"})
 		return st, notFound()
 	}

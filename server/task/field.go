@@ -205,6 +205,6 @@ func (c *Feedback) Save(ctx context.Context, q sqldb.Querier, id string, f syncs
 	if err != nil {
 		return err
 	}
-	return mediasvc.SetRefs(ctx, q, mediasvc.Refs{Collection: feedbackSpec.Name, RecordID: id, OrgPath: inc.OrgPath,
+	return mediasvc.SetRefs(ctx, q, mediasvc.Refs{Collection: feedbackSpec.Name, RecordID: id, OrgPath: inc.OrgPath, IncidentID: inc.ID,
 		SHA256s: append(hashes(f, "photos"), hashes(f, "videos")...)})
 }

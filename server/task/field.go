@@ -201,10 +201,14 @@ func (c *Feedback) Save(ctx context.Context, q sqldb.Querier, id string, f syncs
 	if err := c.Table.Save(ctx, q, id, f, created, deleted); err != nil {
 		return err
 	}
+	media := append(hashes(f, "photos"), hashes(f, "videos")...)
+	if created && len(media) == 0 {
+		return nil // new and without media: no references to replace (a round trip saved per item)
+	}
 	inc, err := LoadIncident(ctx, q, syncsvc.Str(f, "incident_id"))
 	if err != nil {
 		return err
 	}
 	return mediasvc.SetRefs(ctx, q, mediasvc.Refs{Collection: feedbackSpec.Name, RecordID: id, OrgPath: inc.OrgPath, IncidentID: inc.ID,
-		SHA256s: append(hashes(f, "photos"), hashes(f, "videos")...)})
+		SHA256s: media})
 }

@@ -38,7 +38,8 @@ func loadAnchors(ctx context.Context, q sqldb.Querier, incidentID string) ([]anc
 
 // Anchor appends the events of the incident not anchored yet to its hash chain, in timeline
 // order, and returns how many it added. From then on a change to the rows they come from is
-// evidence. It runs when the timeline is read, when a report is made and by the periodic job.
+// evidence. The periodic job (Anchorer, AnchorOpen) and the assessment report run it; a read of
+// the timeline never does.
 func Anchor(ctx context.Context, db sqldb.DB, incidentID string, now time.Time) (int, error) {
 	return anchorChain(ctx, db, incidentID, nil, now)
 }

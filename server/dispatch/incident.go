@@ -54,6 +54,21 @@ func loadIncident(ctx context.Context, q sqldb.Querier, id string) (Incident, er
 	})
 }
 
+// incident reads an incident through the incident service (Incidents.Get) when dispatch has
+// one, else through the store.
+func (s *Service) incident(ctx context.Context, q sqldb.Querier, id string) (Incident, error) {
+	if s.Incidents == nil {
+		return loadIncident(ctx, q, id)
+	}
+	x, err := s.Incidents.Get(ctx, q, id)
+	if errors.Is(err, yingji.ErrNotFound) {
+		return Incident{}, errNoIncident
+	} else if err != nil {
+		return Incident{}, fmt.Errorf("dispatch: load incident: %w", err)
+	}
+	return fromIncident(x), nil
+}
+
 // fromIncident is what dispatch keeps of an incident.
 func fromIncident(x incident.Incident) Incident {
 	return Incident{ID: x.ID, Code: x.Code, Title: x.Title, Status: x.Status, OrgPath: x.OrgPath, Lat: x.Lat, Lng: x.Lng,

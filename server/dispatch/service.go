@@ -97,7 +97,7 @@ func asError(err error) error {
 
 // Incident returns the incident if the actor may see its dispatch.
 func (s *Service) Incident(ctx context.Context, a *yingji.Actor, id string) (Incident, error) {
-	in, err := loadIncident(ctx, s.DB, id)
+	in, err := s.incident(ctx, s.DB, id)
 	if err != nil {
 		return in, err
 	}

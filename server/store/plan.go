@@ -68,7 +68,11 @@ func planScope(w *sqldb.Where, sc plan.Scope) {
 	var or []string
 	var args []any
 	if sc.OrgPrefix != "" {
-		or = append(or, "(org_path >= ? AND org_path < ?)")
+		if sc.PublishedOnly {
+			or = append(or, "(org_path >= ? AND org_path < ? AND status IN ('published', 'retired'))")
+		} else {
+			or = append(or, "(org_path >= ? AND org_path < ?)")
+		}
 		args = append(args, sc.OrgPrefix, sqldb.PrefixEnd(sc.OrgPrefix))
 	}
 	if sc.EnterpriseID != "" {

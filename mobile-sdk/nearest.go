@@ -31,10 +31,10 @@ type NearQuery struct {
 	N            int
 	Kinds        []string // none: every kind
 	Category     string
-	Subtype      string // 类型 (team type, target type …)
-	Status       string // available, busy, maintenance, retired
-	Owner        string // government or enterprise
-	AccidentType string // the resource handles this accident type
+	Subtype      string  // 类型 (team type, target type …)
+	Status       string  // available, busy, maintenance, retired
+	Owner        string  // government or enterprise
+	AccidentType string  // the resource handles this accident type
 	MinAvailable float64 // a supply's quantity, a shelter's free places, a team's members, beds, people
 	MaxDistanceM float64 // 0: no limit
 }

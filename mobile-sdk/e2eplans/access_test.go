@@ -3,6 +3,7 @@ package e2eplans_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
 	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/mediasvc/mediasvctest"
 	"github.com/yingji/yingji/server/plan"
 	"github.com/yingji/yingji/server/yingji"
 )
@@ -18,7 +20,8 @@ import (
 // the API each plan his phone holds (the published plans of his unit, the units above it and,
 // for enterprise staff, his enterprise), and no published plan his phone lacks; drafts stay
 // with the owner's unit or enterprise and the units above (never a rescue member, another
-// enterprise or another district) — on SQLite and PostgreSQL.
+// enterprise or another district) — on SQLite and PostgreSQL. A published plan's attachments
+// (media store) are readable wherever the plan is; a draft's stay with it.
 //
 //	go test -race -count=1 -run Access ./mobile-sdk/e2eplans/
 
@@ -108,5 +111,45 @@ func runAccess(t *testing.T, s *apptest.Server) {
 				}
 			}
 		}
+	}
+}
+
+// TestPlanAttachmentAccess: the attachment of a city plan is refused to a grid worker while the
+// plan is a draft and readable by him once it is published (the plan shares it below); another
+// user's draft attachment stays refused — on SQLite and PostgreSQL.
+func TestPlanAttachmentAccess(t *testing.T) {
+	t.Parallel()
+	for name, start := range map[string]func(testing.TB, ...apptest.Option) *apptest.Server{"sqlite": apptest.Start, "postgres": apptest.StartPostgres} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := start(t)
+			admin, district, grid := s.Login(t, "admin"), s.Login(t, "district01"), s.Login(t, "grid01")
+			var page yingji.Page[plan.Plan]
+			want(t, s.Do(t, "GET", "/api/v1/plans?page_size=100&status=published&level=city", admin, nil), 200, &page)
+			pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+			sha := mediasvctest.SHA256(pdf)
+			up := (&mediasvctest.Client{URL: s.URL, Token: admin, HTTP: s.Client}).Do(t, "POST", "/api/v1/media/uploads", pdf,
+				"Upload-Length", fmt.Sprint(len(pdf)), "Upload-Metadata", mediasvctest.Metadata("sha256", sha, "filename", "疏散路线图.pdf", "content_type", "application/pdf"),
+				"Content-Type", "application/offset+octet-stream")
+			if up.Status != http.StatusCreated || up.Offset() != int64(len(pdf)) {
+				t.Fatalf("upload: %d %s", up.Status, up.Body)
+			}
+			var p plan.Plan
+			want(t, s.Do(t, "POST", "/api/v1/plans", admin, map[string]any{"title": "临江市城市内涝专项应急预案", "kind": "special", "level": "city",
+				"org_unit_id": page.Items[0].OrgUnitID, "content": map[string]any{
+					"levels":      []map[string]any{{"level": 4, "conditions": []map[string]any{{"metric": "affected", "op": ">=", "value": 100}}}},
+					"attachments": []map[string]string{{"sha256": sha, "name": "疏散路线图.pdf"}}}}), http.StatusCreated, &p)
+			get := func(token string) int { return s.Do(t, "GET", "/api/v1/media/"+sha, token, nil).Status }
+			if st := get(grid); st != http.StatusNotFound {
+				t.Fatalf("grid01 reads a city draft's attachment: %d", st)
+			}
+			want(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/submit", admin, nil), 200, nil)
+			want(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/publish", s.Login(t, "leader01"), map[string]string{"comment": "同意"}), 200, nil)
+			for _, who := range []string{grid, district, s.Login(t, "safety01"), s.Login(t, "rescue01")} {
+				if st := get(who); st != http.StatusOK {
+					t.Fatalf("a user below reads the published plan's attachment: %d", st)
+				}
+			}
+		})
 	}
 }

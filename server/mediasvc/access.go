@@ -23,7 +23,10 @@ type Refs struct {
 	// IncidentID is the incident the record belongs to (scene feedback, the incident chat): the
 	// incident's active members read its media too. "" for none.
 	IncidentID string
-	SHA256s    []string
+	// Shared: the record is published to everyone below its unit (a published government
+	// plan), so its files are readable there too.
+	Shared  bool
+	SHA256s []string
 }
 
 // SetRefs replaces the media references of one record. Call it in the transaction that saves
@@ -42,13 +45,13 @@ func SetRefs(ctx context.Context, q sqldb.Querier, r Refs) error {
 		}
 		seen[h] = true
 		n := len(args)
-		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6))
-		args = append(args, h, r.Collection, r.RecordID, r.OrgPath, r.EnterpriseID, r.IncidentID)
+		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7))
+		args = append(args, h, r.Collection, r.RecordID, r.OrgPath, r.EnterpriseID, r.IncidentID, r.Shared)
 	}
 	if len(vals) == 0 {
 		return nil
 	}
-	if _, err := q.Exec(ctx, "INSERT INTO media_refs (sha256, collection, record_id, org_path, enterprise_id, incident_id) VALUES "+
+	if _, err := q.Exec(ctx, "INSERT INTO media_refs (sha256, collection, record_id, org_path, enterprise_id, incident_id, shared) VALUES "+
 		strings.Join(vals, ", "), args...); err != nil {
 		return fmt.Errorf("media: refs of %s/%s: %w", r.Collection, r.RecordID, err)
 	}
@@ -56,8 +59,12 @@ func SetRefs(ctx context.Context, q sqldb.Querier, r Refs) error {
 }
 
 // readsRef reports whether the actor may read a record with these scope keys: the rule of the
-// sync scopes (an enterprise role reads its enterprise; the others their org subtree).
+// sync scopes (an enterprise role reads its enterprise; the others their org subtree; a shared
+// record's files everyone below its unit).
 func readsRef(a *yingji.Actor, r refRow) bool {
+	if r.Shared && r.EnterpriseID == "" && a.IsAncestorOf(r.OrgPath) {
+		return true
+	}
 	if r.EnterpriseID != "" {
 		return a.CanReadEnterprise(r.EnterpriseID, r.OrgPath)
 	}

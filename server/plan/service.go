@@ -62,13 +62,19 @@ func ReadScope(a *yingji.Actor) Scope {
 	if a.Role.ScopeKind() == yingji.ScopeEnterprise {
 		return Scope{EnterpriseID: a.EnterpriseID, Ancestors: a.OrgPath}
 	}
-	return Scope{OrgPrefix: a.OrgPath, Ancestors: a.OrgPath}
+	return Scope{OrgPrefix: a.OrgPath, Ancestors: a.OrgPath, PublishedOnly: a.Role.ScopeKind() == yingji.ScopeTeam}
 }
 
 // CanRead reports whether the actor may read the version: his subtree's (or his enterprise's)
-// plans in any state, and the published or retired government plans of the units above him.
+// plans in any state, and the published or retired government plans of the units above him —
+// what his phone syncs (published versions) plus the drafts of the units he belongs to. A
+// rescue team's members read published and retired versions only: drafts stay with the
+// owner's unit and enterprise and the units above.
 func CanRead(a *yingji.Actor, p Plan) bool {
 	if !a.Can(yingji.PermPlanRead) {
+		return false
+	}
+	if a.Role.ScopeKind() == yingji.ScopeTeam && p.Status != StatusPublished && p.Status != StatusRetired {
 		return false
 	}
 	if p.EnterpriseID != "" && a.CanReadEnterprise(p.EnterpriseID, p.OrgPath) {

@@ -16,6 +16,9 @@ type Scope struct {
 	OrgPrefix    string
 	EnterpriseID string
 	Ancestors    string
+	// PublishedOnly narrows OrgPrefix to published and retired versions (a rescue team's
+	// members read their unit's plans as their phones do, without the drafts).
+	PublishedOnly bool
 }
 
 // Filter narrows a plan list. Lists sort by title, code, version, status, published_at,

@@ -68,7 +68,11 @@ func planScope(w *sqldb.Where, sc plan.Scope) {
 	var or []string
 	var args []any
 	if sc.OrgPrefix != "" {
-		or = append(or, "(org_path >= ? AND org_path < ?)")
+		if sc.PublishedOnly {
+			or = append(or, "(org_path >= ? AND org_path < ? AND status IN ('published', 'retired'))")
+		} else {
+			or = append(or, "(org_path >= ? AND org_path < ?)")
+		}
 		args = append(args, sc.OrgPrefix, sqldb.PrefixEnd(sc.OrgPrefix))
 	}
 	if sc.EnterpriseID != "" {
@@ -129,7 +133,8 @@ func (s *Store) ListPlans(ctx context.Context, f plan.Filter, p yingji.ListParam
 }
 
 func planRefs(p plan.Plan) mediasvc.Refs {
-	r := mediasvc.Refs{Collection: "plans", RecordID: p.ID, OrgPath: p.OrgPath, EnterpriseID: p.EnterpriseID}
+	r := mediasvc.Refs{Collection: "plans", RecordID: p.ID, OrgPath: p.OrgPath, EnterpriseID: p.EnterpriseID,
+		Shared: p.EnterpriseID == "" && (p.Status == plan.StatusPublished || p.Status == plan.StatusRetired)}
 	for _, a := range p.Content.Attachments {
 		r.SHA256s = append(r.SHA256s, a.SHA256)
 	}
@@ -182,6 +187,9 @@ func (s *Store) UpdateDraft(ctx context.Context, p plan.Plan) error {
 // publishTx indexes a newly published version and tells phones.
 func (s *Store) publishTx(ctx context.Context, tx sqldb.Querier, p plan.Plan) error {
 	if err := indexDoc(ctx, tx, plan.Doc(p), p.UpdatedAt); err != nil {
+		return err
+	}
+	if err := mediasvc.SetRefs(ctx, tx, planRefs(p)); err != nil { // its files are shared below with it
 		return err
 	}
 	return s.changed(ctx, tx, "plans", p.PlanID)

@@ -372,6 +372,16 @@ func (resourceCollection) Load(ctx context.Context, q sqldb.Querier, ids []strin
 	return out, err
 }
 
+// IDs lists every resource: the start-up reconcile (syncsvc.Enumerator) logs those the change
+// log has never seen, such as the teams migration 00014 turned into team resources in SQL.
+func (resourceCollection) IDs(ctx context.Context, q sqldb.Querier) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT id FROM resources ORDER BY id`)
+	return sqldb.CollectRows(rows, err, func(r sqldb.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
 // Place: government resources are shared with every unit, team and enterprise below their
 // unit (a grid worker finds the district's warehouses offline); an enterprise's stay with it
 // and the units above.

@@ -135,7 +135,16 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	return nil
 }
 
-// replace records a move of every live record of the collection whose place has changed.
+// Enumerator is implemented by collections that can list the ids of every record in their
+// domain table. Reconcile then also records a change for a domain record the change log has
+// never seen (a row a migration inserted in SQL, such as the teams that became team resources
+// in 00014), so devices receive it.
+type Enumerator interface {
+	IDs(ctx context.Context, q sqldb.Querier) ([]string, error)
+}
+
+// replace records a move of every live record of the collection whose place has changed, and
+// of every domain record missing from the change log when the collection is an Enumerator.
 func (s *Service) replace(ctx context.Context, tx sqldb.Querier, name string, c Collection) (int, error) {
 	rows, err := tx.Query(ctx, `SELECT record_id FROM sync_records WHERE collection = $1 AND deleted = $2 ORDER BY record_id`, name, false)
 	ids, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (string, error) {
@@ -146,6 +155,29 @@ func (s *Service) replace(ctx context.Context, tx sqldb.Querier, name string, c 
 		return 0, err
 	}
 	var moved []string
+	if en, ok := c.(Enumerator); ok {
+		all, err := en.IDs(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		rows, err := tx.Query(ctx, `SELECT record_id FROM sync_records WHERE collection = $1`, name)
+		known, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return 0, err
+		}
+		seen := make(map[string]bool, len(known))
+		for _, id := range known {
+			seen[id] = true
+		}
+		for _, id := range all {
+			if !seen[id] {
+				moved = append(moved, id) // never logged: its first change
+			}
+		}
+	}
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		priors, err := loadPriors(ctx, tx, name, chunk)

@@ -118,6 +118,8 @@ type sim struct {
 	checks *patrol.Service
 	alerts *alert.Service
 	jobs   *jobQueue
+	resp   *responders // the response side (history_incidents.go)
+	quiet  *slog.Logger
 
 	users map[string]*yingji.Actor // by username
 	ents  []org.Enterprise         // in the order of the enterprises table above
@@ -166,6 +168,9 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 		return s.stats, err
 	}
 	s.took["readings"] = time.Since(t0)
+	if err := s.activeIncident(); err != nil {
+		return s.stats, err
+	}
 	s.reminders()
 	t0 = time.Now()
 	if err := s.run(); err != nil {
@@ -186,6 +191,7 @@ func (s *sim) setup(ctx context.Context) error {
 	// The services' own info lines ("alert escalated" …) would read as live events in the
 	// start log: the history's services log warnings and errors only.
 	quiet := slog.New(minLevel{h.Log.Handler(), slog.LevelWarn})
+	s.quiet = quiet
 	s.audit = audit.NewService(h.Store, quiet)
 	s.audit.Now = s.clock
 	s.sync = syncsvc.New(h.DB, s.audit, quiet)
@@ -214,6 +220,9 @@ func (s *sim) setup(ctx context.Context) error {
 	s.alerts.Jobs = s.jobs
 	for _, c := range s.alerts.Collections() {
 		s.sync.Register(c)
+	}
+	if err := s.openResponders(); err != nil {
+		return err
 	}
 
 	for _, a := range Accounts {

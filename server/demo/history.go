@@ -119,7 +119,9 @@ type sim struct {
 	alerts *alert.Service
 	jobs   *jobQueue
 	resp   *responders // the response side (history_incidents.go)
-	quiet  *slog.Logger
+	// auditLog holds the services' audit entries until they are written in batches.
+	auditLog *auditBuffer
+	quiet    *slog.Logger
 
 	users map[string]*yingji.Actor // by username
 	ents  []org.Enterprise         // in the order of the enterprises table above
@@ -177,6 +179,11 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 		return s.stats, err
 	}
 	s.took["all"] = time.Since(t0)
+	t0 = time.Now()
+	if err := s.auditLog.flush(ctx); err != nil {
+		return s.stats, err
+	}
+	s.took["audit"] = time.Since(t0)
 	var parts []any
 	for _, k := range slices.Sorted(maps.Keys(s.took)) {
 		parts = append(parts, k, s.took[k].Round(time.Millisecond).String())
@@ -192,7 +199,8 @@ func (s *sim) setup(ctx context.Context) error {
 	// start log: the history's services log warnings and errors only.
 	quiet := slog.New(minLevel{h.Log.Handler(), slog.LevelWarn})
 	s.quiet = quiet
-	s.audit = audit.NewService(h.Store, quiet)
+	s.auditLog = &auditBuffer{db: h.DB, store: h.Store}
+	s.audit = audit.NewService(s.auditLog, quiet)
 	s.audit.Now = s.clock
 	s.sync = syncsvc.New(h.DB, s.audit, quiet)
 	s.sync.Now = s.clock

@@ -155,6 +155,9 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 	if h.Log == nil {
 		h.Log = slog.New(slog.DiscardHandler)
 	}
+	// The history's services write through historyDB (see there); the caller's DB is back after.
+	defer func(db sqldb.DB) { h.DB = db }(h.DB)
+	h.DB = newHistoryDB(h.DB)
 	end := h.End.UTC().Truncate(time.Second)
 	s := &sim{h: h, ctx: ctx, end: end, now: end.AddDate(0, 0, -HistoryDays-2),
 		rnd: rand.New(rand.NewPCG(h.Seed, 0x9e3779b97f4a7c15)), users: map[string]*yingji.Actor{}, town: map[string]*yingji.Actor{},

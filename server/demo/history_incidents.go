@@ -133,8 +133,6 @@ type chainTask struct {
 	status string
 }
 
-func (c *chainState) taskStatus(i int) string { return c.tasks[i].status }
-
 // step schedules one step of an incident's chain.
 func (s *sim) step(at time.Time, what string, f func() error) {
 	s.at(at.Truncate(time.Second), "incident "+what, f)

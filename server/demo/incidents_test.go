@@ -51,8 +51,10 @@ func get(t *testing.T, s *apptest.Server, token, path string, v any) {
 
 // TestDemoIncidents: on both engines the first start shows the past incident with its whole
 // chain (alert → incident → plan → approval → two teams → tasks, check-in, feedback, chat →
-// terminated → final assessment) and the incident still under way.
+// terminated → final assessment) and the incident still under way; both engines make the same
+// replay.
 func TestDemoIncidents(t *testing.T) {
+	replays := map[string][]string{}
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			opts := []apptest.Option{apptest.WithDemoHistory(), apptest.WithClock(clock())}
@@ -62,12 +64,25 @@ func TestDemoIncidents(t *testing.T) {
 			} else {
 				s = apptest.StartPostgres(t, opts...)
 			}
-			checkIncidents(t, s)
+			replays[engine] = checkIncidents(t, s)
 		})
+	}
+	a, b := replays["sqlite"], replays["postgres"]
+	if a != nil && b != nil {
+		if len(a) != len(b) {
+			t.Fatalf("the past incident's replay has %d events on SQLite, %d on PostgreSQL", len(a), len(b))
+		}
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("replay event %d: SQLite %q, PostgreSQL %q", i, a[i], b[i])
+			}
+		}
 	}
 }
 
-func checkIncidents(t *testing.T, s *apptest.Server) {
+// checkIncidents checks what the portal shows of the two incidents and returns the past
+// incident's replay (code, then kind, time and title of every event).
+func checkIncidents(t *testing.T, s *apptest.Server) []string {
 	admin := s.Login(t, "admin")
 	var list struct {
 		Items []incidentRow `json:"items"`
@@ -202,6 +217,11 @@ func checkIncidents(t *testing.T, s *apptest.Server) {
 	if st.Total.Incidents != 2 || st.Total.Injured != 2 {
 		t.Errorf("incident statistics: %+v, want 2 incidents, 2 injured", st.Total)
 	}
+	out := []string{past.Code, active.Code}
+	for _, e := range replay.Items {
+		out = append(out, e.Kind+" "+e.At+" "+e.Actor+" "+e.Title)
+	}
+	return out
 }
 
 // incidentTables are the response side's tables a restart must leave alone.

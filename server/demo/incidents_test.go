@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestDemoIncidents(t *testing.T) {
 }
 
 // checkIncidents checks what the portal shows of the two incidents and returns the past
-// incident's replay (code, then kind, time and title of every event).
+// incident's replay (the codes, then time, kind, actor and title of every event, sorted).
 func checkIncidents(t *testing.T, s *apptest.Server) []string {
 	admin := s.Login(t, "admin")
 	var list struct {
@@ -217,11 +218,13 @@ func checkIncidents(t *testing.T, s *apptest.Server) []string {
 	if st.Total.Incidents != 2 || st.Total.Injured != 2 {
 		t.Errorf("incident statistics: %+v, want 2 incidents, 2 injured", st.Total)
 	}
-	out := []string{past.Code, active.Code}
+	// Events at the same instant are ordered by their keys, which hold row ids: compare as sets.
+	var evs []string
 	for _, e := range replay.Items {
-		out = append(out, e.Kind+" "+e.At+" "+e.Actor+" "+e.Title)
+		evs = append(evs, e.At+" "+e.Kind+" "+e.Actor+" "+e.Title)
 	}
-	return out
+	slices.Sort(evs)
+	return append([]string{past.Code, active.Code}, evs...)
 }
 
 // incidentTables are the response side's tables a restart must leave alone.

@@ -38,7 +38,8 @@ import (
 // one, one too fast, one far from its point), hidden dangers in every state of the
 // rectification loop (some overdue), a week of readings of every demo monitoring point, the
 // alerts they raised in every status with their escalations and delivery records, and the
-// devices' offline periods.
+// devices' offline periods; and the response side (history_incidents.go): one past incident
+// with its whole chain from a chlorine alarm to the final assessment, and one still under way.
 //
 // It is made by the real services, not by rows written beside them: the risk service, the
 // checklist service, sync pushes of patrols, hazards and hazard actions as the phones and the

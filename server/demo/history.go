@@ -38,7 +38,8 @@ import (
 // one, one too fast, one far from its point), hidden dangers in every state of the
 // rectification loop (some overdue), a week of readings of every demo monitoring point, the
 // alerts they raised in every status with their escalations and delivery records, and the
-// devices' offline periods.
+// devices' offline periods; and the response side (history_incidents.go): one past incident
+// with its whole chain from a chlorine alarm to the final assessment, and one still under way.
 //
 // It is made by the real services, not by rows written beside them: the risk service, the
 // checklist service, sync pushes of patrols, hazards and hazard actions as the phones and the
@@ -118,6 +119,10 @@ type sim struct {
 	checks *patrol.Service
 	alerts *alert.Service
 	jobs   *jobQueue
+	resp   *responders // the response side (history_incidents.go)
+	// auditLog holds the services' audit entries until they are written in batches.
+	auditLog *auditBuffer
+	quiet    *slog.Logger
 
 	users map[string]*yingji.Actor // by username
 	ents  []org.Enterprise         // in the order of the enterprises table above
@@ -151,6 +156,9 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 	if h.Log == nil {
 		h.Log = slog.New(slog.DiscardHandler)
 	}
+	// The history's services write through historyDB (see there); the caller's DB is back after.
+	defer func(db sqldb.DB) { h.DB = db }(h.DB)
+	h.DB = newHistoryDB(h.DB)
 	end := h.End.UTC().Truncate(time.Second)
 	s := &sim{h: h, ctx: ctx, end: end, now: end.AddDate(0, 0, -HistoryDays-2),
 		rnd: rand.New(rand.NewPCG(h.Seed, 0x9e3779b97f4a7c15)), users: map[string]*yingji.Actor{}, town: map[string]*yingji.Actor{},
@@ -166,12 +174,20 @@ func (h *History) Load(ctx context.Context) (HistoryStats, error) {
 		return s.stats, err
 	}
 	s.took["readings"] = time.Since(t0)
+	if err := s.activeIncident(); err != nil {
+		return s.stats, err
+	}
 	s.reminders()
 	t0 = time.Now()
 	if err := s.run(); err != nil {
 		return s.stats, err
 	}
 	s.took["all"] = time.Since(t0)
+	t0 = time.Now()
+	if err := s.auditLog.flush(ctx); err != nil {
+		return s.stats, err
+	}
+	s.took["audit"] = time.Since(t0)
 	var parts []any
 	for _, k := range slices.Sorted(maps.Keys(s.took)) {
 		parts = append(parts, k, s.took[k].Round(time.Millisecond).String())
@@ -186,7 +202,9 @@ func (s *sim) setup(ctx context.Context) error {
 	// The services' own info lines ("alert escalated" …) would read as live events in the
 	// start log: the history's services log warnings and errors only.
 	quiet := slog.New(minLevel{h.Log.Handler(), slog.LevelWarn})
-	s.audit = audit.NewService(h.Store, quiet)
+	s.quiet = quiet
+	s.auditLog = &auditBuffer{db: h.DB, store: h.Store}
+	s.audit = audit.NewService(s.auditLog, quiet)
 	s.audit.Now = s.clock
 	s.sync = syncsvc.New(h.DB, s.audit, quiet)
 	s.sync.Now = s.clock
@@ -214,6 +232,9 @@ func (s *sim) setup(ctx context.Context) error {
 	s.alerts.Jobs = s.jobs
 	for _, c := range s.alerts.Collections() {
 		s.sync.Register(c)
+	}
+	if err := s.openResponders(); err != nil {
+		return err
 	}
 
 	for _, a := range Accounts {

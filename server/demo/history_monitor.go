@@ -104,6 +104,8 @@ var episodes = []episode{
 		{after: 6 * minute, user: "township01", status: alert.StatusAcknowledged},
 		{after: 10 * minute, user: "township01", status: alert.StatusDisposing, measures: "降低电解电流负荷，加大冷却水量"},
 	}},
+	// The chlorine leak that became the demo's past incident (history_incidents.go).
+	chainEpisode,
 }
 
 // outages: handling, as for episodes, counts from the offline alert (the heartbeat timeout
@@ -309,7 +311,17 @@ func (s *sim) monitoring() error {
 			return err
 		}
 	}
-	return nil
+	// The leak's alert becomes the past incident.
+	hd := byCode[chainEpisode.point[:len("LJLJ-GW01")]]
+	if hd == nil {
+		return fmt.Errorf("%w: device of %s", errDesign, chainEpisode.point)
+	}
+	for _, hp := range hd.points {
+		if hp.code == chainEpisode.point {
+			return s.incidentChain(events, hd.d.ID, hp.p.ID)
+		}
+	}
+	return fmt.Errorf("%w: point %s", errDesign, chainEpisode.point)
 }
 
 // dense reports whether a device's history has a reading a minute at t: over the last day and
@@ -372,27 +384,15 @@ func (s *sim) value(hp *histPoint, t time.Time) float64 {
 // handle schedules what people did about the alert raised on a device (and point) between
 // from and to, each step some time after the alert was raised.
 func (s *sim) handle(events []rules.Event, from, to time.Time, deviceID, pointID string, kind rules.Kind, steps []handling) error {
-	var raised time.Time
-	for _, ev := range events {
-		if ev.Action == rules.Raise && ev.Kind == kind && ev.DeviceID == deviceID && ev.PointID == pointID &&
-			!ev.At.Before(from) && ev.At.Before(to) {
-			raised = ev.At
-			break
-		}
-	}
-	if raised.IsZero() {
-		return fmt.Errorf("%w: the readings of %s raised no %s alert after %s", errDesign, deviceID, kind, from)
+	raised, err := raisedAt(events, from, to, deviceID, pointID, kind)
+	if err != nil {
+		return err
 	}
 	for _, h := range steps {
 		h := h
 		kind := string(kind)
 		s.at(raised.Add(h.after).Truncate(time.Second), "handle alert", func() error {
-			var id string
-			err := s.h.DB.QueryRow(s.ctx, `SELECT id FROM alerts WHERE device_id = $1 AND point_id = $2 AND kind = $3
-				AND status NOT IN ('closed', 'false_alarm')`, deviceID, pointID, kind).Scan(&id)
-			if errors.Is(err, yingji.ErrNotFound) {
-				return fmt.Errorf("%w: no open %s alert of device %s point %s", errDesign, kind, deviceID, pointID)
-			}
+			id, err := s.openAlertID(deviceID, pointID, kind)
 			if err != nil {
 				return err
 			}
@@ -406,4 +406,15 @@ func (s *sim) handle(events []rules.Event, from, to time.Time, deviceID, pointID
 		})
 	}
 	return nil
+}
+
+// openAlertID is the open alert of kind of a device (and point).
+func (s *sim) openAlertID(deviceID, pointID, kind string) (string, error) {
+	var id string
+	err := s.h.DB.QueryRow(s.ctx, `SELECT id FROM alerts WHERE device_id = $1 AND point_id = $2 AND kind = $3
+		AND status NOT IN ('closed', 'false_alarm')`, deviceID, pointID, kind).Scan(&id)
+	if errors.Is(err, yingji.ErrNotFound) {
+		return "", fmt.Errorf("%w: no open %s alert of device %s point %s", errDesign, kind, deviceID, pointID)
+	}
+	return id, err
 }

@@ -14,8 +14,14 @@ import (
 // photo makes the after-photo of a rectification (a plain picture: the demo has no camera)
 // and stores it through the media service as the user's upload; it returns its SHA-256.
 func (s *sim) photo(a *yingji.Actor, hazardID string) (string, error) {
+	return s.photoNamed(a, hazardID, fmt.Sprintf("整改照片-%s.jpg", s.now.In(Zone).Format("20060102-1504")))
+}
+
+// photoNamed makes a plain picture from key (and the simulated time) and stores it as the
+// user's upload named name; it returns its SHA-256.
+func (s *sim) photoNamed(a *yingji.Actor, key, name string) (string, error) {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%d", hazardID, s.now.Unix())
+	fmt.Fprintf(h, "%s/%d", key, s.now.Unix())
 	seed := h.Sum64()
 	const w, hgt = 320, 240
 	img := image.NewRGBA(image.Rect(0, 0, w, hgt))
@@ -35,5 +41,5 @@ func (s *sim) photo(a *yingji.Actor, hazardID string) (string, error) {
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
 		return "", err
 	}
-	return s.h.Media.Import(s.ctx, a, buf.Bytes(), fmt.Sprintf("整改照片-%s.jpg", s.now.In(Zone).Format("20060102-1504")))
+	return s.h.Media.Import(s.ctx, a, buf.Bytes(), name)
 }

@@ -215,7 +215,8 @@ describe('command map', () => {
     await page.locator('path.yj-cmd-feedback').waitFor({ timeout: 15000 })
     // the photo's thumbnail (a signed URL of the media API) loads once the server made it
     await fb.locator('[data-test=photo] img').waitFor({ timeout: 30000 })
-    assert.ok(await fb.locator('[data-test=photo] img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the thumbnail loaded')
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-test=feedback] [data-test=photo] img')].some((img) => img.complete && img.naturalWidth > 0),
+      null, { timeout: 15000 })
 
     // layers: risk points and monitoring points around the incident, toggled
     const risk = page.locator('[data-test=layer-risk]')

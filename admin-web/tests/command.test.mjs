@@ -209,6 +209,15 @@ describe('command map', () => {
 
     await page.click('.el-tabs__item:has-text("任务与反馈")')
     await page.locator('[data-test=task]', { hasText: '关闭液氯储罐进出口阀门' }).waitFor({ timeout: 15000 })
+    // headquarters gives the hazmat team a task from the map
+    await page.fill('input[data-test=task-title]', '在下风向 500 米设置警戒线')
+    await page.click('.task-new .el-select')
+    await page.click(`.el-select-dropdown__item:visible:has-text("${TEAM}")`)
+    await page.click('[data-test=task-create]')
+    await page.locator('[data-test=task]', { hasText: '在下风向 500 米设置警戒线' }).waitFor()
+    const mine = (await call(duty, 'GET', `/api/v1/incidents/${incident.id}/tasks`)).items.find((t) => t.title === '在下风向 500 米设置警戒线')
+    assert.equal(mine.team_name, TEAM)
+    assert.equal(mine.status, 'assigned')
     const fb = page.locator('[data-test=feedback]', { hasText: '阀门已关闭，泄漏减小' })
     await fb.waitFor({ timeout: 15000 })
     assert.match(await fb.innerText(), /任务：关闭液氯储罐进出口阀门/)

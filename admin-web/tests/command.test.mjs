@@ -206,6 +206,10 @@ describe('command map', () => {
       mutation_id: randomUUID(), collection: 'feedback', id: randomUUID(), op: 'create', base_seq: 0, hlc,
       fields: { incident_id: incident.id, task_id: task.id, text: '阀门已关闭，泄漏减小', photos: [sha], location: { lat: LAT + 0.001, lng: LNG + 0.001 } } }] })
     assert.equal(push.results[0].status, 'applied', JSON.stringify(push.results[0]))
+    const ck = await call(duty, 'POST', '/api/v1/sync/push', { protocol: 1, device_id: 'test-phone', mutations: [{
+      mutation_id: randomUUID(), collection: 'checkins', id: randomUUID(), op: 'create', base_seq: 0, hlc: hlc.replace(/^\d+/, (t) => String(Number(t) + 1).padStart(16, '0')),
+      fields: { incident_id: incident.id, note: '指挥车已到场', location: { lat: LAT - 0.001, lng: LNG - 0.001 } } }] })
+    assert.equal(ck.results[0].status, 'applied', JSON.stringify(ck.results[0]))
 
     await page.click('.el-tabs__item:has-text("任务与反馈")')
     await page.locator('[data-test=task]', { hasText: '关闭液氯储罐进出口阀门' }).waitFor({ timeout: 15000 })
@@ -222,6 +226,8 @@ describe('command map', () => {
     await fb.waitFor({ timeout: 15000 })
     assert.match(await fb.innerText(), /任务：关闭液氯储罐进出口阀门/)
     await page.locator('path.yj-cmd-feedback').waitFor({ timeout: 15000 })
+    await page.locator('[data-test=checkin]', { hasText: '指挥车已到场' }).waitFor({ timeout: 15000 })
+    await page.locator('path.yj-cmd-checkin').waitFor()
     // the photo's thumbnail (a signed URL of the media API) loads once the server made it
     await fb.locator('[data-test=photo] img').waitFor({ timeout: 30000 })
     await page.waitForFunction(() => [...document.querySelectorAll('[data-test=feedback] [data-test=photo] img')].some((img) => img.complete && img.naturalWidth > 0),

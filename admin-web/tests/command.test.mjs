@@ -171,7 +171,9 @@ describe('command map', () => {
     await page.locator('[data-test=response-steps] [data-test=action-state]', { hasText: '待审批' }).waitFor()
     assert.equal(await page.locator('[data-test=approve]').count(), 0, 'the duty officer cannot approve')
 
-    const lp = await signIn('leader01', `/command?id=${incident.id}`)
+    // the leader opens the command map without an id and lands on the incident awaiting his approval
+    const lp = await signIn('leader01', '/command')
+    await lp.waitForURL((u) => u.searchParams.get('id') === incident.id)
     await lp.locator('[data-test=my-approvals]').waitFor()
     await lp.click('[data-test=approve]')
     await lp.locator('.el-message--success', { hasText: '已批准' }).waitFor()

@@ -128,6 +128,9 @@ describe('command map', () => {
     const item = page.locator('[data-test=dispatch-panel] [data-test=nearby-item]', { hasText: TEAM })
     await item.waitFor()
     assert.match(await item.innerText(), /\d+(\.\d)? ?(米|公里)/, 'distance shown')
+    // and numbered on the map around the incident
+    assert.ok(await page.locator('.yj-cmd-near').count() >= 5, 'the nearest resources are on the map')
+    assert.match(await page.locator('[data-test=layer-nearest]').innerText(), /最近资源（[1-9]\d*）/)
     // pick it: its route is drawn on the map with distance and time
     await item.locator('[data-test=nearby-route]').click()
     const summary = page.locator('[data-test=route-summary]')

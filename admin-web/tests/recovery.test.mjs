@@ -266,9 +266,14 @@ describe('recovery', () => {
     await done(page)
   })
 
-  test('OK: the big screen shows the active incident on the wall map', async () => {
+  test('OK: the big screen shows the active incidents on the wall map, a drill marked 演练', async () => {
+    const drill = `危化品泄漏应急演练-${randomUUID().slice(0, 6)}`
+    await call(admin, 'POST', '/api/v1/incidents', { title: drill, class: 'accident', sub_type: '危险化学品事故', grade: '一般',
+      lat: 30.2102, lng: 120.3301, source: 'phone', exercise: true })
     const page = await signIn('admin', '/bigscreen', { width: 1920, height: 1080 })
     await page.locator('.bs-inc', { hasText: title }).waitFor()
+    assert.equal((await page.locator('.bs-inc', { hasText: drill }).textContent()).trim(), `【演练】${drill}`)
+    assert.equal((await page.locator('.bs-inc', { hasText: title }).textContent()).trim(), title)
     await page.screenshot({ path: join(artifacts, 'recovery-bigscreen-1920x1080.png') })
     await done(page)
   })

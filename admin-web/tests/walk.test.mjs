@@ -60,6 +60,8 @@ const special = {
 const emptyOnFirstStart = {
   '/video': '没有正在回传的视频',
   '/video/recordings': '演示城市尚无录像',
+  '/replay': '未选择事件（演示城市尚无历史事件）',
+  '/assessments': '演示城市尚无评估报告',
 }
 
 async function settle(page) {

@@ -10,6 +10,7 @@ import { incidentsMenu, incidentsRoutes } from './incidents'
 import { dispatchMenu, dispatchRoutes } from './dispatch'
 import { recordingsMenu, recordingsRoutes } from './recordings'
 import { videoMenu, videoRoutes } from './video'
+import { recoveryMenu, recoveryRoutes } from './recovery'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -38,6 +39,7 @@ export const menu: readonly MenuEntry[] = [
   ...dispatchMenu,
   ...recordingsMenu,
   ...videoMenu,
+  ...recoveryMenu,
   { path: '/org-units', title: '组织机构', perm: 'org:read', group: 'system', icon: OfficeBuilding },
   { path: '/enterprises', title: '企业管理', perm: 'enterprise:read', group: 'system', icon: Histogram },
   { path: '/users', title: '用户管理', perm: 'user:read', group: 'system', icon: User },
@@ -66,6 +68,7 @@ const routes: RouteRecordRaw[] = [
       ...dispatchRoutes,
       ...recordingsRoutes,
       ...videoRoutes,
+      ...recoveryRoutes,
       { path: 'forbidden', name: 'forbidden', component: () => import('@/views/errors/ForbiddenView.vue'), meta: { title: '无权访问' } },
       { path: ':pathMatch(.*)*', name: 'not-found', component: () => import('@/views/errors/NotFoundView.vue'), meta: { title: '页面不存在' } },
     ],

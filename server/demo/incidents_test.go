@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
@@ -261,8 +262,17 @@ func TestDemoIncidentsOnce(t *testing.T) {
 	})
 	t.Run("second", func(t *testing.T) {
 		s := apptest.Start(t, apptest.WithDemoHistory(), onDir)
-		if got := counts(t, s); fmt.Sprint(got) != fmt.Sprint(first) {
-			t.Fatalf("a second start changed the response side: %v, was %v", got, first)
+		got := counts(t, s)
+		// The anchoring job may anchor more of the still open incident's chain after a restart;
+		// anchors are the job's work, not the demo's, and they never go away.
+		if got["timeline_anchors"] < first["timeline_anchors"] {
+			t.Errorf("anchors went from %d to %d", first["timeline_anchors"], got["timeline_anchors"])
+		}
+		delete(got, "timeline_anchors")
+		want := maps.Clone(first)
+		delete(want, "timeline_anchors")
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("a second start changed the response side: %v, was %v", got, want)
 		}
 	})
 }

@@ -10,9 +10,16 @@ import (
 	"time"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/notify/notifytest"
+)
+
+// The shared end-to-end helpers, under this package's names.
+var (
+	send = e2etest.Send
+	raw  = e2etest.Raw
 )
 
 // These tests run the real server (SQLite and PostgreSQL) with local stand-ins for FCM, the
@@ -75,29 +82,12 @@ type phone struct {
 
 func newPhone(t *testing.T, url, user string) *phone {
 	t.Helper()
-	ctx := context.Background()
-	c, err := sdk.Open(ctx, filepath.Join(t.TempDir(), user+".db"), sdk.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Login(ctx, url, user, apptest.Password); err != nil {
-		t.Fatalf("login %s: %v", user, err)
-	}
-	return &phone{Client: c, name: user}
+	return &phone{Client: e2etest.Phone(t, url, user, sdk.Options{}), name: user}
 }
 
 func (p *phone) sync(t *testing.T) sdk.SyncStats {
 	t.Helper()
-	st, err := p.Sync(context.Background())
-	if err != nil {
-		t.Fatalf("sync %s: %v", p.name, err)
-	}
-	if st.Rejected != 0 {
-		rj, _ := p.Rejected(context.Background())
-		t.Fatalf("sync %s: %d rejected: %+v", p.name, st.Rejected, rj)
-	}
-	return st
+	return e2etest.Sync(t, p.Client, p.name)
 }
 
 // notifications lists the phone's replica of the notifications collection.
@@ -116,14 +106,6 @@ func str(r sdk.Record, name string) string {
 	return s
 }
 
-func raw(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 type me struct {
 	ID           string `json:"id"`
 	OrgUnitID    string `json:"org_unit_id"`
@@ -136,18 +118,6 @@ func whoami(t *testing.T, s *apptest.Server, token string) me {
 	var m me
 	send(t, s, http.MethodGet, "/api/v1/auth/me", token, nil, http.StatusOK, &m)
 	return m
-}
-
-// send sends a JSON request and decodes the answer, failing unless the status is want.
-func send(t *testing.T, s *apptest.Server, method, path, token string, body any, want int, out any) {
-	t.Helper()
-	r := s.Do(t, method, path, token, body)
-	if r.Status != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, want, r.Body)
-	}
-	if out != nil {
-		r.JSON(t, out)
-	}
 }
 
 // eventually polls cond every 100 ms until it holds or d passes.

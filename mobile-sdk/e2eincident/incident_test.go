@@ -8,15 +8,24 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/incident"
 )
+
+// The shared end-to-end helpers, under this package's names.
+var (
+	raw = e2etest.Raw
+)
+
+func phone(t *testing.T, url, user string) *sdk.Client {
+	return e2etest.Phone(t, url, user, sdk.Options{})
+}
 
 var engines = []struct {
 	name  string
@@ -30,20 +39,6 @@ func TestLeaderApprovesOffline(t *testing.T) {
 			testLeaderApprovesOffline(t, en.start(t))
 		})
 	}
-}
-
-func phone(t *testing.T, url, user string) *sdk.Client {
-	t.Helper()
-	ctx := context.Background()
-	c, err := sdk.Open(ctx, filepath.Join(t.TempDir(), user+".db"), sdk.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Login(ctx, url, user, apptest.Password); err != nil {
-		t.Fatalf("login %s: %v", user, err)
-	}
-	return c
 }
 
 func sync(t *testing.T, c *sdk.Client) {
@@ -68,8 +63,6 @@ func do(t *testing.T, s *apptest.Server, method, path, token string, body any, w
 		r.JSON(t, out)
 	}
 }
-
-func raw(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 
 func testLeaderApprovesOffline(t *testing.T, s *apptest.Server) {
 	ctx := context.Background()

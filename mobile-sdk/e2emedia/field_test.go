@@ -9,30 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 )
 
-// field runs yingji-field -o json on db and returns its exit code and decoded output.
-func field(t *testing.T, bin, db string, args ...string) (int, any, string) {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"-db", db, "-o", "json"}, args...)...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if s := strings.TrimSpace(so.String()); s != "" {
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
-			t.Fatalf("%v: stdout is not one JSON value: %q", args, s)
-		}
-	}
-	return code, out, se.String()
-}
+// The shared end-to-end helpers, under this package's names.
+var (
+	field = e2etest.FieldWith
+)
 
 // TestFieldAttach: `yingji-field attach` works offline and prints {"sha256","size"},
 // `pending` lists the photo update, and `sync` uploads it to the real server.

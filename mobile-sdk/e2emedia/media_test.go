@@ -8,8 +8,6 @@ package e2emedia_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -24,7 +22,13 @@ import (
 	"time"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
+)
+
+// The shared end-to-end helpers, under this package's names.
+var (
+	sum = e2etest.Sum
 )
 
 const (
@@ -50,11 +54,6 @@ func photo(t *testing.T, seed uint64, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 func open(t *testing.T, path string, opts sdk.Options) *sdk.Client {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,11 +22,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/config"
 	"github.com/yingji/yingji/server/monitor"
 	"github.com/yingji/yingji/server/notify/notifytest"
+)
+
+// The shared end-to-end helpers, under this package's names.
+var (
+	send = e2etest.Send
+	raw  = e2etest.Raw
+	sum  = e2etest.Sum
 )
 
 // smsTemplate is the provider template id the SMS stand-in registers for alerts, with the
@@ -93,19 +100,6 @@ func photo(t *testing.T, seed uint64) []byte {
 	return b.Bytes()
 }
 
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-func raw(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
-
 func randHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
@@ -123,29 +117,12 @@ type phone struct {
 
 func newPhone(t *testing.T, url, user string, opts sdk.Options) *phone {
 	t.Helper()
-	ctx := context.Background()
-	c, err := sdk.Open(ctx, filepath.Join(t.TempDir(), user+".db"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Login(ctx, url, user, apptest.Password); err != nil {
-		t.Fatalf("login %s: %v", user, err)
-	}
-	return &phone{Client: c, name: user}
+	return &phone{Client: e2etest.Phone(t, url, user, opts), name: user}
 }
 
 func (p *phone) sync(t *testing.T) sdk.SyncStats {
 	t.Helper()
-	st, err := p.Sync(context.Background())
-	if err != nil {
-		t.Fatalf("sync %s: %v", p.name, err)
-	}
-	if st.Rejected != 0 {
-		rj, _ := p.Rejected(context.Background())
-		t.Fatalf("sync %s: %d rejected: %+v", p.name, st.Rejected, rj)
-	}
-	return st
+	return e2etest.Sync(t, p.Client, p.name)
 }
 
 // field decodes one field of a replica record.
@@ -171,18 +148,6 @@ func get(t *testing.T, s *apptest.Server, path, token string, out any) {
 	r := s.Do(t, http.MethodGet, path, token, nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, r.Status, r.Body)
-	}
-	if out != nil {
-		r.JSON(t, out)
-	}
-}
-
-// send sends a JSON request and decodes the answer, failing unless the status is want.
-func send(t *testing.T, s *apptest.Server, method, path, token string, body any, want int, out any) {
-	t.Helper()
-	r := s.Do(t, method, path, token, body)
-	if r.Status != want {
-		t.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, want, r.Body)
 	}
 	if out != nil {
 		r.JSON(t, out)

@@ -7,17 +7,13 @@
 package e2eplans_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/plan"
@@ -25,72 +21,13 @@ import (
 	"github.com/yingji/yingji/server/yingji"
 )
 
+func TestMain(m *testing.M) { e2etest.Main(m) }
+
+// The shared end-to-end helpers, under this package's names.
 var (
-	buildOnce sync.Once
-	binPath   string
-	binDir    string
-	buildErr  error
-	buildOut  []byte
+	field = e2etest.Field
+	want  = e2etest.Want
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-// fieldBin builds yingji-field once for the package.
-func fieldBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "e2eplans")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "yingji-field")
-		buildOut, buildErr = exec.Command("go", "build", "-o", binPath, "github.com/yingji/yingji/mobile-sdk/cmd/yingji-field").CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("build yingji-field: %v\n%s", buildErr, buildOut)
-	}
-	return binPath
-}
-
-// field runs yingji-field -o json on db and returns its exit code, decoded output and stderr.
-func field(t *testing.T, db string, args ...string) (int, any, string) {
-	t.Helper()
-	cmd := exec.Command(fieldBin(t), append([]string{"-db", db, "-o", "json"}, args...)...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if s := strings.TrimSpace(so.String()); s != "" {
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
-			t.Fatalf("%v: stdout is not JSON: %q", args, s)
-		}
-	}
-	return code, out, se.String()
-}
-
-func want(t *testing.T, r apptest.Response, status int, v any) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
-	}
-	if v != nil {
-		r.JSON(t, v)
-	}
-}
 
 func TestPlansEndToEnd(t *testing.T) {
 	t.Parallel()

@@ -11,9 +11,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,8 +34,15 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/risk/qrtoken"
+)
+
+// The shared end-to-end helpers, under this package's names.
+var (
+	raw = e2etest.Raw
+	sum = e2etest.Sum
 )
 
 const pushPath = "/api/v1/sync/push"
@@ -61,11 +66,6 @@ func photo(t *testing.T, seed uint64) []byte {
 	return b.Bytes()
 }
 
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
 // writePhoto writes a JPEG into dir and returns its path and hash.
 func writePhoto(t *testing.T, dir, name string, seed uint64) (string, string) {
 	t.Helper()
@@ -75,14 +75,6 @@ func writePhoto(t *testing.T, dir, name string, seed uint64) (string, string) {
 		t.Fatal(err)
 	}
 	return p, sum(b)
-}
-
-func raw(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // phone is a field client: a real SDK replica signed in through the proxy.
@@ -117,15 +109,7 @@ func newPhone(t *testing.T, server, user string, opts sdk.Options) *phone {
 
 func (p *phone) sync(t *testing.T) sdk.SyncStats {
 	t.Helper()
-	st, err := p.Sync(context.Background())
-	if err != nil {
-		t.Fatalf("sync %s: %v", p.user.Name, err)
-	}
-	if st.Rejected != 0 {
-		rj, _ := p.Rejected(context.Background())
-		t.Fatalf("sync %s: %d rejected: %+v", p.user.Name, st.Rejected, rj)
-	}
-	return st
+	return e2etest.Sync(t, p.Client, p.user.Name)
 }
 
 // offline runs fn with the network down and checks that nothing reached the server.

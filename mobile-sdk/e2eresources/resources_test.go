@@ -10,32 +10,23 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/resource"
 	"github.com/yingji/yingji/server/yingji"
 )
 
+func phone(t *testing.T, s *apptest.Server, user string) *sdk.Client {
+	return e2etest.Phone(t, s.URL, user, sdk.Options{})
+}
+
 func TestResourcesOnPhones(t *testing.T)         { run(t, apptest.Start(t)) }
 func TestResourcesOnPhonesPostgres(t *testing.T) { run(t, apptest.StartPostgres(t)) }
-
-func phone(t *testing.T, s *apptest.Server, user string) *sdk.Client {
-	t.Helper()
-	c, err := sdk.Open(context.Background(), filepath.Join(t.TempDir(), user+".db"), sdk.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Login(context.Background(), s.URL, user, apptest.Password); err != nil {
-		t.Fatalf("login %s: %v", user, err)
-	}
-	return c
-}
 
 func names(t *testing.T, c *sdk.Client, filters ...sdk.Filter) []string {
 	t.Helper()

@@ -9,102 +9,29 @@ package e2etasks_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
 )
 
+func TestMain(m *testing.M) { e2etest.Main(m) }
+
+// The shared end-to-end helpers, under this package's names.
 var (
-	buildOnce sync.Once
-	binPath   string
-	binDir    string
-	buildErr  error
-	buildOut  []byte
+	field     = e2etest.Field
+	mustField = e2etest.MustField
+	want      = e2etest.Want
+	sum       = e2etest.Sum
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
-func fieldBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "e2etasks")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "yingji-field")
-		buildOut, buildErr = exec.Command("go", "build", "-o", binPath, "github.com/yingji/yingji/mobile-sdk/cmd/yingji-field").CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("build yingji-field: %v\n%s", buildErr, buildOut)
-	}
-	return binPath
-}
-
-// field runs yingji-field -o json on db and returns its exit code, decoded output and stderr.
-func field(t *testing.T, db string, args ...string) (int, any, string) {
-	t.Helper()
-	cmd := exec.Command(fieldBin(t), append([]string{"-db", db, "-o", "json"}, args...)...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var out any
-	if s := strings.TrimSpace(so.String()); s != "" {
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
-			t.Fatalf("%v: stdout is not JSON: %q", args, s)
-		}
-	}
-	return code, out, se.String()
-}
-
-// mustField runs a command that must succeed.
-func mustField(t *testing.T, db string, args ...string) any {
-	t.Helper()
-	code, out, errOut := field(t, db, args...)
-	if code != 0 {
-		t.Fatalf("yingji-field %v: exit %d: %s", args, code, errOut)
-	}
-	return out
-}
-
-func want(t *testing.T, r apptest.Response, status int, v any) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
-	}
-	if v != nil {
-		r.JSON(t, v)
-	}
-}
 
 func photo(t *testing.T, seed uint64, w, h int) []byte {
 	t.Helper()
@@ -121,11 +48,6 @@ func photo(t *testing.T, seed uint64, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
 }
 
 // fixture is an incident with two rescue members of two teams on it.

@@ -37,17 +37,5 @@ func auditFilter(c echo.Context) (audit.Filter, error) {
 }
 
 func (s *Server) listAudit(c echo.Context) error {
-	p, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	f, err := auditFilter(c)
-	if err != nil {
-		return err
-	}
-	page, err := s.Audit.List(c.Request().Context(), actor(c), f, p)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page)
+	return listPage(c, auditFilter, s.Audit.List)
 }

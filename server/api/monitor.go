@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -330,19 +329,7 @@ func deviceFilter(c echo.Context) (monitor.DeviceFilter, error) {
 }
 
 func (r *monitorAPI) listDevices(c echo.Context) error {
-	p, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	f, err := deviceFilter(c)
-	if err != nil {
-		return err
-	}
-	page, err := r.svc.ListDevices(c.Request().Context(), actor(c), f, p)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page)
+	return listPage(c, deviceFilter, r.svc.ListDevices)
 }
 
 func (r *monitorAPI) createDevice(c echo.Context) error {
@@ -488,19 +475,7 @@ func pointFilter(c echo.Context) (monitor.PointFilter, error) {
 }
 
 func (r *monitorAPI) listPoints(c echo.Context) error {
-	p, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	f, err := pointFilter(c)
-	if err != nil {
-		return err
-	}
-	page, err := r.svc.ListPoints(c.Request().Context(), actor(c), f, p)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page)
+	return listPage(c, pointFilter, r.svc.ListPoints)
 }
 
 func (r *monitorAPI) createPoint(c echo.Context) error {
@@ -750,45 +725,34 @@ func (r *monitorAPI) exportPoints(c echo.Context) error {
 		return err
 	}
 	defer w.Close()
-	truncated := false
-	for p := (yingji.ListParams{Page: 1, PageSize: yingji.MaxPageSize}); ; p.Page++ {
-		page, err := r.svc.ListPoints(ctx, a, f, p)
+	truncated, err := exportPages(w, func(p yingji.ListParams) (yingji.Page[monitor.Point], error) {
+		return r.svc.ListPoints(ctx, a, f, p)
+	}, func(pt monitor.Point) error {
+		d, err := device(pt.DeviceID)
 		if err != nil {
 			return err
 		}
-		for _, pt := range page.Items {
-			if w.Rows() >= maxExportRows {
-				truncated = true
-				break
+		dir, dur := "", ""
+		var l1, l2 *float64
+		if len(pt.Thresholds) > 0 {
+			t := pt.Thresholds[0]
+			dir, dur = "高", strconv.Itoa(t.MinDurationS)
+			if t.Direction == "low" {
+				dir = "低"
 			}
-			d, err := device(pt.DeviceID)
-			if err != nil {
-				return err
-			}
-			dir, dur := "", ""
-			var l1, l2 *float64
-			if len(pt.Thresholds) > 0 {
-				t := pt.Thresholds[0]
-				dir, dur = "高", strconv.Itoa(t.MinDurationS)
-				if t.Direction == "low" {
-					dir = "低"
-				}
-				l1 = &t.Levels[0].Value
-				if len(t.Levels) > 1 {
-					l2 = &t.Levels[1].Value
-				}
-			}
-			if err := w.Add(d.Code, d.Name, credit[d.EnterpriseID], d.Category.Name(), d.Kind.Name(), pt.Code, pt.Name, pt.Kind.Name(),
-				pt.Unit, pt.RangeMin, pt.RangeMax, pt.SamplingPeriodS, dir, l1, l2, dur); err != nil {
-				return err
+			l1 = &t.Levels[0].Value
+			if len(t.Levels) > 1 {
+				l2 = &t.Levels[1].Value
 			}
 		}
-		if truncated || len(page.Items) < p.PageSize || p.Page*p.PageSize >= page.Total {
-			break
+		if err := w.Add(d.Code, d.Name, credit[d.EnterpriseID], d.Category.Name(), d.Kind.Name(), pt.Code, pt.Name, pt.Kind.Name(),
+			pt.Unit, pt.RangeMin, pt.RangeMax, pt.SamplingPeriodS, dir, l1, l2, dur); err != nil {
+			return err
 		}
-	}
-	if truncated {
-		w.Note(fmt.Sprintf("超过单次导出上限 %d 条，只导出了前 %d 条；请缩小筛选范围后分批导出。", maxExportRows, maxExportRows))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	w.Note("每个监测点只导出第一条阈值规则的一级、二级阈值；其他阈值规则请在系统中查看。")
 	r.recordExport(c, "monitor_point.export", monitor.ObjectPoint, w.Rows(), truncated)

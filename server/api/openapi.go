@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -180,7 +181,12 @@ func buildOpenAPIDoc(ops []Op, version string) (*openapi3.T, *docBuilder, error)
 	if version == "" {
 		version = "dev"
 	}
+	fixed, err := stableNames(ops)
+	if err != nil {
+		return nil, nil, err
+	}
 	b := &docBuilder{
+		fixed:   fixed,
 		schemas: openapi3.Schemas{},
 		names:   map[reflect.Type]string{},
 		types:   map[string]reflect.Type{},
@@ -257,6 +263,7 @@ func buildOpenAPIDoc(ops []Op, version string) (*openapi3.T, *docBuilder, error)
 type docBuilder struct {
 	schemas openapi3.Schemas
 	names   map[reflect.Type]string // component name of each named type
+	fixed   map[reflect.Type]string // the names decided before building (stableNames)
 	types   map[string]reflect.Type // and back, to keep names unique
 	opIDs   map[string]bool
 
@@ -412,10 +419,15 @@ func (b *docBuilder) schema(v any) (*openapi3.SchemaRef, error) {
 }
 
 // typeName names the component schema of t: its Go name, with the type arguments of a generic
-// type reduced to their names (yingji.Page[account.User] → Page_User), then made unique by
-// qualifying with the package name.
+// type reduced to their names (yingji.Page[account.User] → Page_User). The names are fixed
+// before the document is built (stableNames), so that they do not depend on the order in
+// which routes are mounted; a type met only now is named first come, first served.
 func (b *docBuilder) typeName(t reflect.Type) string {
 	if n, ok := b.names[t]; ok {
+		return n
+	}
+	if n, ok := b.fixed[t]; ok {
+		b.names[t], b.types[n] = n, t
 		return n
 	}
 	name := componentName(t.Name())
@@ -423,9 +435,7 @@ func (b *docBuilder) typeName(t reflect.Type) string {
 		return "" // anonymous: inlined
 	}
 	if other, taken := b.types[name]; taken && other != t {
-		pkg := t.PkgPath()
-		pkg = pkg[strings.LastIndex(pkg, "/")+1:]
-		base := sanitizeName(pkg) + "." + name
+		base := qualifiedName(t, name)
 		name = base
 		for i := 2; b.types[name] != nil; i++ {
 			name = fmt.Sprintf("%s%d", base, i)
@@ -435,8 +445,92 @@ func (b *docBuilder) typeName(t reflect.Type) string {
 	return name
 }
 
+// qualifiedName is name qualified by the last element of t's package path (video.Position);
+// a generic type's arguments are qualified instead (Page_audit.Entry).
+func qualifiedName(t reflect.Type, name string) string {
+	if strings.Contains(t.Name(), "[") {
+		if q := componentName(qualifiedArg.ReplaceAllString(t.Name(), "${1}__${2}")); q != name {
+			return strings.ReplaceAll(q, "__", ".")
+		}
+	}
+	pkg := t.PkgPath()
+	pkg = pkg[strings.LastIndex(pkg, "/")+1:]
+	return sanitizeName(pkg) + "." + name
+}
+
+// stableNames names the component schemas of every struct type that the bodies and responses
+// of ops (and ErrorBody) reach. A name that more than one type would take is qualified with
+// the package for every one of those types (timeline.Position and video.Position, never a bare
+// Position for whichever came first); types that still collide (same package name) are
+// numbered in the order of their full Go names. The result is independent of the order of ops.
+func stableNames(ops []Op) (map[reflect.Type]string, error) {
+	// A first pass through the generator finds the types; each is named by its full Go name
+	// meanwhile, so that the generator walks every type apart.
+	seen := map[reflect.Type]bool{}
+	full := func(t reflect.Type) string { return t.PkgPath() + "." + t.Name() }
+	c := &docBuilder{schemas: openapi3.Schemas{}}
+	g := func(v any) error {
+		gen := openapi3gen.NewGenerator(
+			openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{
+				ExportComponentSchemas: true, ExportTopLevelSchema: true, ExportGenerics: true,
+			}),
+			openapi3gen.CreateTypeNameGenerator(func(t reflect.Type) string {
+				if t.Name() == "" {
+					return ""
+				}
+				seen[t] = true
+				return full(t)
+			}),
+		)
+		_, err := gen.NewSchemaRefForValue(v, c.schemas)
+		return err
+	}
+	if err := g(ErrorBody{}); err != nil {
+		return nil, err
+	}
+	for _, o := range ops {
+		for _, v := range []any{o.Body, o.Resp} {
+			if v == nil {
+				continue
+			}
+			if err := g(v); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", o.Method, o.Path, err)
+			}
+		}
+	}
+
+	byName := map[string][]reflect.Type{}
+	for t := range seen {
+		if n := componentName(t.Name()); n != "" {
+			byName[n] = append(byName[n], t)
+		}
+	}
+	out := map[reflect.Type]string{}
+	taken := map[string][]reflect.Type{}
+	for n, ts := range byName {
+		for _, t := range ts {
+			q := n
+			if len(ts) > 1 {
+				q = qualifiedName(t, n)
+			}
+			taken[q] = append(taken[q], t)
+		}
+	}
+	for q, ts := range taken {
+		slices.SortFunc(ts, func(a, b reflect.Type) int { return strings.Compare(full(a), full(b)) })
+		for i, t := range ts {
+			out[t] = q
+			if i > 0 {
+				out[t] = fmt.Sprintf("%s%d", q, i+1)
+			}
+		}
+	}
+	return out, nil
+}
+
 var (
 	qualifiedIdent = regexp.MustCompile(`(?:[\w.~-]+/)*[\w~-]+\.(\w+)`)
+	qualifiedArg   = regexp.MustCompile(`(?:[\w.~-]+/)*([\w~-]+)\.(\w+)`)
 	invalidName    = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 )
 

@@ -38,7 +38,7 @@ var taskSchemaDocs = map[string]schemaDoc{
 	"timeline.Event": {desc: "时间线上的一个事件（由各模块已有数据推导）", props: docProps("key", "事件键（来源与记录，事件内唯一）", "kind", "事件类型", "at", "发生时间",
 		"actor", "操作人", "actor_name", "操作人姓名", "team_id", "队伍", "title", "事件说明", "lat", "纬度", "lng", "经度", "ref", "来源记录（数据集/ID）",
 		"media", "照片与视频（SHA-256）", "hash", "事件内容的 SHA-256（防篡改）")},
-	"Position": {desc: "回放位置", props: docProps("at", "时间", "lat", "纬度", "lng", "经度", "kind", "事件类型", "actor", "人员", "team_id", "队伍", "key", "事件键")},
+	"timeline.Position": {desc: "回放位置", props: docProps("at", "时间", "lat", "纬度", "lng", "经度", "kind", "事件类型", "actor", "人员", "team_id", "队伍", "key", "事件键")},
 	"Verification": {desc: "时间线防篡改校验结果", props: docProps("incident_id", "突发事件 ID", "ok", "是否完好", "events", "现在推导出的事件数", "anchored", "防篡改链上登记的事件数",
 		"unanchored", "尚未登记的新事件数", "head", "链尾哈希", "findings", "发现的问题", "checked_at", "校验时间")},
 	"Finding": {desc: "校验发现的问题", props: docProps("key", "事件键", "kind", "事件类型", "at", "事件时间", "title", "登记时的事件说明",

@@ -229,19 +229,7 @@ func planFilter(c echo.Context) (plan.Filter, error) {
 }
 
 func (r *plansAPI) list(c echo.Context) error {
-	p, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	f, err := planFilter(c)
-	if err != nil {
-		return err
-	}
-	page, err := r.svc.List(c.Request().Context(), actor(c), f, p)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, page)
+	return listPage(c, planFilter, r.svc.List)
 }
 
 func (r *plansAPI) get(c echo.Context) error {
@@ -568,35 +556,24 @@ func (r *plansAPI) exportPlans(c echo.Context) error {
 		return err
 	}
 	defer w.Close()
-	truncated := false
-	for p := (yingji.ListParams{Page: 1, PageSize: yingji.MaxPageSize}); ; p.Page++ {
-		page, err := r.svc.List(ctx, a, f, p)
-		if err != nil {
+	truncated, err := exportPages(w, func(p yingji.ListParams) (yingji.Page[plan.Plan], error) {
+		return r.svc.List(ctx, a, f, p)
+	}, func(pl plan.Plan) error {
+		evs := make([]string, len(pl.Content.Events))
+		for i, e := range pl.Content.Events {
+			evs[i] = e.Class.Name()
+			if e.SubType != "" {
+				evs[i] += "/" + e.SubType
+			}
+		}
+		if err := w.Add(pl.Code, pl.Title, pl.Kind.Name(), pl.Level.Name(), units[pl.OrgUnitID], credit[pl.EnterpriseID],
+			pl.Content.Summary, strings.Join(evs, "、")); err != nil {
 			return err
 		}
-		for _, pl := range page.Items {
-			if w.Rows() >= maxExportRows {
-				truncated = true
-				break
-			}
-			evs := make([]string, len(pl.Content.Events))
-			for i, e := range pl.Content.Events {
-				evs[i] = e.Class.Name()
-				if e.SubType != "" {
-					evs[i] += "/" + e.SubType
-				}
-			}
-			if err := w.Add(pl.Code, pl.Title, pl.Kind.Name(), pl.Level.Name(), units[pl.OrgUnitID], credit[pl.EnterpriseID],
-				pl.Content.Summary, strings.Join(evs, "、")); err != nil {
-				return err
-			}
-		}
-		if truncated || len(page.Items) < p.PageSize || p.Page*p.PageSize >= page.Total {
-			break
-		}
-	}
-	if truncated {
-		w.Note(fmt.Sprintf("超过单次导出上限 %d 条，只导出了前 %d 条；请缩小筛选范围后分批导出。", maxExportRows, maxExportRows))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	r.recordExport(c, "plan.export_list", plan.ObjectPlan, w.Rows(), truncated)
 	zh, ascii := r.exportName("预案", "plans")

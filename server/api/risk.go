@@ -518,32 +518,21 @@ func (r *riskAPI) exportRisk(c echo.Context) error {
 		return err
 	}
 	defer w.Close()
-	truncated := false
-	for p := (yingji.ListParams{Page: 1, PageSize: yingji.MaxPageSize}); ; p.Page++ {
-		page, err := r.svc.List(ctx, a, f, p)
-		if err != nil {
+	truncated, err := exportPages(w, func(p yingji.ListParams) (yingji.Page[risk.RiskPoint], error) {
+		return r.svc.List(ctx, a, f, p)
+	}, func(pt risk.RiskPoint) error {
+		var lat, lng *float64
+		if pt.Location != nil {
+			lat, lng = &pt.Location.Lat, &pt.Location.Lng
+		}
+		if err := w.Add(credit[pt.EnterpriseID], pt.Code, pt.Name, pt.Level.Name(), strings.Join(pt.AccidentTypes, "、"),
+			pt.Responsible, lat, lng, measuresCell(pt.Measures)); err != nil {
 			return err
 		}
-		for _, pt := range page.Items {
-			if w.Rows() >= maxExportRows {
-				truncated = true
-				break
-			}
-			var lat, lng *float64
-			if pt.Location != nil {
-				lat, lng = &pt.Location.Lat, &pt.Location.Lng
-			}
-			if err := w.Add(credit[pt.EnterpriseID], pt.Code, pt.Name, pt.Level.Name(), strings.Join(pt.AccidentTypes, "、"),
-				pt.Responsible, lat, lng, measuresCell(pt.Measures)); err != nil {
-				return err
-			}
-		}
-		if truncated || len(page.Items) < p.PageSize || p.Page*p.PageSize >= page.Total {
-			break
-		}
-	}
-	if truncated {
-		w.Note(fmt.Sprintf("超过单次导出上限 %d 条，只导出了前 %d 条；请缩小筛选范围后分批导出。", maxExportRows, maxExportRows))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	r.recordExport(c, "risk_point.export", risk.ObjectRiskPoint, w.Rows(), truncated)
 	zh, ascii := r.exportName("风险点", "risk-points")

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/monitor/rules"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
@@ -216,20 +217,16 @@ func (s *Service) confirmOffline(id string, _ time.Time) time.Time {
 // ---- permissions and audit ----
 
 func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, objType, id string, detail any) {
-	s.audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: objType, ObjectID: id, Result: "ok", Detail: detail})
+	audit.OK(ctx, s.audit, a, action, objType, id, detail)
 }
 
+// deny records a refusal and returns err.
 func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, objType, id string, err error) error {
-	s.audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: objType, ObjectID: id, Result: "denied",
-		Detail: map[string]any{"reason": yingji.ErrorCode(err)}})
-	return err
+	return audit.Deny(ctx, s.audit, a, action, objType, id, err)
 }
 
 func (s *Service) require(ctx context.Context, a *yingji.Actor, perm, action, objType, id string) error {
-	if err := a.Require(perm); err != nil {
-		return s.deny(ctx, a, action, objType, id, err)
-	}
-	return nil
+	return audit.Require(ctx, s.audit, a, perm, action, objType, id)
 }
 
 // CanWrite reports whether the actor may change the devices of an enterprise: administrators

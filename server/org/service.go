@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/yingji"
 )
 
@@ -54,21 +55,16 @@ func diff(before, after map[string]any) map[string]Change {
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
 func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, objType, id string, detail any) {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: objType, ObjectID: id, Result: "ok", Detail: detail})
+	audit.OK(ctx, s.Audit, a, action, objType, id, detail)
 }
 
 // deny records a refusal and returns err.
 func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, objType, id string, err error) error {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: objType, ObjectID: id, Result: "denied",
-		Detail: map[string]any{"reason": yingji.ErrorCode(err)}})
-	return err
+	return audit.Deny(ctx, s.Audit, a, action, objType, id, err)
 }
 
 func (s *Service) require(ctx context.Context, a *yingji.Actor, perm, action, objType, id string) error {
-	if err := a.Require(perm); err != nil {
-		return s.deny(ctx, a, action, objType, id, err)
-	}
-	return nil
+	return audit.Require(ctx, s.Audit, a, perm, action, objType, id)
 }
 
 // notFound gives a store's ErrNotFound a domain code and message, keeping it in the chain.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/yingji/yingji/bigram"
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/search"
 	"github.com/yingji/yingji/server/yingji"
@@ -34,20 +35,15 @@ func NewService(store Store, audit yingji.Auditor) *Service {
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
 func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, id string, detail any) {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectPlan, ObjectID: id, Result: "ok", Detail: detail})
+	audit.OK(ctx, s.Audit, a, action, ObjectPlan, id, detail)
 }
 
 func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, id string, err error) error {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectPlan, ObjectID: id, Result: "denied",
-		Detail: map[string]any{"reason": yingji.ErrorCode(err)}})
-	return err
+	return audit.Deny(ctx, s.Audit, a, action, ObjectPlan, id, err)
 }
 
 func (s *Service) require(ctx context.Context, a *yingji.Actor, perm, action, id string) error {
-	if err := a.Require(perm); err != nil {
-		return s.deny(ctx, a, action, id, err)
-	}
-	return nil
+	return audit.Require(ctx, s.Audit, a, perm, action, ObjectPlan, id)
 }
 
 func notFound(err error) error {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/yingji"
 )
@@ -145,20 +146,15 @@ func (s *Service) current(ctx context.Context) error {
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
 func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, id string, detail any) {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectResource, ObjectID: id, Result: "ok", Detail: detail})
+	audit.OK(ctx, s.Audit, a, action, ObjectResource, id, detail)
 }
 
 func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, id string, err error) error {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectResource, ObjectID: id, Result: "denied",
-		Detail: map[string]any{"reason": yingji.ErrorCode(err)}})
-	return err
+	return audit.Deny(ctx, s.Audit, a, action, ObjectResource, id, err)
 }
 
 func (s *Service) require(ctx context.Context, a *yingji.Actor, perm, action, id string) error {
-	if err := a.Require(perm); err != nil {
-		return s.deny(ctx, a, action, id, err)
-	}
-	return nil
+	return audit.Require(ctx, s.Audit, a, perm, action, ObjectResource, id)
 }
 
 // ancestors returns the paths of the units on path, from the top: "/a/", "/a/b/", ….

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/org"
 	"github.com/yingji/yingji/server/risk/qrtoken"
 	"github.com/yingji/yingji/server/yingji"
@@ -63,20 +64,15 @@ func (s *Service) PublicKey() (ed25519.PublicKey, string) {
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
 func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, id string, detail any) {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectRiskPoint, ObjectID: id, Result: "ok", Detail: detail})
+	audit.OK(ctx, s.Audit, a, action, ObjectRiskPoint, id, detail)
 }
 
 func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, id string, err error) error {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectRiskPoint, ObjectID: id, Result: "denied",
-		Detail: map[string]any{"reason": yingji.ErrorCode(err)}})
-	return err
+	return audit.Deny(ctx, s.Audit, a, action, ObjectRiskPoint, id, err)
 }
 
 func (s *Service) require(ctx context.Context, a *yingji.Actor, perm, action, id string) error {
-	if err := a.Require(perm); err != nil {
-		return s.deny(ctx, a, action, id, err)
-	}
-	return nil
+	return audit.Require(ctx, s.Audit, a, perm, action, ObjectRiskPoint, id)
 }
 
 // CanWrite: administrators over the enterprise, and its own safety officer and principal.

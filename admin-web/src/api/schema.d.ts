@@ -3281,25 +3281,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description 对预警的一次操作（确认、处置、评论、反馈） */
-        Action: {
-            /** @description 操作时间（手机上操作时为手机时间） */
-            at: string;
-            /** @description 操作人（用户 ID） */
-            by_user: string;
-            /** @description 操作 ID */
-            id: string;
-            /** @description 类型：comment 评论、acknowledge 确认、dispose 处置、feedback 反馈 */
-            kind: string;
-            /** @description 照片（SHA-256） */
-            photos: string[];
-            /** @description 服务器收到的时间（早期数据为空） */
-            received_at: string;
-            /** @description 内容 */
-            text: string;
-            /** @description 操作人所在层级 */
-            tier: string;
-        };
         /** @description 隐患时间线上的一次操作 */
         ActionInfo: {
             /** @description 被交办人 */
@@ -3798,50 +3779,6 @@ export interface components {
              */
             value?: number;
         };
-        /** @description 企业联系人 */
-        Contact: {
-            /**
-             * Format: date-time
-             * @description 创建时间
-             */
-            created_at: string;
-            /** @description 所属企业 */
-            enterprise_id: string;
-            /** @description 联系人 ID */
-            id: string;
-            /** @description 是否主要联系人 */
-            is_primary: boolean;
-            /** @description 姓名 */
-            name: string;
-            /** @description 电话 */
-            phone: string;
-            /** @description 职务 */
-            title: string;
-            /**
-             * Format: date-time
-             * @description 更新时间
-             */
-            updated_at: string;
-        };
-        /**
-         * @description 新建企业联系人
-         * @example {
-         *       "is_primary": true,
-         *       "name": "吴安全",
-         *       "phone": "13800000000",
-         *       "title": "安全主管"
-         *     }
-         */
-        ContactInput: {
-            /** @description 是否主要联系人 */
-            is_primary?: boolean;
-            /** @description 姓名 */
-            name: string;
-            /** @description 电话 */
-            phone: string;
-            /** @description 职务 */
-            title?: string;
-        };
         /** @description 一键发送的记录 */
         ContactMessage: {
             /** @description 发送号码或账号 */
@@ -3887,27 +3824,6 @@ export interface components {
             phone?: string | null;
             /** @description 职务 */
             title?: string | null;
-        };
-        /** @description 预案的结构化内容 */
-        Content: {
-            /** @description 附件 */
-            attachments?: components["schemas"]["Attachment"][];
-            /** @description 其他章节 */
-            chapters?: components["schemas"]["Chapter"][];
-            /** @description 通讯录 */
-            contacts?: components["schemas"]["plan.Contact"][];
-            /** @description 适用的事件 */
-            events?: components["schemas"]["plan.Event"][];
-            /** @description 响应分级 */
-            levels?: components["schemas"]["ResponseLevel"][];
-            /** @description 组织机构与职责 */
-            organization?: components["schemas"]["Role"][];
-            /** @description 应急资源 */
-            resources?: components["schemas"]["Resource"][];
-            /** @description 关联的风险点 */
-            risk_point_ids?: string[];
-            /** @description 适用范围与编制目的 */
-            summary?: string;
         };
         /** @description 统计的一组 */
         Count: {
@@ -4216,7 +4132,7 @@ export interface components {
             /** @description 位置所在的地图瓦片（用于附近查询） */
             cell?: string;
             /** @description 联系人（仅详情返回） */
-            contacts?: components["schemas"]["Contact"][];
+            contacts?: components["schemas"]["org.Contact"][];
             /**
              * Format: date-time
              * @description 创建时间
@@ -4363,34 +4279,6 @@ export interface components {
             /** @description 所属乡镇（街道） */
             township_id?: string | null;
         };
-        /** @description 审计日志 */
-        Entry: {
-            /** @description 操作（如 hazard.assign） */
-            action: string;
-            /**
-             * Format: date-time
-             * @description 时间
-             */
-            at: string;
-            /** @description 详情 */
-            detail: unknown;
-            /** @description 日志 ID */
-            id: string;
-            /** @description 来源 IP */
-            ip: string;
-            /** @description 对象 ID */
-            object_id: string;
-            /** @description 对象类型 */
-            object_type: string;
-            /** @description 请求编号 */
-            request_id: string;
-            /** @description 结果：ok 成功、failed 失败、denied 拒绝 */
-            result: string;
-            /** @description 操作人（用户 ID） */
-            user_id: string;
-            /** @description 操作人用户名 */
-            username: string;
-        };
         /**
          * @description 错误响应
          * @example {
@@ -4408,39 +4296,6 @@ export interface components {
             message: string;
             /** @description 请求编号，与响应头 X-Request-ID 相同 */
             request_id: string;
-        };
-        /** @description 隐患时间线上的一条 */
-        Event: {
-            action?: components["schemas"]["ActionInfo"];
-            /**
-             * Format: date-time
-             * @description 发生时间（手机上修改时为手机时间）
-             */
-            at: string;
-            /** @description 修改的字段（字段名 → 新值） */
-            changes?: {
-                [key: string]: unknown;
-            };
-            /** @description 修改来自的手机 */
-            device_id?: string;
-            /** @description 类型：created 上报、updated 同步修改、action 操作、edit 门户修改 */
-            kind: string;
-            /** @description 新增的照片（SHA-256） */
-            photos_added?: string[];
-            /**
-             * Format: date-time
-             * @description 服务器收到的时间（晚于发生时间一秒以上才有，即手机离线时）
-             */
-            received_at?: string | null;
-            /** @description 来源：sync 手机同步、office 门户 */
-            source: string;
-            status?: components["schemas"]["StatusChange"];
-            /** @description 说明 */
-            summary: string;
-            /** @description 操作人（用户 ID） */
-            user_id: string;
-            /** @description 操作人姓名 */
-            user_name: string;
         };
         /** @description 与事件类型相关的应急专家 */
         Expert: {
@@ -4661,32 +4516,6 @@ export interface components {
              */
             value?: number;
         };
-        /**
-         * @description 事件的量化信息，用于判定应启动的响应级别
-         * @example {
-         *       "class": "accident",
-         *       "sub_type": "危险化学品事故",
-         *       "values": [
-         *         {
-         *           "metric": "deaths",
-         *           "value": 3
-         *         },
-         *         {
-         *           "metric": "hazmat_release",
-         *           "subject": "液氯",
-         *           "value": 2.5
-         *         }
-         *       ]
-         *     }
-         */
-        Figures: {
-            /** @description 事件类别（为空不核对） */
-            class?: string;
-            /** @description 事件类型（为空不核对） */
-            sub_type?: string;
-            /** @description 各项指标 */
-            values?: components["schemas"]["Figure"][];
-        };
         /** @description 校验发现的问题 */
         Finding: {
             /** @description 事件时间 */
@@ -4874,39 +4703,6 @@ export interface components {
             level?: string;
             /** @description 隐患标题 */
             title?: string;
-        };
-        /** @description 检索结果 */
-        Hit: {
-            /** @description 预案或知识库条目 ID */
-            id: string;
-            /** @description 类别：plan 预案、knowledge 知识库 */
-            kind: string;
-            /** @description 预案的已发布版本 ID */
-            ref_id: string;
-            /** @description 相关度（检索词权重之和，标题命中计 10 倍） */
-            score: number;
-            /** @description 摘要（HTML：文本已转义，命中处以 <mark> 标出） */
-            snippet: string;
-            /** @description 标题 */
-            title: string;
-        };
-        /** @description 移动端首页的巡查与隐患概况（管辖范围内） */
-        Home: {
-            /** @description 今天（北京时间，YYYY-MM-DD） */
-            date: string;
-            /** @description 未验收的隐患按等级（general、major）计数 */
-            open_by_level: {
-                [key: string]: number;
-            };
-            /** @description 未验收的隐患 */
-            open_hazards: number;
-            /** @description 已过整改期限且未验收的隐患 */
-            overdue_hazards: number;
-            /** @description 近 30 天逾期的巡查周期数 */
-            overdue_periods: number;
-            /** @description 待验收的隐患 */
-            pending_acceptance: number;
-            today: components["schemas"]["Completion"];
         };
         /** @description STUN/TURN 服务器 */
         ICEServer: {
@@ -5169,25 +4965,6 @@ export interface components {
              * @description 读数
              */
             value: number;
-        };
-        /**
-         * @description 位置（WGS84）
-         * @example {
-         *       "lat": 30.2231,
-         *       "lng": 120.3512
-         *     }
-         */
-        Location: {
-            /**
-             * Format: double
-             * @description 纬度
-             */
-            lat?: number;
-            /**
-             * Format: double
-             * @description 经度
-             */
-            lng?: number;
         };
         /**
          * @description 登录请求
@@ -5873,7 +5650,7 @@ export interface components {
         /** @description 联系人分页 */
         Page_Contact: {
             /** @description 本页联系人 */
-            items: components["schemas"]["Contact"][];
+            items: components["schemas"]["org.Contact"][];
             /** @description 总数 */
             total: number;
         };
@@ -5891,17 +5668,10 @@ export interface components {
             /** @description 符合条件的总数 */
             total: number;
         };
-        /** @description 审计日志分页 */
-        Page_Entry: {
-            /** @description 本页日志 */
-            items: components["schemas"]["Entry"][];
-            /** @description 符合条件的总数 */
-            total: number;
-        };
         /** @description 隐患时间线分页 */
         Page_Event: {
             /** @description 本页条目 */
-            items: components["schemas"]["Event"][];
+            items: components["schemas"]["hazard.Event"][];
             /** @description 总数 */
             total: number;
         };
@@ -5922,7 +5692,7 @@ export interface components {
         /** @description 检索结果分页 */
         Page_Hit: {
             /** @description 本页结果 */
-            items: components["schemas"]["Hit"][];
+            items: components["schemas"]["search.Hit"][];
             /** @description 总数 */
             total: number;
         };
@@ -6042,6 +5812,20 @@ export interface components {
         Page_User: {
             /** @description 本页用户 */
             items: components["schemas"]["User"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 审计日志分页 */
+        "Page_audit.Entry": {
+            /** @description 本页日志 */
+            items: components["schemas"]["audit.Entry"][];
+            /** @description 符合条件的总数 */
+            total: number;
+        };
+        /** @description 知识库分页 */
+        "Page_knowledge.Entry": {
+            /** @description 本页条目 */
+            items: components["schemas"]["knowledge.Entry"][];
             /** @description 符合条件的总数 */
             total: number;
         };
@@ -6268,7 +6052,7 @@ export interface components {
             author_name: string;
             /** @description 预案编号（同一单位或企业内唯一） */
             code: string;
-            content: components["schemas"]["Content"];
+            content: components["schemas"]["plan.Content"];
             /**
              * Format: date-time
              * @description 创建时间
@@ -6357,7 +6141,7 @@ export interface components {
         PlanInput: {
             /** @description 预案编号（可选，不超过 60 字） */
             code?: string;
-            content?: components["schemas"]["Content"];
+            content?: components["schemas"]["plan.Content"];
             /** @description 编制企业（企业预案） */
             enterprise_id?: string;
             /** @description 类型：comprehensive、special 或 onsite */
@@ -6390,7 +6174,7 @@ export interface components {
         PlanPatch: {
             /** @description 预案编号 */
             code?: string | null;
-            content?: components["schemas"]["Content"];
+            content?: components["schemas"]["plan.Content"];
             /** @description 类型 */
             kind?: string | null;
             /** @description 标题 */
@@ -6476,29 +6260,6 @@ export interface components {
             /** @description 地图瓦片地址模板（{z}/{x}/{y}，可含 {s}）；为空时门户只画内置的城市轮廓 */
             map_tile_url: string;
         };
-        /** @description 回放位置 */
-        Position: {
-            /** @description 人员 */
-            actor: string;
-            /** @description 时间 */
-            at: string;
-            /** @description 事件键 */
-            key: string;
-            /** @description 事件类型 */
-            kind: string;
-            /**
-             * Format: double
-             * @description 纬度
-             */
-            lat: number;
-            /**
-             * Format: double
-             * @description 经度
-             */
-            lng: number;
-            /** @description 队伍 */
-            team_id: string;
-        };
         /** @description 值班员提出的响应建议 */
         Proposal: {
             /** @description 步骤：start 启动响应、raise 提升级别、lower 降低级别、terminate 终止响应 */
@@ -6559,7 +6320,7 @@ export interface components {
             /** @description 同步协议版本 */
             protocol: number;
             /** @description 各条变更的结果（与请求同序） */
-            results: components["schemas"]["Result"][];
+            results: components["schemas"]["syncproto.Result"][];
         };
         /**
          * @description 手机推送令牌
@@ -6638,24 +6399,6 @@ export interface components {
             reading: number;
             /** @description 拒收原因代码（见 GET /api/v1/monitor/kinds 的 reject_reasons） */
             reason: string;
-        };
-        /** @description 信用分的一次扣分 */
-        Reason: {
-            /**
-             * Format: date-time
-             * @description 时间
-             */
-            at: string;
-            /** @description 分数变化（负数为扣分） */
-            delta: number;
-            /** @description 可疑标记代码 */
-            flag: string;
-            /** @description 巡查记录 ID */
-            patrol_id: string;
-            /** @description 风险点 ID */
-            risk_point_id: string;
-            /** @description 说明 */
-            text: string;
         };
         /** @description 预警接收人：某层级、某企业或组织机构收到预警通知的人或群 */
         Receiver: {
@@ -6836,7 +6579,7 @@ export interface components {
                 [key: string]: number;
             };
             /** @description 回放用的位置序列（按时间） */
-            positions: components["schemas"]["Position"][];
+            positions: components["schemas"]["timeline.Position"][];
             /** @description 最早事件时间 */
             start: string;
             /** @description 筛选后的事件总数 */
@@ -6919,24 +6662,6 @@ export interface components {
         ResetPasswordRequest: {
             /** @description 新的初始密码 */
             password: string;
-        };
-        /** @description 应急资源 */
-        Resource: {
-            /** @description 类别（如 物资、装备、队伍、专家、避难场所） */
-            kind?: string;
-            /** @description 存放地点 */
-            location?: string;
-            /** @description 名称 */
-            name?: string;
-            /** @description 备注 */
-            note?: string;
-            /**
-             * Format: double
-             * @description 数量
-             */
-            quantity?: number;
-            /** @description 单位 */
-            unit?: string;
         };
         /**
          * @description 新建资源，或整体替换资源的各字段（修改时种类不能改变）；与种类无关的详情字段被忽略
@@ -7085,26 +6810,6 @@ export interface components {
             /** @description 响应措施 */
             measures?: string[];
         };
-        /** @description 一条变更的结果 */
-        Result: {
-            /** @description 拒绝原因代码 */
-            code?: string;
-            /** @description 拒绝原因（中文，可显示给用户） */
-            message?: string;
-            /** @description 变更 ID */
-            mutation_id: string;
-            record?: components["schemas"]["Record"];
-            /**
-             * Format: int64
-             * @description 变更后记录的服务器版本号
-             */
-            seq?: number;
-            /**
-             * @description 结果：applied 已应用、merged 已合并（以服务器记录为准）、rejected 被拒绝
-             * @enum {string}
-             */
-            status: "applied" | "merged" | "rejected";
-        };
         /** @description 风险点 */
         RiskPoint: {
             /** @description 可能导致的事故类型 */
@@ -7125,7 +6830,7 @@ export interface components {
              * @enum {string}
              */
             level: "red" | "orange" | "yellow" | "blue";
-            location?: components["schemas"]["Location"];
+            location?: components["schemas"]["risk.Location"];
             /** @description 管控措施 */
             measures: components["schemas"]["Measure"][];
             /** @description 名称 */
@@ -7174,7 +6879,7 @@ export interface components {
              * @enum {string}
              */
             level: "red" | "orange" | "yellow" | "blue";
-            location?: components["schemas"]["Location"];
+            location?: components["schemas"]["risk.Location"];
             /** @description 管控措施 */
             measures?: components["schemas"]["Measure"][];
             /** @description 名称 */
@@ -7198,7 +6903,7 @@ export interface components {
             code?: string | null;
             /** @description 风险等级 */
             level?: string | null;
-            location?: components["schemas"]["Location"];
+            location?: components["schemas"]["risk.Location"];
             /** @description 管控措施（整体替换） */
             measures?: components["schemas"]["Measure"][] | null;
             /** @description 名称 */
@@ -7416,16 +7121,6 @@ export interface components {
                 [key: string]: string[];
             };
         };
-        /** @description 预警统计 */
-        Stats: {
-            /** @description 分组：period、enterprise、township、industry、kind 或 level */
-            group_by: string;
-            /** @description 按时段分组时的时段粒度 */
-            period?: string;
-            /** @description 各组 */
-            rows: components["schemas"]["StatsRow"][];
-            total: components["schemas"]["StatsRow"];
-        };
         /** @description 预警统计的一组 */
         StatsRow: {
             /** @description 在确认期限前确认的数量（按操作时间判断） */
@@ -7449,20 +7144,6 @@ export interface components {
             label: string;
             /** @description 未关闭（且非误报） */
             open: number;
-        };
-        /** @description 隐患状态变化 */
-        StatusChange: {
-            /** @description 原状态 */
-            from: string;
-            /**
-             * @description 步骤
-             * @enum {string}
-             */
-            step: "report" | "assign" | "rectify" | "submit" | "accept" | "send_back";
-            /** @description 步骤名称 */
-            step_name: string;
-            /** @description 新状态 */
-            to: string;
         };
         /** @description 更新调度状态 */
         StatusInput: {
@@ -7528,7 +7209,7 @@ export interface components {
             /** @description 企业 ID */
             enterprise_id: string;
             /** @description 扣分记录 */
-            reasons: components["schemas"]["Reason"][];
+            reasons: components["schemas"]["patrol.Reason"][];
             /** @description 监管等级：normal 一般监管、attention 重点关注、key 重点监管 */
             supervision_level: string;
             /**
@@ -7714,7 +7395,7 @@ export interface components {
         };
         /** @description 预警时间线上的一条 */
         TimelineItem: {
-            action?: components["schemas"]["Action"];
+            action?: components["schemas"]["alert.Action"];
             /** @description 发生时间（手机上操作时为手机时间） */
             at: string;
             /** @description 操作人（用户 ID） */
@@ -7888,6 +7569,25 @@ export interface components {
             /** @description WHIP 推流地址（POST SDP offer） */
             whip_url: string;
         };
+        /** @description 对预警的一次操作（确认、处置、评论、反馈） */
+        "alert.Action": {
+            /** @description 操作时间（手机上操作时为手机时间） */
+            at: string;
+            /** @description 操作人（用户 ID） */
+            by_user: string;
+            /** @description 操作 ID */
+            id: string;
+            /** @description 类型：comment 评论、acknowledge 确认、dispose 处置、feedback 反馈 */
+            kind: string;
+            /** @description 照片（SHA-256） */
+            photos: string[];
+            /** @description 服务器收到的时间（早期数据为空） */
+            received_at: string;
+            /** @description 内容 */
+            text: string;
+            /** @description 操作人所在层级 */
+            tier: string;
+        };
         /** @description 首页的预警概况 */
         "alert.Home": {
             /** @description 未关闭的预警按级别计数 */
@@ -7902,6 +7602,35 @@ export interface components {
             today_raised: number;
             /** @description 待确认（尚未确认）的预警 */
             unconfirmed: number;
+        };
+        /** @description 预警统计 */
+        "alert.Stats": {
+            /** @description 分组：period、enterprise、township、industry、kind 或 level */
+            group_by: string;
+            /** @description 按时段分组时的时段粒度 */
+            period?: string;
+            /** @description 各组 */
+            rows: components["schemas"]["StatsRow"][];
+            total: components["schemas"]["StatsRow"];
+        };
+        /**
+         * @description 新建企业联系人
+         * @example {
+         *       "is_primary": true,
+         *       "name": "吴安全",
+         *       "phone": "13800000000",
+         *       "title": "安全主管"
+         *     }
+         */
+        "api.ContactInput": {
+            /** @description 是否主要联系人 */
+            is_primary?: boolean;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 职务 */
+            title?: string;
         };
         /** @description 评估报告的四个部分 */
         "assess.Content": {
@@ -7986,6 +7715,34 @@ export interface components {
              */
             to_response_min: number;
         };
+        /** @description 审计日志 */
+        "audit.Entry": {
+            /** @description 操作（如 hazard.assign） */
+            action: string;
+            /**
+             * Format: date-time
+             * @description 时间
+             */
+            at: string;
+            /** @description 详情 */
+            detail: unknown;
+            /** @description 日志 ID */
+            id: string;
+            /** @description 来源 IP */
+            ip: string;
+            /** @description 对象 ID */
+            object_id: string;
+            /** @description 对象类型 */
+            object_type: string;
+            /** @description 请求编号 */
+            request_id: string;
+            /** @description 结果：ok 成功、failed 失败、denied 拒绝 */
+            result: string;
+            /** @description 操作人（用户 ID） */
+            user_id: string;
+            /** @description 操作人用户名 */
+            username: string;
+        };
         /** @description 一键发送（短信、浙政钉工作通知、传真） */
         "dispatch.ContactInput": {
             /** @description 号码：手机号、浙政钉账号或传真号码；填写时优先于对象登记的号码 */
@@ -8002,6 +7759,53 @@ export interface components {
             target_kind?: string;
             /** @description 内容（短信不超过 300 字，浙政钉 2000 字，传真 5000 字） */
             text: string;
+        };
+        /** @description 隐患时间线上的一条 */
+        "hazard.Event": {
+            action?: components["schemas"]["ActionInfo"];
+            /**
+             * Format: date-time
+             * @description 发生时间（手机上修改时为手机时间）
+             */
+            at: string;
+            /** @description 修改的字段（字段名 → 新值） */
+            changes?: {
+                [key: string]: unknown;
+            };
+            /** @description 修改来自的手机 */
+            device_id?: string;
+            /** @description 类型：created 上报、updated 同步修改、action 操作、edit 门户修改 */
+            kind: string;
+            /** @description 新增的照片（SHA-256） */
+            photos_added?: string[];
+            /**
+             * Format: date-time
+             * @description 服务器收到的时间（晚于发生时间一秒以上才有，即手机离线时）
+             */
+            received_at?: string | null;
+            /** @description 来源：sync 手机同步、office 门户 */
+            source: string;
+            status?: components["schemas"]["hazard.StatusChange"];
+            /** @description 说明 */
+            summary: string;
+            /** @description 操作人（用户 ID） */
+            user_id: string;
+            /** @description 操作人姓名 */
+            user_name: string;
+        };
+        /** @description 隐患状态变化 */
+        "hazard.StatusChange": {
+            /** @description 原状态 */
+            from: string;
+            /**
+             * @description 步骤
+             * @enum {string}
+             */
+            step: "report" | "assign" | "rectify" | "submit" | "accept" | "send_back";
+            /** @description 步骤名称 */
+            step_name: string;
+            /** @description 新状态 */
+            to: string;
         };
         /** @description 响应步骤（启动、提升、降低、终止）及其审批 */
         "incident.Action": {
@@ -8154,6 +7958,31 @@ export interface components {
             /** @description 原因：heartbeat_timeout 超时无消息、message 收到消息 */
             reason: string;
         };
+        /** @description 企业联系人 */
+        "org.Contact": {
+            /**
+             * Format: date-time
+             * @description 创建时间
+             */
+            created_at: string;
+            /** @description 所属企业 */
+            enterprise_id: string;
+            /** @description 联系人 ID */
+            id: string;
+            /** @description 是否主要联系人 */
+            is_primary: boolean;
+            /** @description 姓名 */
+            name: string;
+            /** @description 电话 */
+            phone: string;
+            /** @description 职务 */
+            title: string;
+            /**
+             * Format: date-time
+             * @description 更新时间
+             */
+            updated_at: string;
+        };
         /** @description 巡查时的位置（WGS84） */
         "patrol.Location": {
             /**
@@ -8167,6 +7996,24 @@ export interface components {
              */
             lng: number;
         };
+        /** @description 信用分的一次扣分 */
+        "patrol.Reason": {
+            /**
+             * Format: date-time
+             * @description 时间
+             */
+            at: string;
+            /** @description 分数变化（负数为扣分） */
+            delta: number;
+            /** @description 可疑标记代码 */
+            flag: string;
+            /** @description 巡查记录 ID */
+            patrol_id: string;
+            /** @description 风险点 ID */
+            risk_point_id: string;
+            /** @description 说明 */
+            text: string;
+        };
         /** @description 预案通讯录的一条 */
         "plan.Contact": {
             /** @description 单位或部门 */
@@ -8178,6 +8025,27 @@ export interface components {
             /** @description 职务 */
             post?: string;
         };
+        /** @description 预案的结构化内容 */
+        "plan.Content": {
+            /** @description 附件 */
+            attachments?: components["schemas"]["Attachment"][];
+            /** @description 其他章节 */
+            chapters?: components["schemas"]["Chapter"][];
+            /** @description 通讯录 */
+            contacts?: components["schemas"]["plan.Contact"][];
+            /** @description 适用的事件 */
+            events?: components["schemas"]["plan.Event"][];
+            /** @description 响应分级 */
+            levels?: components["schemas"]["ResponseLevel"][];
+            /** @description 组织机构与职责 */
+            organization?: components["schemas"]["Role"][];
+            /** @description 应急资源 */
+            resources?: components["schemas"]["plan.Resource"][];
+            /** @description 关联的风险点 */
+            risk_point_ids?: string[];
+            /** @description 适用范围与编制目的 */
+            summary?: string;
+        };
         /** @description 预案适用的事件 */
         "plan.Event": {
             /** @description 事件类别：natural 自然灾害、accident 事故灾难、health 公共卫生事件、social 社会安全事件 */
@@ -8186,6 +8054,32 @@ export interface components {
             grades?: string[];
             /** @description 事件类型（如 危险化学品事故；为空表示整个类别） */
             sub_type?: string;
+        };
+        /**
+         * @description 事件的量化信息，用于判定应启动的响应级别
+         * @example {
+         *       "class": "accident",
+         *       "sub_type": "危险化学品事故",
+         *       "values": [
+         *         {
+         *           "metric": "deaths",
+         *           "value": 3
+         *         },
+         *         {
+         *           "metric": "hazmat_release",
+         *           "subject": "液氯",
+         *           "value": 2.5
+         *         }
+         *       ]
+         *     }
+         */
+        "plan.Figures": {
+            /** @description 事件类别（为空不核对） */
+            class?: string;
+            /** @description 事件类型（为空不核对） */
+            sub_type?: string;
+            /** @description 各项指标 */
+            values?: components["schemas"]["Figure"][];
         };
         /** @description 成立的条件 */
         "plan.Reason": {
@@ -8200,6 +8094,24 @@ export interface components {
              * @description 比较的数值
              */
             value: number;
+        };
+        /** @description 应急资源 */
+        "plan.Resource": {
+            /** @description 类别（如 物资、装备、队伍、专家、避难场所） */
+            kind?: string;
+            /** @description 存放地点 */
+            location?: string;
+            /** @description 名称 */
+            name?: string;
+            /** @description 备注 */
+            note?: string;
+            /**
+             * Format: double
+             * @description 数量
+             */
+            quantity?: number;
+            /** @description 单位 */
+            unit?: string;
         };
         /** @description 响应级别判定结果 */
         "plan.Result": {
@@ -8469,6 +8381,78 @@ export interface components {
             /** @description 车辆数（仅警力、消防力量） */
             vehicles: number;
         };
+        /**
+         * @description 位置（WGS84）
+         * @example {
+         *       "lat": 30.2231,
+         *       "lng": 120.3512
+         *     }
+         */
+        "risk.Location": {
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat?: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng?: number;
+        };
+        /** @description 检索结果 */
+        "search.Hit": {
+            /** @description 预案或知识库条目 ID */
+            id: string;
+            /** @description 类别：plan 预案、knowledge 知识库 */
+            kind: string;
+            /** @description 预案的已发布版本 ID */
+            ref_id: string;
+            /** @description 相关度（检索词权重之和，标题命中计 10 倍） */
+            score: number;
+            /** @description 摘要（HTML：文本已转义，命中处以 <mark> 标出） */
+            snippet: string;
+            /** @description 标题 */
+            title: string;
+        };
+        /** @description 移动端首页的巡查与隐患概况（管辖范围内） */
+        "stats.Home": {
+            /** @description 今天（北京时间，YYYY-MM-DD） */
+            date: string;
+            /** @description 未验收的隐患按等级（general、major）计数 */
+            open_by_level: {
+                [key: string]: number;
+            };
+            /** @description 未验收的隐患 */
+            open_hazards: number;
+            /** @description 已过整改期限且未验收的隐患 */
+            overdue_hazards: number;
+            /** @description 近 30 天逾期的巡查周期数 */
+            overdue_periods: number;
+            /** @description 待验收的隐患 */
+            pending_acceptance: number;
+            today: components["schemas"]["Completion"];
+        };
+        /** @description 一条变更的结果 */
+        "syncproto.Result": {
+            /** @description 拒绝原因代码 */
+            code?: string;
+            /** @description 拒绝原因（中文，可显示给用户） */
+            message?: string;
+            /** @description 变更 ID */
+            mutation_id: string;
+            record?: components["schemas"]["Record"];
+            /**
+             * Format: int64
+             * @description 变更后记录的服务器版本号
+             */
+            seq?: number;
+            /**
+             * @description 结果：applied 已应用、merged 已合并（以服务器记录为准）、rejected 被拒绝
+             * @enum {string}
+             */
+            status: "applied" | "merged" | "rejected";
+        };
         /** @description 位置（WGS84） */
         "task.Location": {
             /**
@@ -8515,6 +8499,29 @@ export interface components {
             /** @description 事件说明 */
             title: string;
         };
+        /** @description 回放位置 */
+        "timeline.Position": {
+            /** @description 人员 */
+            actor: string;
+            /** @description 时间 */
+            at: string;
+            /** @description 事件键 */
+            key: string;
+            /** @description 事件类型 */
+            kind: string;
+            /**
+             * Format: double
+             * @description 纬度
+             */
+            lat: number;
+            /**
+             * Format: double
+             * @description 经度
+             */
+            lng: number;
+            /** @description 队伍 */
+            team_id: string;
+        };
         /** @description 推流端经数据通道发来的一个定位（WGS84） */
         "video.Position": {
             /**
@@ -8542,13 +8549,6 @@ export interface components {
              * @description 定位时间
              */
             time: string;
-        };
-        /** @description 知识库分页 */
-        "yingji.Page_Entry": {
-            /** @description 本页条目 */
-            items: components["schemas"]["knowledge.Entry"][];
-            /** @description 符合条件的总数 */
-            total: number;
         };
     };
     responses: {
@@ -9443,7 +9443,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_Entry"];
+                    "application/json": components["schemas"]["Page_audit.Entry"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -9970,7 +9970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Contact"];
+                    "application/json": components["schemas"]["org.Contact"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -10675,7 +10675,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ContactInput"];
+                "application/json": components["schemas"]["api.ContactInput"];
             };
         };
         responses: {
@@ -10685,7 +10685,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Contact"];
+                    "application/json": components["schemas"]["org.Contact"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -12028,7 +12028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yingji.Page_Entry"];
+                    "application/json": components["schemas"]["Page_knowledge.Entry"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -13705,7 +13705,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Figures"];
+                "application/json": components["schemas"]["plan.Figures"];
             };
         };
         responses: {
@@ -15180,7 +15180,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Stats"];
+                    "application/json": components["schemas"]["alert.Stats"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -15311,7 +15311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Home"];
+                    "application/json": components["schemas"]["stats.Home"];
                 };
             };
             400: components["responses"]["BadRequest"];

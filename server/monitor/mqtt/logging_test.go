@@ -28,6 +28,25 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// waitFor returns once every one of subs has been written, or after timeout (the test's
+// assertions then report what is missing).
+func (b *syncBuffer) waitFor(timeout time.Duration, subs ...string) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		b.mu.Lock()
+		s := b.buf.String()
+		b.mu.Unlock()
+		all := true
+		for _, sub := range subs {
+			all = all && strings.Contains(s, sub)
+		}
+		if all {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // lines returns the JSON log lines written so far.
 func (b *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
@@ -123,6 +142,9 @@ func TestRefusalLogging(t *testing.T) {
 	c.Write([]byte{0x10, 0x00})
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	io.ReadAll(c)
+	// The broker logs from its client goroutines, possibly after the connection is gone: wait
+	// for the refusal and the warning (or a deadline) before stopping it, so none is cut off.
+	out.waitFor(5*time.Second, `"msg":"device publish refused"`, `"level":"WARN"`)
 	b.Close()
 
 	lines := out.lines(t)

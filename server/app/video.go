@@ -11,6 +11,9 @@ import (
 // the streams a previous run left open.
 func (m *Main) openVideo(ctx context.Context) error {
 	m.Video = video.NewService(m.store, m.Audit, m.Log)
+	if m.Incidents != nil {
+		m.Video.Incidents = videoIncidents{m}
+	}
 	if m.Now != nil {
 		m.Video.Now = m.Now
 	}
@@ -32,4 +35,21 @@ func (m *Main) closeVideo() {
 		m.Video.SFU.Close()
 		m.Video = nil
 	}
+}
+
+// videoIncidents answers the video service's questions about incidents (membership decides
+// who publishes for an incident and who watches its streams).
+type videoIncidents struct{ m *Main }
+
+func (v videoIncidents) IncidentAccess(ctx context.Context, incidentID, userID string) (string, bool, error) {
+	x, err := v.m.Incidents.Get(ctx, v.m.DB, incidentID)
+	if err != nil {
+		return "", false, err
+	}
+	member, err := v.m.Incidents.IsMember(ctx, v.m.DB, incidentID, userID)
+	return x.OrgPath, member, err
+}
+
+func (v videoIncidents) MemberIncidents(ctx context.Context, userID string) ([]string, error) {
+	return v.m.Incidents.UserIncidents(ctx, v.m.DB, userID)
 }

@@ -29,6 +29,16 @@ func (m *Main) openVideo(ctx context.Context) error {
 	return nil
 }
 
+// registerVideoFixes registers the synced collection that carries a publisher's positions
+// while his data channel is down.
+func (m *Main) registerVideoFixes() {
+	fixes := video.NewFixes()
+	if m.Now != nil {
+		fixes.Now = m.Now
+	}
+	m.Sync.Register(fixes)
+}
+
 // closeVideo ends every stream (viewers closed, recordings finished).
 func (m *Main) closeVideo() {
 	if m.Video != nil && m.Video.SFU != nil {

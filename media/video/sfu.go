@@ -475,9 +475,7 @@ func (s *SFU) readTrack(st *stream, sess *session, t *webrtc.TrackRemote) {
 
 func (ft *fwdTrack) forward(p *rtp.Packet, at time.Time, s *SFU) {
 	ft.mu.Lock()
-	if err := ft.writer.WriteRTP(p, at); err != nil && ft.packets%1000 == 0 {
-		s.log.Warn("recorder write", "err", err)
-	}
+	seq, ts := p.SequenceNumber, p.Timestamp // the publisher's own, which the recorder gets
 	if ft.rebase {
 		// The first packet of a new publisher connection continues where the last one left
 		// off: the next sequence number, and a timestamp advanced by the wall time between.
@@ -495,7 +493,10 @@ func (ft *fwdTrack) forward(p *rtp.Packet, at time.Time, s *SFU) {
 	if ft.kind == webrtc.RTPCodecTypeVideo {
 		ft.gop.add(p, ft.codec.MimeType)
 	}
+	w := ft.writer
+	n := ft.packets
 	ft.mu.Unlock()
+	// Viewers first: the recorder is not on the forwarding path.
 	for _, o := range ft.outs.load() {
 		o.mu.Lock()
 		_ = o.local.WriteRTP(p)
@@ -506,6 +507,10 @@ func (ft *fwdTrack) forward(p *rtp.Packet, at time.Time, s *SFU) {
 		s.fwdMu.Lock()
 		s.fwdDelay = append(s.fwdDelay, d)
 		s.fwdMu.Unlock()
+	}
+	p.SequenceNumber, p.Timestamp = seq, ts
+	if err := w.WriteRTP(p, at); err != nil && n%1000 == 0 {
+		s.log.Warn("recorder write", "err", err)
 	}
 }
 

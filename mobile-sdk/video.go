@@ -2,11 +2,14 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/yingji/yingji/mobile-sdk/whip"
 )
@@ -58,6 +61,33 @@ type VideoOptions struct {
 	// FPS is the frame rate of an H.264 file (default 30); Loop sends the file again and again.
 	FPS  float64
 	Loop bool
+	// API and HTTP replace the publisher's pion API and HTTP client (tests cut their links).
+	API  *webrtc.API
+	HTTP *http.Client
+}
+
+// VideoFix queues a GPS fix of a stream this user publishes on the sync path (collection
+// video_fixes): for the positions taken while the data channel is down. It works offline; the
+// fix reaches the stream's track, with the time it was taken, at the next sync.
+func (c *Client) VideoFix(ctx context.Context, streamID string, pos whip.Position) error {
+	if pos.Time.IsZero() {
+		pos.Time = c.opts.Now()
+	}
+	f := map[string]json.RawMessage{"stream_id": rawJSON(streamID), "time": rawJSON(pos.Time.UTC().Format(time.RFC3339Nano)),
+		"lat": rawJSON(pos.Lat), "lng": rawJSON(pos.Lng)}
+	if pos.Heading != nil {
+		f["heading"] = rawJSON(*pos.Heading)
+	}
+	if pos.Speed != nil {
+		f["speed"] = rawJSON(*pos.Speed)
+	}
+	_, err := c.Create(ctx, "video_fixes", f)
+	return err
+}
+
+func rawJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // PublishVideo publishes an H.264 Annex-B or IVF (VP8) file by WHIP with the session of this
@@ -73,7 +103,8 @@ func (c *Client) PublishVideo(ctx context.Context, file string, o VideoOptions) 
 		return nil, &Error{Kind: KindInvalid, Code: "video.bad_file", Message: "无法读取视频文件（应为 H.264 Annex-B 或 VP8 IVF）：" + err.Error()}
 	}
 	p, err := whip.Publish(ctx, whip.Options{Server: server, Token: token, StreamID: o.StreamID, IncidentID: o.IncidentID,
-		Title: o.Title, Log: c.opts.Log}, src)
+		Title: o.Title, Log: c.opts.Log, API: o.API, HTTP: o.HTTP,
+		Offline: func(id string, pos whip.Position) error { return c.VideoFix(context.WithoutCancel(ctx), id, pos) }}, src)
 	if err != nil {
 		src.Close()
 		return nil, c.authFailed(ctx, videoError(err))

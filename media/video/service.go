@@ -32,13 +32,17 @@ type Stream struct {
 
 // StreamFilter narrows a stream list.
 type StreamFilter struct {
-	OrgPrefix   string // set by the service: the caller's subtree
-	PublisherID string // set by the service for a caller who may only see his own
-	Live        bool   // connecting, live or interrupted
-	States      []State
-	IncidentID  string
-	Since       *time.Time // started at or after
-	Until       *time.Time // started before
+	OrgPrefix string // set by the service: the caller's subtree
+	// OrIncidents and OrIncidentOrgPrefix widen OrgPrefix/PublisherID (set by the service): the
+	// streams of these incidents, and of the incidents in this subtree, are listed too.
+	OrIncidents         []string
+	OrIncidentOrgPrefix string
+	PublisherID         string // set by the service for a caller who may only see his own
+	Live                bool   // connecting, live or interrupted
+	States              []State
+	IncidentID          string
+	Since               *time.Time // started at or after
+	Until               *time.Time // started before
 }
 
 // Store keeps stream metadata and positions. A missing stream is an error wrapping
@@ -58,6 +62,17 @@ type Store interface {
 	EndStaleStreams(ctx context.Context, at time.Time) (int, error)
 }
 
+// Incidents tells the video service who belongs to an incident (server/incident, through the
+// app). A stream for an incident may be published only by the incident's active members, and
+// is watched by its members and by the command centre whose subtree holds the incident.
+type Incidents interface {
+	// IncidentAccess returns the incident's org path and whether the user is an active member
+	// (incident_members); an unknown incident is an error wrapping yingji.ErrNotFound.
+	IncidentAccess(ctx context.Context, incidentID, userID string) (orgPath string, member bool, err error)
+	// MemberIncidents lists the incidents the user is an active member of.
+	MemberIncidents(ctx context.Context, userID string) ([]string, error)
+}
+
 // Service decides who may publish and watch, keeps the metadata and audits every start,
 // stop and watch. The SFU does the media.
 type Service struct {
@@ -66,6 +81,8 @@ type Service struct {
 	audit yingji.Auditor
 	log   *slog.Logger
 	Now   func() time.Time
+	// Incidents, when set, ties publishing and watching to incident membership.
+	Incidents Incidents
 
 	mu sync.Mutex
 	// owners maps a WHIP/WHEP session to the user who opened it (PATCH and DELETE check it).
@@ -102,7 +119,10 @@ type PublishInput struct {
 	Offer      string
 }
 
-var errNotYours = yingji.Errorf(yingji.EFORBIDDEN, "video.not_publisher", "只能恢复或结束自己发布的视频流")
+var (
+	errNotYours      = yingji.Errorf(yingji.EFORBIDDEN, "video.not_publisher", "只能恢复或结束自己发布的视频流")
+	errNotInIncident = yingji.Errorf(yingji.EFORBIDDEN, "video.not_incident_member", "您不是该事件的处置人员，不能为该事件回传视频")
+)
 
 // Publish starts (or resumes) a stream for the actor.
 func (s *Service) Publish(ctx context.Context, a *yingji.Actor, in PublishInput) (Answer, error) {
@@ -112,6 +132,17 @@ func (s *Service) Publish(ctx context.Context, a *yingji.Actor, in PublishInput)
 	}
 	if len(in.IncidentID) > 64 || len([]rune(in.Title)) > 100 {
 		return Answer{}, yingji.Errorf(yingji.EINVALID, "video.bad_input", "事件编号或标题过长")
+	}
+	if in.IncidentID != "" && in.StreamID == "" && s.Incidents != nil {
+		_, member, err := s.Incidents.IncidentAccess(ctx, in.IncidentID, a.UserID)
+		if err != nil && !errors.Is(err, yingji.ErrNotFound) {
+			return Answer{}, err
+		}
+		if !member { // an unknown incident is refused the same way: nothing leaks
+			s.audit.Record(ctx, a, yingji.Event{Action: "video.publish", ObjectType: "incident", ObjectID: in.IncidentID, Result: "denied",
+				Detail: map[string]any{"code": "video.not_incident_member"}})
+			return Answer{}, errNotInIncident
+		}
 	}
 	if in.StreamID != "" {
 		st, err := s.store.GetStream(ctx, in.StreamID)
@@ -170,6 +201,24 @@ func CanWatch(a *yingji.Actor, st Stream) bool {
 	return a.Can(yingji.PermVideoWatch) && a.InSubtree(st.OrgPath)
 }
 
+// canWatch is CanWatch widened by the stream's incident: its active members, and watchers
+// whose subtree holds the incident.
+func (s *Service) canWatch(ctx context.Context, a *yingji.Actor, st Stream) (bool, error) {
+	if CanWatch(a, st) {
+		return true, nil
+	}
+	if a == nil || st.IncidentID == nil || s.Incidents == nil {
+		return false, nil
+	}
+	org, member, err := s.Incidents.IncidentAccess(ctx, *st.IncidentID, a.UserID)
+	if errors.Is(err, yingji.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return member || (a.Can(yingji.PermVideoWatch) && a.InSubtree(org)), nil
+}
+
 // stream loads a stream the actor may see.
 func (s *Service) stream(ctx context.Context, a *yingji.Actor, id, action string) (Stream, error) {
 	st, err := s.store.GetStream(ctx, id)
@@ -178,7 +227,11 @@ func (s *Service) stream(ctx context.Context, a *yingji.Actor, id, action string
 	} else if err != nil {
 		return st, err
 	}
-	if !CanWatch(a, st) {
+	ok, err := s.canWatch(ctx, a, st)
+	if err != nil {
+		return st, err
+	}
+	if !ok {
 		s.audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "video_stream", ObjectID: id, Result: "denied"})
 		return st, yingji.Forbidden("视频流")
 	}
@@ -258,10 +311,23 @@ func (s *Service) List(ctx context.Context, a *yingji.Actor, f StreamFilter, p y
 	switch {
 	case a.Can(yingji.PermVideoWatch):
 		f.OrgPrefix = a.OrgPath
+		if s.Incidents != nil {
+			f.OrIncidentOrgPrefix = a.OrgPath
+		}
 	case a.Can(yingji.PermVideoPublish):
 		f.PublisherID = a.UserID
 	default:
-		return yingji.Page[Stream]{}, yingji.Errorf(yingji.EFORBIDDEN, "auth.forbidden", "您的角色无权查看现场视频")
+		if s.Incidents == nil {
+			return yingji.Page[Stream]{}, yingji.Errorf(yingji.EFORBIDDEN, "auth.forbidden", "您的角色无权查看现场视频")
+		}
+		f.PublisherID = "\x00" // only the incidents' streams below
+	}
+	if s.Incidents != nil && a.UserID != "" {
+		ids, err := s.Incidents.MemberIncidents(ctx, a.UserID)
+		if err != nil {
+			return yingji.Page[Stream]{}, err
+		}
+		f.OrIncidents = ids
 	}
 	page, err := s.store.ListStreams(ctx, f, p)
 	if err != nil {

@@ -243,8 +243,10 @@ type session struct {
 type fwdTrack struct {
 	kind  webrtc.RTPCodecType
 	codec webrtc.RTPCodecParameters
-	local *webrtc.TrackLocalStaticRTP
 	ssrc  atomic.Uint32 // the current publisher track's SSRC (PLI target)
+	// outs are the viewers' copies of the track; the kept GOP (video) goes to each first.
+	outs outs
+	gop  gop
 
 	mu                  sync.Mutex
 	writer              TrackWriter
@@ -413,13 +415,7 @@ func (s *SFU) readTrack(st *stream, sess *session, t *webrtc.TrackRemote) {
 		ft = nil
 	}
 	if ft == nil {
-		local, err := webrtc.NewTrackLocalStaticRTP(codec.RTPCodecCapability, kind, "yingji-"+st.id)
-		if err != nil {
-			s.mu.Unlock()
-			s.log.Error("local track", "err", err, "stream_id", st.id)
-			return
-		}
-		ft = &fwdTrack{kind: t.Kind(), codec: codec, local: local}
+		ft = &fwdTrack{kind: t.Kind(), codec: codec}
 		st.tracks[kind] = ft
 	}
 	ft.ssrc.Store(uint32(t.SSRC()))
@@ -479,9 +475,7 @@ func (s *SFU) readTrack(st *stream, sess *session, t *webrtc.TrackRemote) {
 
 func (ft *fwdTrack) forward(p *rtp.Packet, at time.Time, s *SFU) {
 	ft.mu.Lock()
-	if err := ft.writer.WriteRTP(p, at); err != nil && ft.packets%1000 == 0 {
-		s.log.Warn("recorder write", "err", err)
-	}
+	seq, ts := p.SequenceNumber, p.Timestamp // the publisher's own, which the recorder gets
 	if ft.rebase {
 		// The first packet of a new publisher connection continues where the last one left
 		// off: the next sequence number, and a timestamp advanced by the wall time between.
@@ -489,15 +483,24 @@ func (ft *fwdTrack) forward(p *rtp.Packet, at time.Time, s *SFU) {
 		gap := at.Sub(ft.lastAt)
 		ft.tsOff = ft.lastTS + uint32(gap.Seconds()*float64(ft.codec.ClockRate)) - p.Timestamp
 		ft.rebase = false
+		ft.gop.reset() // the new connection's frames do not follow the old GOP
 	}
 	p.SequenceNumber += ft.seqOff
 	p.Timestamp += ft.tsOff
 	ft.lastSeq, ft.lastTS, ft.lastAt, ft.started = p.SequenceNumber, p.Timestamp, at, true
 	ft.packets++
 	ft.bytes += uint64(len(p.Payload))
+	if ft.kind == webrtc.RTPCodecTypeVideo {
+		ft.gop.add(p, ft.codec.MimeType)
+	}
+	w := ft.writer
+	n := ft.packets
 	ft.mu.Unlock()
-	if err := ft.local.WriteRTP(p); err != nil && !errors.Is(err, net.ErrClosed) {
-		return
+	// Viewers first: the recorder is not on the forwarding path.
+	for _, o := range ft.outs.load() {
+		o.mu.Lock()
+		_ = o.local.WriteRTP(p)
+		o.mu.Unlock()
 	}
 	if s.fwdOn.Load() {
 		d := time.Since(at)
@@ -505,6 +508,36 @@ func (ft *fwdTrack) forward(p *rtp.Packet, at time.Time, s *SFU) {
 		s.fwdDelay = append(s.fwdDelay, d)
 		s.fwdMu.Unlock()
 	}
+	p.SequenceNumber, p.Timestamp = seq, ts
+	if err := w.WriteRTP(p, at); err != nil && n%1000 == 0 {
+		s.log.Warn("recorder write", "err", err)
+	}
+}
+
+// attach starts forwarding a track to a viewer that just connected: the kept GOP first, then
+// the live packets (which wait on the viewer's mu until the GOP went out). It returns how many
+// kept packets the viewer got.
+func (ft *fwdTrack) attach(o *viewerOut) int {
+	ft.mu.Lock()
+	raw := ft.gop.raw()
+	o.mu.Lock()
+	ft.outs.add(o)
+	ft.mu.Unlock()
+	defer o.mu.Unlock()
+	pkts := squeeze(raw)
+	for _, p := range pkts {
+		if err := o.local.WriteRTP(p); err != nil {
+			break
+		}
+	}
+	return len(pkts)
+}
+
+// detach stops forwarding a track to a viewer.
+func (ft *fwdTrack) detach(o *viewerOut) {
+	ft.mu.Lock()
+	ft.outs.remove(o)
+	ft.mu.Unlock()
 }
 
 // RecordForwardDelays starts (or stops) recording, per packet, the time between a packet's
@@ -700,8 +733,19 @@ func (s *SFU) View(ctx context.Context, streamID, offer string) (Answer, error) 
 		return Answer{}, fmt.Errorf("video: view: %w", err)
 	}
 	sess := &session{id: yingji.NewID(), streamID: streamID, viewer: true, pc: pc, offer: offer}
+	type out struct {
+		ft *fwdTrack
+		o  *viewerOut
+	}
+	var viewOuts []out
 	for _, ft := range tracks {
-		sender, err := pc.AddTrack(ft.local)
+		local, err := webrtc.NewTrackLocalStaticRTP(ft.codec.RTPCodecCapability, ft.kind.String(), "yingji-"+st.id)
+		if err != nil {
+			pc.Close()
+			return Answer{}, fmt.Errorf("video: view: %w", err)
+		}
+		viewOuts = append(viewOuts, out{ft, &viewerOut{local: local}})
+		sender, err := pc.AddTrack(local)
 		if err != nil {
 			pc.Close()
 			return Answer{}, fmt.Errorf("video: view: %w", err)
@@ -723,12 +767,24 @@ func (s *SFU) View(ctx context.Context, streamID, offer string) (Answer, error) 
 			}
 		}()
 	}
+	var attachOnce, detachOnce sync.Once
 	pc.OnConnectionStateChange(func(cs webrtc.PeerConnectionState) {
 		switch cs {
 		case webrtc.PeerConnectionStateConnected:
-			// A picture at once: the publisher sends a keyframe for the new viewer.
+			// A picture at once: the kept GOP, and a keyframe the publisher sends for the new
+			// viewer.
+			attachOnce.Do(func() {
+				for _, x := range viewOuts {
+					x.ft.attach(x.o)
+				}
+			})
 			s.requestKeyframe(st, true)
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			detachOnce.Do(func() {
+				for _, x := range viewOuts {
+					x.ft.detach(x.o)
+				}
+			})
 			s.mu.Lock()
 			delete(st.viewers, sess.id)
 			delete(s.sessions, sess.id)

@@ -207,7 +207,11 @@ func TestForward(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("late viewer: no keyframe within 5 s")
 		}
-		t.Logf("late viewer: first keyframe after %v, PLIs %d", time.Since(start), pub.PLIs.Load()-plis)
+		t.Logf("late viewer: first keyframe after %v (the kept GOP)", time.Since(start))
+		// The SFU asks the publisher for a keyframe as well.
+		for deadline := time.Now().Add(3 * time.Second); pub.PLIs.Load() == plis && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		if pub.PLIs.Load()-plis < 1 {
 			t.Error("no PLI reached the publisher when the viewer joined")
 		}
@@ -425,4 +429,102 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("links = %q", links)
 	}
 	_ = net.IPv4len
+}
+
+// TestKeptGOP: the publisher ignores PLI and sends a keyframe only every 20 s; a viewer
+// joining 2 s into the GOP still gets a keyframe at once (the SFU's kept GOP, squeezed to end
+// at the live timestamp), then the live packets with no jump in sequence numbers and no
+// timestamp going backwards.
+func TestKeptGOP(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Run("OK", func(t *testing.T) {
+		s := newSFU(t, nil, video.Options{})
+		api, _, err := videotest.API(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := videotest.NewPublisher(api)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		p.GOP = 20 * time.Second
+		p.IgnorePLI.Store(true)
+		offer, err := videotest.Offer(p.PC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := s.Publish(context.Background(), video.PublishRequest{Offer: offer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: a.SDP}); err != nil {
+			t.Fatal(err)
+		}
+		// The GOP's keyframe must not be lost before the connection is up.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := videotest.WaitConnected(ctx, p.PC); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		p.Start()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if in, _ := s.Stream(a.StreamID); in.Packets >= 60 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no packets from the publisher")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		plis := p.PLIs.Load()
+		start := time.Now()
+		late, err := videotest.NewViewerSeqs(api)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(late.Close)
+		voffer, err := videotest.Offer(late.PC)
+		if err != nil {
+			t.Fatal(err)
+		}
+		va, err := s.View(context.Background(), a.StreamID, voffer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := late.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: va.SDP}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-late.FirstKey:
+		case <-time.After(5 * time.Second):
+			t.Fatal("late viewer: no keyframe within 5 s")
+		}
+		joined := time.Since(start)
+		t.Logf("late viewer: first keyframe %v after its offer; publisher keyframes %d", joined, p.Keyframes.Load())
+		if p.Keyframes.Load() != 1 {
+			t.Fatalf("publisher sent %d keyframes; the test needs one (the GOP's)", p.Keyframes.Load())
+		}
+		if p.PLIs.Load() == plis {
+			t.Error("no PLI reached the publisher (the SFU asks as well)")
+		}
+		// ~3 s since the keyframe: ~90 kept frames arrive at once, live ones at 30/s.
+		time.Sleep(300 * time.Millisecond)
+		gopFrames := late.Frames.Load()
+		if gopFrames < 60 {
+			t.Errorf("late viewer got %d frames within 300 ms of the first, want the ~90 kept since the keyframe", gopFrames)
+		}
+		waitFrames(t, late, gopFrames+30, 10*time.Second) // 1 s of live frames after the GOP
+		time.Sleep(time.Second)                           // NACKed packets come again
+		if missing, back := late.Continuity(); missing != 0 || back != 0 {
+			t.Errorf("late viewer: %d sequence numbers missing, %d timestamps backwards", missing, back)
+		}
+		if err := s.Delete(a.SessionID); err != nil {
+			t.Fatal(err)
+		}
+	})
+	checkNoLeaks(t, before)
 }

@@ -53,6 +53,9 @@ type Options struct {
 	// RetryEvery is how often a dropped publisher tries to re-publish (default 500 ms).
 	RetryEvery time.Duration
 	Log        *slog.Logger
+	// Offline, when set, takes the positions SendPosition cannot send because the data
+	// channel is down (the SDK queues them on the sync path: collection video_fixes).
+	Offline func(streamID string, pos Position) error
 }
 
 // Error is a refusal by the server: the HTTP status, the stable code and the Chinese message.
@@ -373,7 +376,8 @@ func (p *Publisher) Connected() bool {
 	return p.pc != nil && p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
 }
 
-// SendPosition sends one GPS fix over the data channel (dropped while the link is down).
+// SendPosition sends one GPS fix over the data channel; while the link is down it goes to
+// Options.Offline (or is dropped when that is nil).
 func (p *Publisher) SendPosition(pos Position) error {
 	if pos.Time.IsZero() {
 		pos.Time = time.Now()
@@ -385,7 +389,10 @@ func (p *Publisher) SendPosition(pos Position) error {
 	p.mu.Lock()
 	dc := p.dc
 	p.mu.Unlock()
-	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen || !p.Connected() {
+		if p.opts.Offline != nil {
+			return p.opts.Offline(p.StreamID(), pos)
+		}
 		return errors.New("whip: data channel not open")
 	}
 	return dc.Send(b)

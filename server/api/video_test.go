@@ -2,9 +2,11 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,8 @@ import (
 	"github.com/yingji/yingji/media/video/videotest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/config"
+	"github.com/yingji/yingji/server/incident"
+	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
 )
 
@@ -115,7 +119,8 @@ func TestVideoWHIP(t *testing.T) {
 			}
 			grid, town, other, admin := s.Login(t, "grid01"), s.Login(t, "township01"), s.Login(t, "township02"), s.Login(t, "admin")
 
-			r, pub := whipPublish(t, s, api, grid, "?incident_id=inc-42&title="+"%E4%B8%9C%E9%97%A8")
+			inc := videoIncident(t, s, town, "grid01")
+			r, pub := whipPublish(t, s, api, grid, "?incident_id="+inc+"&title="+"%E4%B8%9C%E9%97%A8")
 			if r.Status != http.StatusCreated {
 				t.Fatalf("publish: %d %s", r.Status, r.Body)
 			}
@@ -178,7 +183,7 @@ func TestVideoWHIP(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if st.State != video.StateLive || st.Last == nil || st.IncidentID == nil || *st.IncidentID != "inc-42" || st.Title != "东门" ||
+			if st.State != video.StateLive || st.Last == nil || st.IncidentID == nil || *st.IncidentID != inc || st.Title != "东门" ||
 				st.PublisherName != "周网格" || st.Viewers != 2 || len(st.Codecs) == 0 {
 				t.Errorf("stream = %+v", st)
 			}
@@ -243,6 +248,150 @@ func TestVideoWHIP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// videoIncident reports an incident as the token's user and makes the named users its active
+// members; it returns the incident's id.
+func videoIncident(t *testing.T, s *apptest.Server, token string, members ...string) string {
+	t.Helper()
+	var x struct {
+		ID string `json:"id"`
+	}
+	want(t, s.Do(t, "POST", "/api/v1/incidents", token, map[string]any{"title": "东门仓库火灾", "class": "accident"}), 201, &x)
+	ctx := context.Background()
+	for _, u := range members {
+		var uid string
+		if err := s.DB.QueryRow(ctx, "SELECT id FROM users WHERE username = $1", u).Scan(&uid); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+			return s.Incidents.AddMembers(ctx, tx, x.ID, []incident.Member{{UserID: uid, Group: incident.GroupMember}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return x.ID
+}
+
+// TestVideoIncidentRules: a stream for an incident is published only by the incident's active
+// members (others, and an unknown incident, get 403 video.not_incident_member); the incident's
+// members watch and list its streams although their role cannot watch otherwise; the command
+// centre whose subtree holds the incident watches a member's stream from outside its subtree;
+// a township outside both is refused; refusals and watches are audited. On both engines.
+func TestVideoIncidentRules(t *testing.T) {
+	for _, e := range []struct {
+		name  string
+		start func(testing.TB, ...apptest.Option) *apptest.Server
+	}{{"SQLite", apptest.Start}, {"Postgres", apptest.StartPostgres}} {
+		t.Run(e.name, func(t *testing.T) {
+			s := videoServer(t, e.start)
+			api, _, err := videotest.API(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grid, rescue, safety := s.Login(t, "grid01"), s.Login(t, "rescue01"), s.Login(t, "safety01")
+			town, other, admin := s.Login(t, "township01"), s.Login(t, "township02"), s.Login(t, "admin")
+			inc := videoIncident(t, s, town, "grid01", "rescue01")
+
+			// Not a member, or no such incident: refused, coded, in Chinese, audited.
+			r, _ := whipPublish(t, s, api, safety, "?incident_id="+inc)
+			m := wantError(t, r, 403, "video.not_incident_member")
+			if !strings.Contains(fmt.Sprint(m["message"]), "事件") {
+				t.Errorf("message = %v", m["message"])
+			}
+			r, _ = whipPublish(t, s, api, grid, "?incident_id=no-such-incident")
+			wantError(t, r, 403, "video.not_incident_member")
+
+			// Members publish: the grid worker and the rescue team member (whose unit is not
+			// under township01).
+			r, _ = whipPublish(t, s, api, grid, "?incident_id="+inc)
+			if r.Status != 201 {
+				t.Fatalf("member grid01: %d %s", r.Status, r.Body)
+			}
+			gridStream := r.Header.Get("X-Stream-ID")
+			r, _ = whipPublish(t, s, api, rescue, "?incident_id="+inc)
+			if r.Status != 201 {
+				t.Fatalf("member rescue01: %d %s", r.Status, r.Body)
+			}
+			rescueStream := r.Header.Get("X-Stream-ID")
+
+			// rescue01 cannot watch by role, but as a member he watches grid01's stream.
+			if _, v := whepView(t, s, api, rescue, gridStream); v == nil {
+				t.Fatal("member rescue01 refused grid01's stream")
+			} else {
+				waitViewer(t, v, 10)
+			}
+			// township01 holds the incident: it watches rescue01's stream from outside its subtree.
+			if _, v := whepView(t, s, api, town, rescueStream); v == nil {
+				t.Fatal("township01 refused a stream of its incident")
+			} else {
+				waitViewer(t, v, 10)
+			}
+			r, _ = whepView(t, s, api, other, rescueStream)
+			wantError(t, r, 403, "auth.out_of_scope")
+
+			list := func(token string) []string {
+				var page yingji.Page[video.Stream]
+				want(t, s.Do(t, "GET", "/api/v1/video/streams?live=true&sort=started_at", token, nil), 200, &page)
+				var ids []string
+				for _, x := range page.Items {
+					ids = append(ids, x.ID)
+				}
+				sort.Strings(ids)
+				return ids
+			}
+			both := []string{gridStream, rescueStream}
+			sort.Strings(both)
+			for name, tok := range map[string]string{"rescue01": rescue, "township01": town, "admin": admin} {
+				if got := list(tok); fmt.Sprint(got) != fmt.Sprint(both) {
+					t.Errorf("%s lists %v, want %v", name, got, both)
+				}
+			}
+			if got := list(other); len(got) != 0 {
+				t.Errorf("township02 lists %v", got)
+			}
+			if got := list(safety); len(got) != 0 {
+				t.Errorf("safety01 lists %v", got)
+			}
+
+			var audit struct {
+				Items []struct {
+					Action   string `json:"action"`
+					Result   string `json:"result"`
+					ObjectID string `json:"object_id"`
+				} `json:"items"`
+			}
+			want(t, s.Do(t, "GET", "/api/v1/audit?action=video.publish&page_size=100", admin, nil), 200, &audit)
+			denied := 0
+			for _, a := range audit.Items {
+				if a.Result == "denied" && (a.ObjectID == inc || a.ObjectID == "no-such-incident") {
+					denied++
+				}
+			}
+			if denied != 2 {
+				t.Errorf("%d refused publishes audited, want 2: %+v", denied, audit.Items)
+			}
+			want(t, s.Do(t, "GET", "/api/v1/audit?object_id="+rescueStream+"&page_size=100", admin, nil), 200, &audit)
+			got := map[string]int{}
+			for _, a := range audit.Items {
+				got[a.Action+"/"+a.Result]++
+			}
+			if got["video.watch/ok"] != 1 || got["video.watch/denied"] != 1 || got["video.start/ok"] != 1 {
+				t.Errorf("audit of rescue01's stream: %v", got)
+			}
+		})
+	}
+}
+
+func waitViewer(t *testing.T, v *videotest.Viewer, frames int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for v.Frames.Load() < frames {
+		if time.Now().After(deadline) {
+			t.Fatalf("viewer: %d frames", v.Frames.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

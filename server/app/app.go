@@ -193,6 +193,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.registerPlans()
 	m.Sync.Register(st.ResourceCollection())
 	m.registerTasks()
+	m.registerVideoFixes()
 	st.Changes = m.Sync
 	if m.Channels == nil {
 		if m.Channels, err = openChannels(ctx, m.Config); err != nil {

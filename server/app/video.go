@@ -11,6 +11,9 @@ import (
 // the streams a previous run left open.
 func (m *Main) openVideo(ctx context.Context) error {
 	m.Video = video.NewService(m.store, m.Audit, m.Log)
+	if m.Incidents != nil {
+		m.Video.Incidents = videoIncidents{m}
+	}
 	if m.Now != nil {
 		m.Video.Now = m.Now
 	}
@@ -26,10 +29,37 @@ func (m *Main) openVideo(ctx context.Context) error {
 	return nil
 }
 
+// registerVideoFixes registers the synced collection that carries a publisher's positions
+// while his data channel is down.
+func (m *Main) registerVideoFixes() {
+	fixes := video.NewFixes()
+	if m.Now != nil {
+		fixes.Now = m.Now
+	}
+	m.Sync.Register(fixes)
+}
+
 // closeVideo ends every stream (viewers closed, recordings finished).
 func (m *Main) closeVideo() {
 	if m.Video != nil && m.Video.SFU != nil {
 		m.Video.SFU.Close()
 		m.Video = nil
 	}
+}
+
+// videoIncidents answers the video service's questions about incidents (membership decides
+// who publishes for an incident and who watches its streams).
+type videoIncidents struct{ m *Main }
+
+func (v videoIncidents) IncidentAccess(ctx context.Context, incidentID, userID string) (string, bool, error) {
+	x, err := v.m.Incidents.Get(ctx, v.m.DB, incidentID)
+	if err != nil {
+		return "", false, err
+	}
+	member, err := v.m.Incidents.IsMember(ctx, v.m.DB, incidentID, userID)
+	return x.OrgPath, member, err
+}
+
+func (v videoIncidents) MemberIncidents(ctx context.Context, userID string) ([]string, error) {
+	return v.m.Incidents.UserIncidents(ctx, v.m.DB, userID)
 }

@@ -124,9 +124,33 @@ func (s *Store) ListStreams(ctx context.Context, f video.StreamFilter, p yingji.
 		return page, err
 	}
 	var w sqldb.Where
-	w.Prefix("v.org_path", f.OrgPrefix)
+	// Whom the caller may see: his subtree or his own streams, or (OR) the streams of the
+	// incidents he is a member of or whose unit lies in his subtree.
+	var own []string
+	var args []any
+	if f.OrgPrefix != "" {
+		own = append(own, "v.org_path >= ? AND v.org_path < ?")
+		args = append(args, f.OrgPrefix, sqldb.PrefixEnd(f.OrgPrefix))
+	}
 	if f.PublisherID != "" {
-		w.Add("v.publisher_id = ?", f.PublisherID)
+		own = append(own, "v.publisher_id = ?")
+		args = append(args, f.PublisherID)
+	}
+	if len(own) > 0 {
+		ors := []string{"(" + strings.Join(own, " AND ") + ")"}
+		if len(f.OrIncidents) > 0 {
+			ph := make([]string, len(f.OrIncidents))
+			for i, id := range f.OrIncidents {
+				ph[i] = "?"
+				args = append(args, id)
+			}
+			ors = append(ors, "v.incident_id IN ("+strings.Join(ph, ", ")+")")
+		}
+		if f.OrIncidentOrgPrefix != "" {
+			ors = append(ors, "v.incident_id IN (SELECT i.id FROM incidents i WHERE i.org_path >= ? AND i.org_path < ?)")
+			args = append(args, f.OrIncidentOrgPrefix, sqldb.PrefixEnd(f.OrIncidentOrgPrefix))
+		}
+		w.Add("("+strings.Join(ors, " OR ")+")", args...)
 	}
 	if f.Live {
 		w.Add("v.state <> 'ended'")

@@ -101,6 +101,11 @@ type Publisher struct {
 	DC         *webrtc.DataChannel
 	GOP        time.Duration
 	FrameBytes int
+	// IgnorePLI makes the publisher count PLIs but send keyframes only every GOP (as some
+	// field devices do).
+	IgnorePLI atomic.Bool
+	// Keyframes counts the keyframes sent.
+	Keyframes atomic.Int64
 
 	PLIs      atomic.Int64
 	keyNow    atomic.Bool
@@ -143,7 +148,9 @@ func NewPublisher(api *webrtc.API) (*Publisher, error) {
 			for _, pk := range pkts {
 				if _, ok := pk.(*rtcp.PictureLossIndication); ok {
 					p.PLIs.Add(1)
-					p.keyNow.Store(true)
+					if !p.IgnorePLI.Load() {
+						p.keyNow.Store(true)
+					}
 				}
 			}
 		}
@@ -193,6 +200,7 @@ func (p *Publisher) Start() {
 			key := p.keyNow.Swap(false) || time.Since(lastKey) >= p.GOP
 			if key {
 				lastKey = time.Now()
+				p.Keyframes.Add(1)
 			}
 			_ = p.Track.WriteSample(media.Sample{Data: Frame(key, p.FrameBytes), Duration: time.Second / 30})
 		}
@@ -214,6 +222,10 @@ type Viewer struct {
 	Packets   atomic.Int64
 	Frames    atomic.Int64 // RTP marker bits: one per access unit
 	Keyframes atomic.Int64
+	// seqs, when kept (NewViewerSeqs), maps each received sequence number to its timestamp.
+	seqMu sync.Mutex
+	seqs  map[uint16]uint32
+	first uint16
 	// FirstKey closes on the first keyframe packet.
 	FirstKey chan struct{}
 	// OnPacket, when set, sees every packet's arrival (benchmarks).
@@ -222,8 +234,42 @@ type Viewer struct {
 	once     sync.Once
 }
 
+// NewViewerSeqs is NewViewer keeping every video packet's sequence number (Continuity).
+func NewViewerSeqs(api *webrtc.API) (*Viewer, error) { return newViewer(api, true) }
+
+// Continuity checks the video packets received so far: how many sequence numbers are missing
+// between the first and the newest (retransmissions fill holes; duplicates count once), and
+// how many packets in sequence order have a timestamp before their predecessor's.
+func (v *Viewer) Continuity() (missing, tsBack int) {
+	v.seqMu.Lock()
+	defer v.seqMu.Unlock()
+	if len(v.seqs) == 0 {
+		return 0, 0
+	}
+	hi := 0
+	for s := range v.seqs {
+		hi = max(hi, int(int16(s-v.first)))
+	}
+	var prev uint32
+	have := false
+	for off := 0; off <= hi; off++ {
+		ts, ok := v.seqs[v.first+uint16(off)]
+		if !ok {
+			missing++
+			continue
+		}
+		if have && int32(ts-prev) < 0 {
+			tsBack++
+		}
+		prev, have = ts, true
+	}
+	return missing, tsBack
+}
+
 // NewViewer makes a recvonly viewer peer (video and audio).
-func NewViewer(api *webrtc.API) (*Viewer, error) {
+func NewViewer(api *webrtc.API) (*Viewer, error) { return newViewer(api, false) }
+
+func newViewer(api *webrtc.API, keepSeqs bool) (*Viewer, error) {
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
@@ -235,6 +281,9 @@ func NewViewer(api *webrtc.API) (*Viewer, error) {
 		}
 	}
 	v := &Viewer{PC: pc, FirstKey: make(chan struct{})}
+	if keepSeqs {
+		v.seqs = map[uint16]uint32{}
+	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if t.Kind() != webrtc.RTPCodecTypeVideo {
 			return
@@ -250,7 +299,16 @@ func NewViewer(api *webrtc.API) (*Viewer, error) {
 				if v.OnPacket != nil {
 					v.OnPacket(p.SequenceNumber, p.Timestamp, time.Now())
 				}
-				v.Packets.Add(1)
+				if v.Packets.Add(1) == 1 {
+					v.seqMu.Lock()
+					v.first = p.SequenceNumber
+					v.seqMu.Unlock()
+				}
+				if v.seqs != nil {
+					v.seqMu.Lock()
+					v.seqs[p.SequenceNumber] = p.Timestamp
+					v.seqMu.Unlock()
+				}
 				if p.Marker {
 					v.Frames.Add(1)
 				}

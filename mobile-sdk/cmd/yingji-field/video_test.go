@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/yingji/yingji/media/video/videotest"
 	"github.com/yingji/yingji/server/app/apptest"
+	"github.com/yingji/yingji/server/incident"
+	"github.com/yingji/yingji/server/sqldb"
 )
 
 // TestVideoPublish: `video publish` streams an H.264 file made by ffmpeg to a real server; a
@@ -40,7 +43,22 @@ func TestVideoPublish(t *testing.T) {
 	expectErr(t, field(t, pubDB, "video", "publish", filepath.Join(dir, "missing.h264")), 2)
 	expectErr(t, field(t, pubDB, "video", "bogus"), 1)
 
-	cmd := exec.Command(bin, "-db", pubDB, "-o", "json", "video", "publish", file, "-incident", "inc-9", "-title", "演练", "-duration", "6s")
+	// grid01 publishes for an incident he is a member of.
+	var inc struct {
+		ID string `json:"id"`
+	}
+	s.Do(t, "POST", "/api/v1/incidents", s.Login(t, "township01"), map[string]any{"title": "演练火情", "class": "accident"}).JSON(t, &inc)
+	ctx := context.Background()
+	var uid string
+	if err := s.DB.QueryRow(ctx, "SELECT id FROM users WHERE username = 'grid01'").Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
+		return s.Incidents.AddMembers(ctx, tx, inc.ID, []incident.Member{{UserID: uid, Group: incident.GroupMember}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-db", pubDB, "-o", "json", "video", "publish", file, "-incident", inc.ID, "-title", "演练", "-duration", "6s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -41,13 +41,14 @@ function menuPages() {
 /**
  * Pages that are neither a list nor a chart, and what shows they work: the map (its markers),
  * the big screen (its figures), the plan search (a search box waiting for words), the command
- * map (the demo's incident under way, to pick).
+ * map (the demo's incident under way, to pick), the replay (the demo's past incident's events).
  */
 const special = {
   '/map': '.leaflet-marker-icon, .marker-cluster',
   '/bigscreen': '[data-test=bs-alert-open]',
   '/plan-search': 'input',
   '/command': '[data-test=command-map] .pick',
+  '/replay': '[data-test=timeline-event] ~ [data-test=timeline-event]',
 }
 
 /**
@@ -60,8 +61,6 @@ const special = {
 const emptyOnFirstStart = {
   '/video': '没有正在回传的视频',
   '/video/recordings': '演示城市尚无录像',
-  '/replay': '未选择事件（演示城市尚无历史事件）',
-  '/assessments': '演示城市尚无评估报告',
 }
 
 async function settle(page) {

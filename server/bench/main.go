@@ -40,6 +40,7 @@ func main() {
 	pouch := flag.String("pouch", filepath.Join(home, ".cache", "yingji", "pouchdb"), "folder where pouchdb-server and pouchdb-node are installed, the peer (e2e; \"\" for none)")
 	profile := flag.String("profile", "", "folder for a CPU profile of each measurement (e2e)")
 	mosquitto := flag.String("mosquitto", "127.0.0.1:1883", "Mosquitto measured beside the ingest ceiling (ingest-ceiling; \"\" for none)")
+	analyze := flag.Bool("analyze", false, "ANALYZE the PostgreSQL tables after seeding, as autovacuum does within a minute (e2e)")
 	explainPlans := flag.Bool("explain", false, "print the plans of the pull and push statements after seeding (e2e)")
 	flag.Parse()
 	var err error
@@ -89,7 +90,7 @@ func main() {
 			b = 200
 		}
 		err = e2e(e2eOpts{engines: strings.Split(*engines, ","), pgURL: *pgURL, queued: *queued, initial: *initial, runs: *runs,
-			batches: b, pouchDir: *pouch, profile: *profile, explain: *explainPlans})
+			batches: b, pouchDir: *pouch, profile: *profile, explain: *explainPlans, analyze: *analyze})
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}

@@ -912,19 +912,26 @@ func plainKey(s string) bool {
 	return true
 }
 
-// plainValue reports whether json.Marshal copies the raw value unchanged.
+// plainValue reports whether json.Marshal copies the raw value unchanged: no whitespace
+// outside strings (compacted away), no <, >, & or U+2028/9 inside them (escaped).
 func plainValue(v json.RawMessage) bool {
 	if len(v) == 0 {
 		return false
 	}
+	inStr := false
 	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case ' ', '\t', '\n', '\r', '<', '>', '&':
+		c := v[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
 			return false
-		case 0xe2:
-			if i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9) {
-				return false
-			}
+		case c == 0xe2 && i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9):
+			return false
+		case inStr && c == '\\':
+			i++ // the escaped character, never the string's end
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
 		}
 	}
 	return true

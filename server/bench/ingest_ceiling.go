@@ -214,7 +214,7 @@ func ingestCeilingMode(engines, pgURL, mosquitto string, devices int, d time.Dur
 		}
 		rows = append(rows, r.row())
 	}
-	fmt.Printf("Unpaced: %d gateways × %d points, each publishing its next QoS 1 message as soon as the last is acknowledged, for %s. Rate = readings stored (Mosquitto: received by one QoS 1 subscriber) ÷ time from the first publish until the last was stored (received). CPU in %% of one core (the machine has %d); \"bench\" is this process (the publishers; for Mosquitto also the subscriber), Mosquitto's own CPU is in \"machine busy\".\n\n", devices, pointsPerDevice, d, cores())
+	fmt.Printf("Unpaced: %d gateways × %d points, each publishing its next QoS 1 message as soon as the last is acknowledged, for %s. Rate = readings stored (Mosquitto: received by one QoS 1 subscriber) ÷ time from the first publish until the last was stored (received). CPU in %% of one core (the machine has %d); \"server\" is the ingest server's process (Mosquitto's own, from its pid file), \"bench\" this process (the publishers; for Mosquitto also the subscriber).\n\n", devices, pointsPerDevice, d, cores())
 	fmt.Printf("| system | stored (received) readings/s | acknowledged readings/s | sent | stored | publish errors | dropped / rejected | server CPU | bench CPU | PostgreSQL CPU | machine busy | load avg before → after |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Println(r)

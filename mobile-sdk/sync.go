@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -411,7 +412,7 @@ func locallyChanged(ctx context.Context, q querier) (map[[2]string]bool, error) 
 // storeSynced stores a live record that has no local change: server state and view alike, in
 // one statement, unless the replica already holds a later version (force: a reset scope).
 func storeSynced(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
-	fields, stamps := jsonText(rec.Fields), jsonText(rec.Stamps)
+	fields, stamps := fieldsText(rec.Fields), stampsText(rec.Stamps)
 	_, err := q.ExecContext(ctx, `INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
 		v_exists, v_deleted, v_fields, state) VALUES (?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')
 		ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
@@ -841,4 +842,97 @@ func (c *Client) SetPushToken(ctx context.Context, token, platform string) error
 	}
 	return c.call(ctx, server, tok, http.MethodPut, "/api/v1/push-tokens",
 		map[string]string{"device_id": c.deviceID, "token": token, "platform": platform}, nil)
+}
+
+// fieldsText is jsonText of a pulled record's fields, byte for byte, without re-encoding
+// each value: the values arrive compact from the server, so they are copied as they are
+// unless one needs what json.Marshal would change (whitespace, HTML characters, U+2028/9),
+// in which case json.Marshal does it.
+func fieldsText(f map[string]json.RawMessage) string {
+	if len(f) == 0 {
+		return jsonText(f)
+	}
+	names := make([]string, 0, len(f))
+	size := 2
+	for k, v := range f {
+		if !plainKey(k) || !plainValue(v) {
+			return jsonText(f)
+		}
+		names = append(names, k)
+		size += len(k) + len(v) + 4
+	}
+	slices.Sort(names)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		b = append(b, f[k]...)
+	}
+	return string(append(b, '}'))
+}
+
+// stampsText is jsonText of a record's stamps, byte for byte (see fieldsText).
+func stampsText(s map[string]string) string {
+	if len(s) == 0 {
+		return jsonText(s)
+	}
+	names := make([]string, 0, len(s))
+	for k, v := range s {
+		if !plainKey(k) || !plainKey(v) {
+			return jsonText(s)
+		}
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + k + `":"` + s[k] + `"`)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// plainKey reports whether json.Marshal writes s between quotes unchanged.
+func plainKey(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainValue reports whether json.Marshal copies the raw value unchanged: no whitespace
+// outside strings (compacted away), no <, >, & or U+2028/9 inside them (escaped).
+func plainValue(v json.RawMessage) bool {
+	if len(v) == 0 {
+		return false
+	}
+	inStr := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xe2 && i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9):
+			return false
+		case inStr && c == '\\':
+			i++ // the escaped character, never the string's end
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }

@@ -31,6 +31,14 @@ func explain(ctx context.Context, db sqldb.DB, ent string) error {
 		{"pull: one page of the change log of an enterprise scope (1,001 rows)",
 			`SELECT seq, collection, record_id FROM sync_changes WHERE seq > $1 AND seq <= $2 AND (enterprise_id = $3 OR old_enterprise_id = $4) ORDER BY seq LIMIT 1001`,
 			[]any{int64(0), int64(1) << 40, ent, ent}},
+		{"pull: the same page as the server reads it now, a UNION of one ordered index scan per branch (migration 00022)",
+			`SELECT seq, collection, record_id FROM (SELECT * FROM (SELECT seq, collection, record_id FROM sync_changes WHERE enterprise_id = $1 AND enterprise_id <> '' AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4) b0
+			UNION SELECT * FROM (SELECT seq, collection, record_id FROM sync_changes WHERE old_enterprise_id = $5 AND old_enterprise_id <> '' AND seq > $6 AND seq <= $7 ORDER BY seq LIMIT $8) b1) u ORDER BY seq LIMIT $9`,
+			[]any{ent, int64(0), int64(1) << 40, 1001, ent, int64(0), int64(1) << 40, 1001, 1001}},
+		{"pull: the last page of the same scope (checkpoint 1,000 before the head)",
+			`SELECT seq, collection, record_id FROM (SELECT * FROM (SELECT seq, collection, record_id FROM sync_changes WHERE enterprise_id = $1 AND enterprise_id <> '' AND seq > (SELECT seq - 1000 FROM sync_counter) AND seq <= $2 ORDER BY seq LIMIT $3) b0
+			UNION SELECT * FROM (SELECT seq, collection, record_id FROM sync_changes WHERE old_enterprise_id = $4 AND old_enterprise_id <> '' AND seq > (SELECT seq - 1000 FROM sync_counter) AND seq <= $5 ORDER BY seq LIMIT $6) b1) u ORDER BY seq LIMIT $7`,
+			[]any{ent, int64(1) << 40, 1001, ent, int64(1) << 40, 1001, 1001}},
 		{"pull: the change-log states of the page's 1,000 records",
 			`SELECT record_id, seq, org_path, enterprise_id, user_id, deleted, deleted_at, stamps, '' FROM sync_records WHERE collection = $1 AND record_id IN (` + in + `)`,
 			append([]any{"hazards"}, idArgs...)},

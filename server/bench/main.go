@@ -8,6 +8,7 @@
 //	go run ./server/bench -mode ws -clients 2000
 //	go run ./server/bench -mode ingest -engines sqlite,postgres -duration 30s
 //	go run ./server/bench -mode tracker
+//	go run ./server/bench -mode ingest-ceiling -engines sqlite,postgres -devices 200 -duration 20s
 //	go run ./server/bench -mode e2e -engines sqlite,postgres -queued 20000 -initial 100000 -runs 3
 package main
 
@@ -21,7 +22,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", "list", "list | push | poke | ws | ingest | tracker | e2e")
+	mode := flag.String("mode", "list", "list | push | poke | ws | ingest | ingest-ceiling | tracker | e2e")
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	clients := flag.Int("clients", 100, "concurrent clients (list), WebSocket connections (ws)")
 	duration := flag.Duration("duration", 10*time.Second, "measuring time per engine (list)")
@@ -38,6 +39,8 @@ func main() {
 	home, _ := os.UserHomeDir()
 	pouch := flag.String("pouch", filepath.Join(home, ".cache", "yingji", "pouchdb"), "folder where pouchdb-server and pouchdb-node are installed, the peer (e2e; \"\" for none)")
 	profile := flag.String("profile", "", "folder for a CPU profile of each measurement (e2e)")
+	mosquitto := flag.String("mosquitto", "127.0.0.1:1883", "Mosquitto measured beside the ingest ceiling (ingest-ceiling; \"\" for none)")
+	analyze := flag.Bool("analyze", false, "ANALYZE the PostgreSQL tables after seeding, as autovacuum does within a minute (e2e)")
 	explainPlans := flag.Bool("explain", false, "print the plans of the pull and push statements after seeding (e2e)")
 	flag.Parse()
 	var err error
@@ -63,6 +66,15 @@ func main() {
 		}
 		err = ingestMode(*engines, *pgURL, ingestOpts{devices: *devices, rate: *rate, duration: d, burstFactor: 3, burst: *burst,
 			probeEvery: 100 * time.Millisecond, pollEvery: 2 * time.Millisecond})
+	case "ingest-ceiling":
+		d, n := *duration, *devices
+		if !isSet("duration") {
+			d = 20 * time.Second
+		}
+		if !isSet("devices") {
+			n = 200
+		}
+		err = ingestCeilingMode(*engines, *pgURL, *mosquitto, n, d)
 	case "tracker":
 		n := *devices
 		if !isSet("devices") {
@@ -78,7 +90,7 @@ func main() {
 			b = 200
 		}
 		err = e2e(e2eOpts{engines: strings.Split(*engines, ","), pgURL: *pgURL, queued: *queued, initial: *initial, runs: *runs,
-			batches: b, pouchDir: *pouch, profile: *profile, explain: *explainPlans})
+			batches: b, pouchDir: *pouch, profile: *profile, explain: *explainPlans, analyze: *analyze})
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}

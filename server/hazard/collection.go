@@ -60,7 +60,7 @@ type Collection struct {
 // NewCollection returns the hazards collection.
 func NewCollection() *Collection {
 	c := &Collection{Now: time.Now}
-	c.Table = syncsvc.Table{Name: "hazards", Stamped: true,
+	c.Table = syncsvc.Table{Name: "hazards", Stamped: true, Deferred: true, // its code reads hazards by SQL only through Table
 		Columns: []string{"title", "description", "enterprise_id", "level", "status", "photos", "reported_by", "reported_at", "deadline", "rectifier_id", "location"},
 		JSON:    map[string]bool{"photos": true, "location": true},
 		Extra: func(ctx context.Context, q sqldb.Querier, f syncsvc.Fields) (map[string]any, error) {

@@ -286,6 +286,9 @@ func (s *Service) changed(ctx context.Context, q sqldb.Querier, coll string, ids
 	if !ok || len(ids) == 0 {
 		return nil
 	}
+	if err := insertsOf(ctx).flush(ctx); err != nil {
+		return err
+	}
 	cur, err := c.Load(ctx, q, ids)
 	if err != nil {
 		return fmt.Errorf("sync: load %s: %w", coll, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -85,12 +86,15 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 // serves it), and answers the current state of the records they name.
 func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string, cp, head int64, limit int) (syncproto.ScopeChanges, int, error) {
 	out := syncproto.ScopeChanges{Scope: scope, Reset: cp == 0, Records: []syncproto.Record{}}
-	var w sqldb.Where
-	w.Add("seq > ?", cp)
-	w.Add("seq <= ?", head)
+	// One branch per key of the scope: the records in it after the change and those in it
+	// before. Each is an ordered scan of its own index (migrations 00011, 00015, 00022) from
+	// the checkpoint that stops after the page, so a page reads at most branches × (limit+1)
+	// index entries however large the log and however small the scope's part of it.
+	var branches [][2]string // condition, literal guard that lets the partial index serve it
+	var keys [][]any
 	kind, id, _ := strings.Cut(scope, ":")
 	switch kind {
-	case "org":
+	case "org", "down":
 		var path string
 		err := tx.QueryRow(ctx, `SELECT path FROM org_units WHERE id = $1`, id).Scan(&path)
 		if errors.Is(err, yingji.ErrNotFound) {
@@ -99,30 +103,43 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 		} else if err != nil {
 			return out, 0, err
 		}
-		end := sqldb.PrefixEnd(path)
-		w.Add("((org_path >= ? AND org_path < ?) OR (old_org_path >= ? AND old_org_path < ?))", path, end, path, end)
-	case "down":
-		// A unit's shared records: those at its own path exactly, shared before or after.
-		var path string
-		err := tx.QueryRow(ctx, `SELECT path FROM org_units WHERE id = $1`, id).Scan(&path)
-		if errors.Is(err, yingji.ErrNotFound) {
-			out.Checkpoint = head
-			return out, 0, nil
-		} else if err != nil {
-			return out, 0, err
+		if kind == "org" {
+			end := sqldb.PrefixEnd(path)
+			branches = [][2]string{{"org_path >= ? AND org_path < ?", "org_path <> ''"}, {"old_org_path >= ? AND old_org_path < ?", "old_org_path <> ''"}}
+			keys = [][]any{{path, end}, {path, end}}
+		} else {
+			// A unit's shared records: those at its own path exactly, shared before or after.
+			branches = [][2]string{{"org_path = ?", "shared"}, {"old_org_path = ?", "old_shared"}}
+			keys = [][]any{{path}, {path}}
 		}
-		w.Add("((org_path = ? AND shared) OR (old_org_path = ? AND old_shared))", path, path)
 	case "inc":
-		w.Add("(incident_id = ? OR old_incident_id = ?)", id, id)
+		branches = [][2]string{{"incident_id = ?", "incident_id <> ''"}, {"old_incident_id = ?", "old_incident_id <> ''"}}
+		keys = [][]any{{id}, {id}}
 	case "ent":
-		w.Add("(enterprise_id = ? OR old_enterprise_id = ?)", id, id)
+		branches = [][2]string{{"enterprise_id = ?", "enterprise_id <> ''"}, {"old_enterprise_id = ?", "old_enterprise_id <> ''"}}
+		keys = [][]any{{id}, {id}}
 	case "user":
-		w.Add("(user_id = ? OR old_user_id = ?)", id, id)
+		branches = [][2]string{{"user_id = ?", "user_id <> ''"}, {"old_user_id = ?", "old_user_id <> ''"}}
+		keys = [][]any{{id}, {id}}
 	default:
 		out.Checkpoint = head
 		return out, 0, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT seq, collection, record_id FROM sync_changes`+w.SQL()+` ORDER BY seq LIMIT `+w.Next(limit+1), w.Args...)
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	parts := make([]string, len(branches))
+	for i, b := range branches {
+		cond := b[0]
+		for _, k := range keys[i] {
+			cond = strings.Replace(cond, "?", arg(k), 1)
+		}
+		parts[i] = `SELECT * FROM (SELECT seq, collection, record_id FROM sync_changes WHERE ` + cond + ` AND ` + b[1] +
+			` AND seq > ` + arg(cp) + ` AND seq <= ` + arg(head) + ` ORDER BY seq LIMIT ` + arg(limit+1) + `) b` + strconv.Itoa(i)
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, collection, record_id FROM (`+strings.Join(parts, " UNION ")+`) u ORDER BY seq LIMIT `+arg(limit+1), args...)
 	type logged struct {
 		seq int64
 		ref

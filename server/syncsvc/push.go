@@ -45,17 +45,25 @@ func (s *Service) Push(ctx context.Context, a *yingji.Actor, req syncproto.PushR
 	// the mutation's fault: the whole batch is retried as it is, and a rejection that would be
 	// stored as its answer for good is never made of it.
 	failed := map[int]bool{}
+	deferInserts := true
 	var results []syncproto.Result
 	received := s.Now() // the receipt time of every change of the batch (see Step)
 	for attempt := 1; ; attempt++ {
 		var sf *saveFailure
 		err := s.DB.InTx(ctx, func(tx sqldb.Querier) error {
 			var err error
-			results, err = s.pushBatch(ctx, tx, a, req.DeviceID, req.Mutations, failed, received)
+			results, err = s.pushBatch(ctx, tx, a, req.DeviceID, req.Mutations, failed, received, deferInserts)
 			return err
 		})
 		if transient(err) && attempt < maxAttempts && ctx.Err() == nil {
 			s.Log.Warn("sync: push batch hit a transient database error; retrying", "attempt", attempt, "err", err)
+			continue
+		}
+		var df *deferredFailure
+		if errors.As(err, &df) && deferInserts && !transient(err) {
+			// Which new record broke the multi-row insert is unknown: again, one by one.
+			s.Log.Warn("sync: multi-row insert failed; retrying the batch record by record", "err", err)
+			deferInserts = false
 			continue
 		}
 		if errors.As(err, &sf) && !failed[sf.index] && !transient(err) {
@@ -140,8 +148,12 @@ type storedAnswer struct {
 	result     syncproto.Result
 }
 
-func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool, received time.Time) ([]syncproto.Result, error) {
+func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Actor, device string, ms []syncproto.Mutation, failed map[int]bool, received time.Time, deferInserts bool) ([]syncproto.Result, error) {
 	ctx = WithCache(ctx)
+	var buf *insertBuffer
+	if deferInserts {
+		ctx, buf = withInserts(ctx, tx)
+	}
 	p := &pushCtx{s: s, tx: tx, a: a, device: device, b: newBatch(), fields: map[ref]Fields{}, stored: map[string]storedAnswer{},
 		received: received}
 	p.b.origin = Origin{UserID: a.UserID, DeviceID: device}
@@ -156,7 +168,15 @@ func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Act
 		return nil, err
 	}
 	results := make([]syncproto.Result, len(ms))
+	last := ""
 	for i, m := range ms {
+		if m.Collection != last {
+			// Another collection's code may read the tables of the records deferred so far.
+			if err := buf.flush(ctx); err != nil {
+				return nil, err
+			}
+			last = m.Collection
+		}
 		if failed[i] {
 			results[i] = p.answer(m, syncproto.Result{MutationID: m.MutationID, Status: syncproto.StatusRejected,
 				Code: syncproto.CodeInvalid, Message: "修改无法保存，请检查内容后重新提交"})
@@ -167,6 +187,9 @@ func (s *Service) pushBatch(ctx context.Context, tx sqldb.Querier, a *yingji.Act
 			return nil, &saveFailure{index: i, err: err}
 		}
 		results[i] = r
+	}
+	if err := buf.flush(ctx); err != nil {
+		return nil, err
 	}
 	return results, s.flush(ctx, tx, p.b)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -21,10 +22,19 @@ type Table struct {
 	Extra func(ctx context.Context, q sqldb.Querier, f Fields) (map[string]any, error)
 	// Stamped adds created_at and updated_at, maintained on save.
 	Stamped bool
+	// Deferred lets a push batch insert the table's new records with one multi-row statement
+	// (see insertBuffer) instead of one each. Set it only when the collection's own code
+	// (Authorize, Prepare, CheckChange, Place, Save and the observers of its changes) never
+	// reads the table by its own SQL during a push: a new record of the batch is not in the
+	// table until the batch moves on to another collection or reads it through Load.
+	Deferred bool
 }
 
 // Load reads records by id.
 func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[string]Fields, error) {
+	if err := insertsOf(ctx).flush(ctx); err != nil {
+		return nil, err
+	}
 	out := map[string]Fields{}
 	err := sqldb.InChunks(ids, nil, func(args []any, in string) error {
 		rows, err := q.Query(ctx, "SELECT id, "+strings.Join(t.Columns, ", ")+" FROM "+t.Name+" WHERE id IN ("+in+")", args...)
@@ -59,6 +69,13 @@ func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[st
 
 // Save inserts, updates or deletes a record.
 func (t *Table) Save(ctx context.Context, q sqldb.Querier, id string, f Fields, created, deleted bool) error {
+	buf := insertsOf(ctx)
+	if !created || deleted || !t.Deferred {
+		if err := buf.flush(ctx); err != nil {
+			return err
+		}
+		buf = nil
+	}
 	if deleted {
 		_, err := q.Exec(ctx, "DELETE FROM "+t.Name+" WHERE id = $1", id)
 		return err
@@ -74,9 +91,14 @@ func (t *Table) Save(ctx context.Context, q sqldb.Querier, id string, f Fields, 
 		if err != nil {
 			return err
 		}
-		for c, v := range extra {
+		names := make([]string, 0, len(extra))
+		for c := range extra {
+			names = append(names, c)
+		}
+		sort.Strings(names) // one column order, so deferred rows share a statement
+		for _, c := range names {
 			cols = append(cols, c)
-			args = append(args, v)
+			args = append(args, extra[c])
 		}
 	}
 	now := time.Now().UTC()
@@ -88,6 +110,10 @@ func (t *Table) Save(ctx context.Context, q sqldb.Querier, id string, f Fields, 
 		if t.Stamped {
 			cols = append(cols, "created_at")
 			args = append(args, now)
+		}
+		if buf != nil {
+			buf.add(t.Name, cols, args)
+			return nil
 		}
 		_, err := q.Exec(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(cols, ", ")+") VALUES ("+Placeholders(1, len(cols))+")", args...)
 		return err

@@ -1,1 +1,0 @@
-import"./css-DJeDDqMr.js";import"./css-DIAPg_L-.js";

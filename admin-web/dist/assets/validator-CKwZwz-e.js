@@ -1,1 +1,0 @@
-import{Un as e}from"./css-DJeDDqMr.js";var t=t=>[``,...e].includes(t);export{t};

@@ -508,8 +508,12 @@ func TestKeptGOP(t *testing.T) {
 		if p.Keyframes.Load() != 1 {
 			t.Fatalf("publisher sent %d keyframes; the test needs one (the GOP's)", p.Keyframes.Load())
 		}
+		// The SFU asks for a keyframe as well; the PLI may arrive after the kept GOP did.
+		for wait := time.Now().Add(3 * time.Second); p.PLIs.Load() == plis && time.Now().Before(wait); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if p.PLIs.Load() == plis {
-			t.Error("no PLI reached the publisher (the SFU asks as well)")
+			t.Error("no PLI reached the publisher within 3 s (the SFU asks as well)")
 		}
 		// ~3 s since the keyframe: ~90 kept frames arrive at once, live ones at 30/s.
 		time.Sleep(300 * time.Millisecond)

@@ -1,0 +1,1 @@
+import"./css-CcBgPWRS.js";import"./css-OqBk-AKY.js";

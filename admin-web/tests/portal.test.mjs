@@ -95,7 +95,9 @@ describe('login', () => {
     const second = await openPage(browser)
     await login(second, base, 'district01')
     await second.waitForSelector('text=您好，')
-    await first.click('.el-menu-item:has-text("企业管理")')
+    // The first browser learns of it at its next request: the click, or a background request
+    // (live channel, inbox poll) that comes before it and leaves the menu mid-click.
+    await first.click('.el-menu-item:has-text("企业管理")', { timeout: 10_000 }).catch(() => {})
     await first.waitForURL(/\/login/)
     await first.waitForSelector('text=您的账号已在另一台设备上登录')
     await done(first, [401])

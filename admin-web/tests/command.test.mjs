@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
-import { PASSWORD, apiLogin, axeProblems, horizontalOverflow, launch, openPage, shoot, startServer, submitLogin } from './harness.mjs'
+import { apiLogin, axeProblems, horizontalOverflow, launch, shoot, startServer, signInAt } from './harness.mjs'
 
 let server
 let browser
@@ -68,17 +68,8 @@ async function call(token, method, path, body) {
   return text ? JSON.parse(text) : null
 }
 
-async function signIn(username, path, size = {}) {
-  const page = await openPage(browser, size)
-  page.badResponses = []
-  page.on('response', (r) => r.status() >= 400 && page.badResponses.push(`${r.status()} ${new URL(r.url()).pathname}`))
-  await page.goto(base + '/login?redirect=' + encodeURIComponent(path))
-  await page.fill('#login-username', username)
-  await page.fill('#login-password', PASSWORD)
-  await submitLogin(page)
-  await page.waitForURL((u) => u.pathname === path.split('?')[0])
-  return page
-}
+/** signIn opens a fresh context and signs in as username, going straight to path. */
+const signIn = (username, path = '/', opts = {}) => signInAt(browser, base, username, path, opts)
 
 async function done(page, expectedStatuses = []) {
   const { errors, httpErrors, badResponses = [] } = page

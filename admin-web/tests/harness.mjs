@@ -120,6 +120,22 @@ export async function login(page, base, username, password = PASSWORD) {
 }
 
 /** submitLogin clicks the login button and waits for the server's answer. */
+/**
+ * signInAt opens a fresh context and signs in as username, going straight to path; the page
+ * collects its 4xx/5xx answers in page.badResponses.
+ */
+export async function signInAt(browser, base, username, path = '/', opts = {}) {
+  const page = await openPage(browser, opts)
+  page.badResponses = []
+  page.on('response', (r) => r.status() >= 400 && page.badResponses.push(`${r.status()} ${new URL(r.url()).pathname}`))
+  await page.goto(base + '/login?redirect=' + encodeURIComponent(path))
+  await page.fill('#login-username', username)
+  await page.fill('#login-password', PASSWORD)
+  await submitLogin(page)
+  await page.waitForURL((u) => u.pathname === path.split('?')[0])
+  return page
+}
+
 export async function submitLogin(page) {
   await Promise.all([
     page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login')),

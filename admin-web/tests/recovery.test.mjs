@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
-import { PASSWORD, apiLogin, axeProblems, artifacts, horizontalOverflow, launch, openPage, startServer, submitLogin } from './harness.mjs'
+import { apiLogin, axeProblems, artifacts, horizontalOverflow, launch, startServer, signInAt } from './harness.mjs'
 
 let server
 let browser
@@ -116,17 +116,8 @@ async function buildChain() {
   await call(admin, 'POST', `/api/v1/incidents/${inc.id}/messages`, { kind: 'text', text: '现场风向东南，请下风向人员撤离' })
 }
 
-async function signIn(username, path, size = { width: 1366, height: 768 }) {
-  const page = await openPage(browser, size)
-  page.badResponses = []
-  page.on('response', (r) => r.status() >= 400 && page.badResponses.push(`${r.status()} ${new URL(r.url()).pathname}`))
-  await page.goto(base + '/login?redirect=' + encodeURIComponent(path))
-  await page.fill('#login-username', username)
-  await page.fill('#login-password', PASSWORD)
-  await submitLogin(page)
-  await page.waitForURL((u) => u.pathname === path.split('?')[0])
-  return page
-}
+/** signIn opens a fresh context and signs in as username, going straight to path. */
+const signIn = (username, path = '/', opts = {}) => signInAt(browser, base, username, path, opts)
 
 async function done(page) {
   const { errors, httpErrors, badResponses = [] } = page

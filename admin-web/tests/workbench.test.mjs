@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { PASSWORD, apiLogin, artifacts, axeProblems, horizontalOverflow, launch, openPage, startServer, submitLogin } from './harness.mjs'
+import { apiLogin, artifacts, axeProblems, horizontalOverflow, launch, startServer, signInAt } from './harness.mjs'
 
 let server
 let browser
@@ -51,18 +51,8 @@ async function until(what, fn, timeoutMs = 15_000) {
   }
 }
 
-/** signIn opens a fresh context and signs in, going straight to path. */
-async function signIn(username, path = '/', opts = {}) {
-  const page = await openPage(browser, opts)
-  page.badResponses = []
-  page.on('response', (r) => r.status() >= 400 && page.badResponses.push(`${r.status()} ${new URL(r.url()).pathname}`))
-  await page.goto(base + '/login?redirect=' + encodeURIComponent(path))
-  await page.fill('#login-username', username)
-  await page.fill('#login-password', PASSWORD)
-  await submitLogin(page)
-  await page.waitForURL((u) => u.pathname === path.split('?')[0])
-  return page
-}
+/** signIn opens a fresh context and signs in as username, going straight to path. */
+const signIn = (username, path = '/', opts = {}) => signInAt(browser, base, username, path, opts)
 
 async function done(page, { statuses = [], ignore = [] } = {}) {
   const errors = page.errors.filter((e) => !ignore.some((re) => re.test(e)))

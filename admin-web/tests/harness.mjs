@@ -34,9 +34,10 @@ export async function startServer() {
   delete env.YINGJI_DATABASE_URL
   delete env.YINGJI_CONFIG
   let proc
+  let log = '' // everything the server printed, across restarts (server.log)
   const launch = async () => {
     proc = spawn(bin, [], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let log = ''
+    const from = log.length
     const url = await new Promise((ok, fail) => {
       const timer = setTimeout(() => {
         proc.kill('SIGKILL')
@@ -44,7 +45,7 @@ export async function startServer() {
       }, 60_000)
       const onData = (chunk) => {
         log += chunk
-        const m = /https?:\/\/[0-9.]+:\d+/.exec(log)
+        const m = /https?:\/\/[0-9.]+:\d+/.exec(log.slice(from))
         if (m) {
           clearTimeout(timer)
           ok(m[0])
@@ -64,6 +65,8 @@ export async function startServer() {
   }
   return {
     url,
+    /** log returns what the server has printed so far (for a failing test's message). */
+    log: () => log,
     /**
      * restart stops the server and starts it again on the same address with the same data
      * (as an operator's restart does); pauseMs keeps it down that long in between.

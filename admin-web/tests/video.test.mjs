@@ -86,7 +86,14 @@ test('a WHIP publish from the fake camera plays in the portal player', { timeout
   assert.ok(stats.w >= 320 && stats.w <= 640 && stats.w * 9 === stats.h * 16, `frame size: ${JSON.stringify(stats)}`)
   assert.ok(stats.max - stats.min > 100 && stats.colours > 20, `uniform frame: ${JSON.stringify(stats)}`)
   // The position sent over the data channel is on the stream.
-  await page.getByText('位置 29.87310, 120.42120').waitFor({ timeout: 10_000 })
+  try {
+    await page.getByText('位置 29.87310, 120.42120').waitFor({ timeout: 10_000 })
+  } catch (e) {
+    const dc = await pub.evaluate(() => ({ state: window.whip.dc?.readyState, sent: window.whip.sent, pc: window.whip.pc.connectionState,
+      sctp: window.whip.pc.sctp?.state }))
+    const log = server.log().split('\n').filter((l) => /position|WARN|ERROR|datachannel|sctp/i.test(l)).slice(-30).join('\n')
+    throw new Error(`no position on the stream: publisher data channel ${JSON.stringify(dc)}; server log:\n${log}`, { cause: e })
+  }
   mkdirSync(artifacts, { recursive: true })
   await page.screenshot({ path: join(artifacts, 'video-player-1366x768.png') })
   console.log(`portal WHEP: first decoded frame ${firstFrameMs} ms after the 视频回传 page opened (login to frame ${Date.now() - joinStart} ms)`)

@@ -67,6 +67,7 @@ type h264Depacketizer struct {
 	tsu      tsUnwrapper
 	cur      []byte // Annex-B of the unit being gathered
 	curTS    uint32
+	tsSet    bool // curTS holds the current or last unit's timestamp
 	have     bool
 	broken   bool // a packet of the current unit was lost
 	sps, pps []byte
@@ -97,26 +98,36 @@ func newH264Depacketizer(fmtp string) *h264Depacketizer {
 func (d *h264Depacketizer) reset() {
 	d.pkt = codecs.H264Packet{}
 	d.seq, d.tsu = seqTracker{}, tsUnwrapper{}
-	d.cur, d.have, d.broken = nil, false, false
+	d.cur, d.have, d.broken, d.tsSet = nil, false, false, false
 }
 
 func (d *h264Depacketizer) push(p *rtp.Packet) []unit {
+	if d.late(p.Timestamp) {
+		// A retransmitted or reordered packet of a unit already closed: it never ends the
+		// unit being gathered (that cut it short: a truncated frame in the recording).
+		return nil
+	}
 	var out []unit
 	lost := d.seq.lost(p)
+	if lost {
+		d.pkt = codecs.H264Packet{} // drop a half-gathered FU-A
+	}
 	if d.have && p.Timestamp != d.curTS {
-		// The unit ended without a marker (the marked packet was lost or never sent).
+		// The unit ended without a marker (the marked packet was lost or never sent); a loss
+		// just before this packet may have been its tail.
+		if lost {
+			d.broken = true
+		}
 		if u, ok := d.finish(); ok {
 			out = append(out, u)
 		}
-	}
-	if lost {
-		d.pkt = codecs.H264Packet{} // drop a half-gathered FU-A
-		if d.have {
-			d.broken = true
-		}
+	} else if lost && d.have {
+		d.broken = true
 	}
 	if !d.have {
-		d.have, d.curTS, d.cur, d.broken = true, p.Timestamp, d.cur[:0], lost && d.broken
+		// A loss just before a unit's first packet may have taken its start (the first
+		// fragment of an FU-A: what is left parses as a slice with a random header).
+		d.have, d.curTS, d.tsSet, d.cur, d.broken = true, p.Timestamp, true, d.cur[:0], lost && !nalStart(p.Payload)
 	}
 	b, err := d.pkt.Unmarshal(p.Payload)
 	if err != nil {
@@ -130,6 +141,26 @@ func (d *h264Depacketizer) push(p *rtp.Packet) []unit {
 		}
 	}
 	return out
+}
+
+// nalStart reports whether an RTP payload begins a NAL unit (single NAL, STAP-A, or the
+// first fragment of an FU-A).
+func nalStart(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	switch t := b[0] & 0x1f; {
+	case t >= 1 && t <= 24:
+		return true
+	case t == 28:
+		return len(b) > 1 && b[1]&0x80 != 0
+	}
+	return false
+}
+
+// late reports whether a packet belongs to a unit before the current or last one.
+func (d *h264Depacketizer) late(ts uint32) bool {
+	return d.tsSet && (int32(ts-d.curTS) < 0 || !d.have && ts == d.curTS)
 }
 
 // finish closes the unit being gathered; a unit with a lost packet is dropped.
@@ -175,24 +206,34 @@ type vp8Depacketizer struct {
 	tsu    tsUnwrapper
 	cur    []byte
 	curTS  uint32
+	tsSet  bool
 	have   bool
 	broken bool
 }
 
 func (d *vp8Depacketizer) reset() {
 	d.seq, d.tsu = seqTracker{}, tsUnwrapper{}
-	d.cur, d.have, d.broken = nil, false, false
+	d.cur, d.have, d.broken, d.tsSet = nil, false, false, false
 }
 
 func (d *vp8Depacketizer) push(p *rtp.Packet) []unit {
+	if d.tsSet && (int32(p.Timestamp-d.curTS) < 0 || !d.have && p.Timestamp == d.curTS) {
+		return nil // a late packet of a frame already closed: it never ends the current one
+	}
 	var out []unit
 	lost := d.seq.lost(p)
 	b, err := d.pkt.Unmarshal(p.Payload)
 	if err != nil {
+		if d.have {
+			d.broken = true
+		}
 		return nil
 	}
 	start := d.pkt.S == 1 && d.pkt.PID == 0
 	if d.have && (p.Timestamp != d.curTS || start) {
+		if lost {
+			d.broken = true // the lost packet may have been the frame's tail
+		}
 		if u, ok := d.finish(); ok {
 			out = append(out, u)
 		}
@@ -201,7 +242,7 @@ func (d *vp8Depacketizer) push(p *rtp.Packet) []unit {
 		if !start {
 			return out // the start of this frame was lost
 		}
-		d.have, d.curTS, d.cur, d.broken = true, p.Timestamp, d.cur[:0], false
+		d.have, d.curTS, d.tsSet, d.cur, d.broken = true, p.Timestamp, true, d.cur[:0], false
 	} else if lost {
 		d.broken = true
 	}

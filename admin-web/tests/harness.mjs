@@ -194,3 +194,21 @@ export async function apiGet(base, token, path) {
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`)
   return res
 }
+
+/**
+ * launchWithCamera makes a y4m clip (ffmpeg's testsrc2, 640x360, 30 fps) in dir and starts
+ * Chromium with its fake camera playing it (and the fake microphone's beeps), camera prompts
+ * answered, autoplay allowed and host addresses not hidden behind mDNS (WHIP to loopback).
+ */
+export async function launchWithCamera(dir) {
+  const y4m = join(dir, 'camera.y4m')
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '2', '-pix_fmt', 'yuv420p', y4m])
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
+  if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: apt-get install -y chromium fonts-noto-cjk`)
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [...chromiumFlags, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-video-capture=${y4m}`, '--disable-features=WebRtcHideLocalIpsWithMdns', '--autoplay-policy=no-user-gesture-required'],
+  })
+}

@@ -3,13 +3,11 @@
 // frame: node --test tests/video.test.mjs.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-import { apiLogin, artifacts, chromiumFlags, login, startServer } from './harness.mjs'
+import { apiLogin, artifacts, launchWithCamera, login, startServer } from './harness.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 let server
@@ -19,16 +17,9 @@ let work
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'yingji-video-'))
-  const y4m = join(work, 'camera.y4m')
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-t', '2', '-pix_fmt', 'yuv420p', y4m])
   server = await startServer()
   base = server.url
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: [...chromiumFlags, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      `--use-file-for-fake-video-capture=${y4m}`, '--disable-features=WebRtcHideLocalIpsWithMdns', '--autoplay-policy=no-user-gesture-required'],
-  })
+  browser = await launchWithCamera(work)
 })
 
 after(async () => {

@@ -34,17 +34,27 @@ export function total(list: Span[]): number {
   return list.reduce((m, s) => Math.max(m, s.end), 0)
 }
 
+/** Where a time on the recording's bar plays: the k-th segment (of the segments in time order) at local seconds into it. */
+export interface Place {
+  k: number
+  local: number
+}
+
 /**
- * playable moves a time that falls where nothing was recorded (a gap, or between segments) to
- * the start of the next segment; null past the last one.
+ * locate places a time of the recording's timeline in its segments: inside a segment, there;
+ * in a gap (or between segments), at the start of the next segment; past the end, at the end
+ * of the last one. null when there are no segments.
  */
-export function playable(list: Span[], t: number): number | null {
+export function locate(list: Span[], t: number): Place | null {
   const segs = list.filter((s) => s.kind === 'segment')
-  for (const s of segs) {
-    if (t < s.start - 0.05) return s.start
-    if (t < s.end - 0.05) return t
+  if (!segs.length) return null
+  for (let k = 0; k < segs.length; k++) {
+    const s = segs[k]
+    if (t < s.start) return { k, local: 0 }
+    if (t < s.end) return { k, local: t - s.start }
   }
-  return null
+  const k = segs.length - 1
+  return { k, local: segs[k].end - segs[k].start }
 }
 
 /** fmtDuration shows milliseconds as H:MM:SS or M:SS. */

@@ -310,6 +310,16 @@ func (s *SFU) Publish(ctx context.Context, req PublishRequest) (Answer, error) {
 			s.mu.Unlock()
 			s.dropPublisher(st, old)
 			s.mu.Lock()
+		} else if old := st.publisher; old != nil && old.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			// An earlier re-publish that never connected (sent while the publisher's link was
+			// still down): the publisher has given it up, and the new offer replaces it at once
+			// rather than answering busy until the SFU's ICE timeouts fail it.
+			st.publisher = nil
+			delete(s.sessions, old.id)
+			old.ended.Store(true)
+			s.mu.Unlock()
+			old.pc.Close()
+			s.mu.Lock()
 		} else if st.publisher != nil {
 			s.mu.Unlock()
 			return Answer{}, errBusy

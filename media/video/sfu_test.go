@@ -3,6 +3,7 @@ package video_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
@@ -250,6 +251,56 @@ func waitOpen(dc *webrtc.DataChannel) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return nil
+}
+
+// TestResumeReplacesUnconnected: a re-publish sent while the link was still down never
+// connects; the publisher's next re-publish replaces it at once instead of being told the
+// stream is busy until the SFU's ICE timeouts end the first one.
+func TestResumeReplacesUnconnected(t *testing.T) {
+	ev, rec := &events{}, &sink{}
+	s := newSFU(t, nil, video.Options{Events: ev, Sink: rec})
+	papi, _, err := videotest.API(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, a := publish(t, s, papi, "")
+	v := view(t, s, papi, a.StreamID)
+	waitFrames(t, v, 10, 20*time.Second)
+	pub.Close()
+	deadline := time.Now().Add(12 * time.Second)
+	for {
+		if in, _ := s.Stream(a.StreamID); in.State == video.StateInterrupted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stream not interrupted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The lost attempt: answered, but its publisher never applies the answer.
+	lost, err := videotest.NewPublisher(papi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lost.Close()
+	offer, err := videotest.Offer(lost.PC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Publish(context.Background(), video.PublishRequest{StreamID: a.StreamID, Offer: offer}); err != nil {
+		t.Fatal(err)
+	}
+	framesBefore := v.Frames.Load()
+	_, a2 := publish(t, s, papi, a.StreamID) // fails the test on an error (busy)
+	if a2.StreamID != a.StreamID || !a2.Resumed {
+		t.Fatalf("resume answered stream %s resumed %v", a2.StreamID, a2.Resumed)
+	}
+	waitFrames(t, v, framesBefore+10, 10*time.Second)
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if n := strings.Count(fmt.Sprint(ev.states), string(video.StateInterrupted)); n != 1 {
+		t.Errorf("states %v: want one interruption", ev.states)
+	}
 }
 
 // TestResume cuts the publisher's link for 10 s: the SFU marks the stream interrupted, tells

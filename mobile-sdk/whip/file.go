@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -28,7 +29,15 @@ type FileSource struct {
 	ivf  *ivfreader.IVFReader
 	tick time.Duration
 	pend []byte
+
+	wantKey atomic.Bool // RequestKeyFrame: skip to the next key frame
 }
+
+// RequestKeyFrame makes the next frame sent a key frame: the frames before the file's next key
+// frame are skipped, as an encoder asked for a key frame (PLI) makes one at once.
+func (s *FileSource) RequestKeyFrame() { s.wantKey.Store(true) }
+
+var _ KeyFrameSource = (*FileSource)(nil)
 
 // OpenFile opens a file source. fps is the frame rate of an H.264 file (an IVF file carries
 // its own timebase); 0 means 30.
@@ -93,6 +102,19 @@ func (s *FileSource) Codec() webrtc.RTPCodecCapability { return s.codec }
 
 // Next returns the next frame; at the end it starts over when looping.
 func (s *FileSource) Next() (media.Sample, error) {
+	if !s.wantKey.Swap(false) {
+		return s.following()
+	}
+	for {
+		smp, err := s.following()
+		if err != nil || s.isKey(smp.Data) {
+			return smp, err
+		}
+	}
+}
+
+// following is the next frame of the file, from its start again when it loops.
+func (s *FileSource) following() (media.Sample, error) {
 	for {
 		smp, err := s.next()
 		if errors.Is(err, io.EOF) && s.loop {
@@ -105,6 +127,20 @@ func (s *FileSource) Next() (media.Sample, error) {
 		}
 		return smp, err
 	}
+}
+
+// isKey reports whether a frame is a key frame: an IVF (VP8) key frame, or an H.264 access
+// unit (Annex-B) with an IDR slice.
+func (s *FileSource) isKey(frame []byte) bool {
+	if s.ivf != nil {
+		return len(frame) > 0 && frame[0]&1 == 0
+	}
+	for i := 0; i+3 < len(frame); i++ {
+		if frame[i] == 0 && frame[i+1] == 0 && frame[i+2] == 1 && frame[i+3]&0x1f == 5 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *FileSource) next() (media.Sample, error) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -155,10 +156,12 @@ func (p *Publisher) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+	tr, err := pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
 		pc.Close()
 		return err
 	}
+	go p.readRTCP(tr.Sender())
 	dc, err := pc.CreateDataChannel("position", nil)
 	if err != nil {
 		pc.Close()
@@ -324,13 +327,7 @@ func (p *Publisher) watch(ctx context.Context) {
 				p.mu.Lock()
 				connected, dropped := p.connected, p.dropped
 				p.mu.Unlock()
-				select {
-				case <-connected:
-				case <-dropped:
-					err = errors.New("dropped again")
-				case <-cctx.Done():
-					err = cctx.Err()
-				}
+				err = p.waitConnected(cctx, connected, dropped)
 			}
 			cancel()
 			if err == nil {
@@ -350,6 +347,76 @@ func (p *Publisher) watch(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-time.After(p.opts.RetryEvery):
+			}
+		}
+	}
+}
+
+// waitConnected waits for the new connection to come up. An attempt made while the link is
+// still down is given up as soon as ICE has failed every candidate pair (about 1.5 s of
+// checks), not when ICE's checking timeout (disconnected + failed timeouts) ends it: an
+// attempt that can no longer connect would otherwise hold the publisher for seconds after
+// the link has returned.
+func (p *Publisher) waitConnected(ctx context.Context, connected, dropped <-chan struct{}) error {
+	p.mu.Lock()
+	pc := p.pc
+	p.mu.Unlock()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-connected:
+			return nil
+		case <-dropped:
+			return errors.New("dropped again")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if pairsFailed(pc) {
+				return errors.New("every ICE candidate pair failed")
+			}
+		}
+	}
+}
+
+// pairsFailed reports whether pc has candidate pairs and ICE has failed all of them.
+func pairsFailed(pc *webrtc.PeerConnection) bool {
+	n := 0
+	for _, st := range pc.GetStats() {
+		cp, ok := st.(webrtc.ICECandidatePairStats)
+		if !ok {
+			continue
+		}
+		if cp.State != webrtc.StatsICECandidatePairStateFailed {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// KeyFrameSource is a Source that can make its next frame a key frame (an encoder asked for
+// one, a file source skipping to its next one).
+type KeyFrameSource interface {
+	Source
+	RequestKeyFrame()
+}
+
+// readRTCP reads what the server sends about the track (the interceptors' NACKs and reports
+// are handled on the way) and passes a key frame request (PLI, FIR) to the source: after a
+// re-publish the server asks for one at once, and the recording and the viewers go on from it.
+func (p *Publisher) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if kf, ok := p.src.(KeyFrameSource); ok {
+					kf.RequestKeyFrame()
+				}
 			}
 		}
 	}

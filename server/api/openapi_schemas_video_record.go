@@ -12,7 +12,7 @@ var recordingSchemaDocs = map[string]schemaDoc{
 	"Segment": {desc: "录像分段：自成一体的分片 MP4 文件（从关键帧开始，默认约 10 秒），存于媒体库，以 SHA-256 校验",
 		props: map[string]string{"index": "分段序号（从 0 起）", "sha256": "文件的 SHA-256", "started": "分段开始时间", "ended": "分段结束时间",
 			"offset_ms": "相对录像开始的偏移（毫秒，含此前的中断）", "duration_ms": "时长（毫秒）", "bytes": "文件字节数",
-			"codecs": "编码（RFC 6381），播放器据此创建 MediaSource 缓冲", "recovered": "服务器崩溃后修复的分段（截在最后一个完整片段处，最多丢失 1 秒）"}},
+			"codecs": "本分段的编码（RFC 6381）；分段之间可能不同（如重连后才有声音），每个分段自带完整的初始化信息，可单独播放", "recovered": "服务器崩溃后修复的分段（截在最后一个完整片段处，最多丢失 1 秒）"}},
 	"Gap": {desc: "录像中断：发布人断线到重连之间没有画面的时段",
 		props: map[string]string{"started": "中断开始（上一分段结束）", "ended": "中断结束（重连后第一个关键帧）",
 			"offset_ms": "相对录像开始的偏移（毫秒）", "duration_ms": "中断时长（毫秒）"}},

@@ -6999,7 +6999,7 @@ export interface components {
              * @description 文件字节数
              */
             bytes: number;
-            /** @description 编码（RFC 6381），播放器据此创建 MediaSource 缓冲 */
+            /** @description 本分段的编码（RFC 6381）；分段之间可能不同（如重连后才有声音），每个分段自带完整的初始化信息，可单独播放 */
             codecs: string;
             /**
              * Format: int64

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	sdk "github.com/yingji/yingji/mobile-sdk"
+	"github.com/yingji/yingji/mobile-sdk/internal/e2etest"
 	"github.com/yingji/yingji/server/app/apptest"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/timeline"
@@ -20,32 +20,24 @@ import (
 //
 //	go test -run '^$' -bench Replay -benchtime 20x ./mobile-sdk/e2etasks/
 func BenchmarkReplay10k(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		b.Run(engine, func(b *testing.B) {
-			var s *apptest.Server
-			if engine == "sqlite" {
-				s = apptest.Start(b)
-			} else {
-				s = apptest.StartPostgres(b)
+	e2etest.Engines(b, func(b *testing.B, s *apptest.Server) {
+		f := newIncident(b, s)
+		seed(b, s, f, 10000)
+		duty := s.Login(b, "duty01")
+		path := "/api/v1/incidents/" + f.IncidentID + "/timeline?page_size=500"
+		var rp timeline.Replay
+		s.Do(b, "GET", path, duty, nil).JSON(b, &rp)
+		if rp.Total < 10000 {
+			b.Fatalf("events: %d", rp.Total)
+		}
+		b.ResetTimer()
+		for range b.N {
+			if r := s.Do(b, "GET", path, duty, nil); r.Status != 200 {
+				b.Fatal(r.Status)
 			}
-			f := newIncident(b, s)
-			seed(b, s, f, 10000)
-			duty := s.Login(b, "duty01")
-			path := "/api/v1/incidents/" + f.IncidentID + "/timeline?page_size=500"
-			var rp timeline.Replay
-			s.Do(b, "GET", path, duty, nil).JSON(b, &rp)
-			if rp.Total < 10000 {
-				b.Fatalf("events: %d", rp.Total)
-			}
-			b.ResetTimer()
-			for range b.N {
-				if r := s.Do(b, "GET", path, duty, nil); r.Status != 200 {
-					b.Fatal(r.Status)
-				}
-			}
-			b.ReportMetric(float64(rp.Total), "events")
-		})
-	}
+		}
+		b.ReportMetric(float64(rp.Total), "events")
+	})
 }
 
 // seed writes n events' worth of rows: tasks with four steps, check-ins and feedback.
@@ -86,53 +78,38 @@ func seed(tb testing.TB, s *apptest.Server, f fixture, n int) {
 //
 //	go test -run '^$' -bench FeedbackAck -benchtime 1x ./mobile-sdk/e2etasks/
 func BenchmarkFeedbackAck1000(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		b.Run(engine, func(b *testing.B) {
-			ctx := context.Background()
-			var s *apptest.Server
-			if engine == "sqlite" {
-				s = apptest.Start(b)
-			} else {
-				s = apptest.StartPostgres(b)
-			}
-			f := newIncident(b, s)
-			var worst time.Duration
-			for round := range b.N {
-				b.StopTimer()
-				c, err := sdk.Open(ctx, filepath.Join(b.TempDir(), "r.db"), sdk.Options{})
-				if err != nil {
+	e2etest.Engines(b, func(b *testing.B, s *apptest.Server) {
+		ctx := context.Background()
+		f := newIncident(b, s)
+		var worst time.Duration
+		for round := range b.N {
+			b.StopTimer()
+			c := e2etest.Phone(b, s.URL, "rescue01", sdk.Options{})
+			for i := range 1000 {
+				if _, err := c.Create(ctx, "feedback", map[string]json.RawMessage{"incident_id": jsonRaw(f.IncidentID),
+					"text": jsonRaw(fmt.Sprintf("r%d-%d", round, i))}); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := c.Login(ctx, s.URL, "rescue01", apptest.Password); err != nil {
-					b.Fatal(err)
-				}
-				for i := range 1000 {
-					if _, err := c.Create(ctx, "feedback", map[string]json.RawMessage{"incident_id": jsonRaw(f.IncidentID),
-						"text": jsonRaw(fmt.Sprintf("r%d-%d", round, i))}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-				t0 := time.Now()
-				st, err := c.Sync(ctx)
-				d := time.Since(t0)
-				b.StopTimer()
-				if err != nil || st.Applied != 1000 {
-					b.Fatalf("sync: %+v %v", st, err)
-				}
-				worst = max(worst, d)
-				c.Close()
-				b.StartTimer()
 			}
-			var n, distinct int
-			s.DB.QueryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT text) FROM feedback WHERE incident_id = $1`, f.IncidentID).Scan(&n, &distinct)
-			if n != 1000*b.N || distinct != n {
-				b.Fatalf("server holds %d feedback (%d distinct), want %d", n, distinct, 1000*b.N)
+			b.StartTimer()
+			t0 := time.Now()
+			st, err := c.Sync(ctx)
+			d := time.Since(t0)
+			b.StopTimer()
+			if err != nil || st.Applied != 1000 {
+				b.Fatalf("sync: %+v %v", st, err)
 			}
-			b.ReportMetric(worst.Seconds(), "worst-s")
-			b.ReportMetric(float64(n-distinct), "duplicates")
-		})
-	}
+			worst = max(worst, d)
+			b.StartTimer()
+		}
+		var n, distinct int
+		s.DB.QueryRow(ctx, `SELECT COUNT(*), COUNT(DISTINCT text) FROM feedback WHERE incident_id = $1`, f.IncidentID).Scan(&n, &distinct)
+		if n != 1000*b.N || distinct != n {
+			b.Fatalf("server holds %d feedback (%d distinct), want %d", n, distinct, 1000*b.N)
+		}
+		b.ReportMetric(worst.Seconds(), "worst-s")
+		b.ReportMetric(float64(n-distinct), "duplicates")
+	})
 }
 
 // BenchmarkDerive10k: deriving the 10,000 events in process (no HTTP, no JSON), the query part
@@ -140,30 +117,22 @@ func BenchmarkFeedbackAck1000(b *testing.B) {
 //
 //	go test -run '^$' -bench Derive -benchtime 20x ./mobile-sdk/e2etasks/
 func BenchmarkDerive10k(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		b.Run(engine, func(b *testing.B) {
-			var s *apptest.Server
-			if engine == "sqlite" {
-				s = apptest.Start(b)
-			} else {
-				s = apptest.StartPostgres(b)
-			}
-			f := newIncident(b, s)
-			seed(b, s, f, 10000)
-			ctx := context.Background()
-			b.ResetTimer()
-			for range b.N {
-				err := s.DB.ReadTx(ctx, func(q sqldb.Querier) error {
-					_, evs, err := timeline.Derive(ctx, q, f.IncidentID)
-					if err == nil && len(evs) < 10000 {
-						err = fmt.Errorf("%d events", len(evs))
-					}
-					return err
-				})
-				if err != nil {
-					b.Fatal(err)
+	e2etest.Engines(b, func(b *testing.B, s *apptest.Server) {
+		f := newIncident(b, s)
+		seed(b, s, f, 10000)
+		ctx := context.Background()
+		b.ResetTimer()
+		for range b.N {
+			err := s.DB.ReadTx(ctx, func(q sqldb.Querier) error {
+				_, evs, err := timeline.Derive(ctx, q, f.IncidentID)
+				if err == nil && len(evs) < 10000 {
+					err = fmt.Errorf("%d events", len(evs))
 				}
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+		}
+	})
 }

@@ -155,3 +155,54 @@ func TestTimelineAnchorJob(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestTimelineAnchorDue: the periodic anchoring derives only the incidents whose part of the
+// change log moved since their last anchoring; a source outside the change log (a recording)
+// joins the chain at the next sweep.
+func TestTimelineAnchorDue(t *testing.T) {
+	t.Parallel()
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			var s *apptest.Server
+			if engine == "sqlite" {
+				s = apptest.Start(t, apptest.WithExtend(noAnchorJob))
+			} else {
+				s = apptest.StartPostgres(t, apptest.WithExtend(noAnchorJob))
+			}
+			ctx := context.Background()
+			f := newIncident(t, s)
+			now := time.Now()
+			first, err := timeline.AnchorDue(ctx, s.DB, now, timeline.AnchorSweep)
+			if err != nil || first.Open == 0 || first.Derived != first.Open || anchors(t, s, f.IncidentID) == 0 {
+				t.Fatalf("first run: %+v %v (anchors %d)", first, err, anchors(t, s, f.IncidentID))
+			}
+			if r, err := timeline.AnchorDue(ctx, s.DB, now.Add(time.Minute), timeline.AnchorSweep); err != nil || r.Derived != 0 || r.Events != 0 || r.Open != first.Open {
+				t.Fatalf("nothing changed, yet: %+v %v", r, err)
+			}
+			// Headquarters give rescue01 a task: that incident alone is derived again.
+			before := anchors(t, s, f.IncidentID)
+			duty := s.Login(t, "duty01")
+			want(t, s.Do(t, "POST", "/api/v1/incidents/"+f.IncidentID+"/tasks", duty, map[string]any{"title": "封控下风向道路", "assignee_id": f.Rescue1}),
+				http.StatusCreated, nil)
+			r, err := timeline.AnchorDue(ctx, s.DB, now.Add(2*time.Minute), timeline.AnchorSweep)
+			if err != nil || r.Derived != 1 || r.Events < 1 || anchors(t, s, f.IncidentID) != before+r.Events {
+				t.Fatalf("after a task: %+v %v (anchors %d → %d)", r, err, before, anchors(t, s, f.IncidentID))
+			}
+			// A recording (not in the change log) waits for the sweep.
+			before = anchors(t, s, f.IncidentID)
+			t0 := now.UTC().Add(-10 * time.Minute).Truncate(time.Second)
+			if _, err := s.DB.Exec(ctx, `INSERT INTO video_recordings (id, stream_id, incident_id, publisher, publisher_name, org_path, started, ended, duration_ms, size, codecs)
+				VALUES ($1, $2, $3, $4, '林队员', $5, $6, $7, 60000, 4096, 'avc1.42e01f')`, yingji.NewID(), yingji.NewID(), f.IncidentID, f.Rescue2, f.OrgPath, t0, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := timeline.AnchorDue(ctx, s.DB, now.Add(3*time.Minute), timeline.AnchorSweep); err != nil || r.Derived != 0 || anchors(t, s, f.IncidentID) != before {
+				t.Fatalf("before the sweep: %+v %v", r, err)
+			}
+			r, err = timeline.AnchorDue(ctx, s.DB, now.Add(timeline.AnchorSweep+3*time.Minute), timeline.AnchorSweep)
+			if err != nil || r.Derived != r.Open || anchors(t, s, f.IncidentID) <= before {
+				t.Fatalf("the sweep: %+v %v (anchors %d → %d)", r, err, before, anchors(t, s, f.IncidentID))
+			}
+		})
+	}
+}

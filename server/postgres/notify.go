@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Notify sends payload on channel to every listening connection (every server instance).
+// Notify sends payload on channel to every listening connection (every server instance), on
+// the pool of the reads: a poke does not wait behind the writers.
 func (db *DB) Notify(ctx context.Context, channel, payload string) error {
-	_, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
+	_, err := db.reads.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload)
 	return err
 }
 

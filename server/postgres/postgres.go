@@ -21,7 +21,13 @@ import (
 
 // DB is an open PostgreSQL database.
 type DB struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// reads serves the read-only transactions (ReadTx: a phone's pull), the single statements
+	// of Query and QueryRow (a session's lookup on every request) and NOTIFY, beside the pool
+	// of the write transactions and Exec: a burst of writers queued on a row lock (the change
+	// log's counter, an incident code) holds every connection of its pool, and a pull or a poke
+	// queued behind them waited for the whole burst to end.
+	reads  *pgxpool.Pool
 	std    *sql.DB // for goose, over the same pool
 	mig    *sqldb.Migrator
 	schema string
@@ -56,7 +62,12 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{pool: pool, std: stdlib.OpenDBFromPool(pool), schema: opt.Schema}
+	reads, err := pgxpool.NewWithConfig(ctx, cfg.Copy())
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	db := &DB{pool: pool, reads: reads, std: stdlib.OpenDBFromPool(pool), schema: opt.Schema}
 	if db.mig, err = sqldb.NewMigrator(sqldb.Postgres, db.std, migrations.Postgres()); err != nil {
 		db.Close()
 		return nil, err
@@ -77,6 +88,7 @@ func (db *DB) SchemaStatus(ctx context.Context) (int64, int64, error) { return d
 func (db *DB) Close() error {
 	err := db.std.Close()
 	db.pool.Close()
+	db.reads.Close()
 	return err
 }
 
@@ -85,20 +97,20 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (int64, error
 }
 
 func (db *DB) Query(ctx context.Context, query string, args ...any) (sqldb.Rows, error) {
-	return queryOn(ctx, db.pool, query, args)
+	return queryOn(ctx, db.reads, query, args)
 }
 
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) sqldb.Row {
-	return row{db.pool.QueryRow(ctx, query, args...)}
+	return row{db.reads.QueryRow(ctx, query, args...)}
 }
 
 func (db *DB) InTx(ctx context.Context, fn func(sqldb.Querier) error) error {
-	return db.runTx(ctx, pgx.TxOptions{}, fn)
+	return db.runTx(ctx, db.pool, pgx.TxOptions{}, fn)
 }
 
 // ReadTx runs fn in a REPEATABLE READ, READ ONLY transaction: one snapshot throughout.
 func (db *DB) ReadTx(ctx context.Context, fn func(sqldb.Querier) error) error {
-	return db.runTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return db.runTx(ctx, db.reads, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 
 // asyncCommitKey marks a context whose transactions commit without waiting for the WAL flush.
@@ -113,10 +125,10 @@ func AsyncCommit(ctx context.Context) context.Context {
 	return context.WithValue(ctx, asyncCommitKey{}, true)
 }
 
-func (db *DB) runTx(ctx context.Context, opts pgx.TxOptions, fn func(sqldb.Querier) error) error {
+func (db *DB) runTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(sqldb.Querier) error) error {
 	x := &tx{}
 	async := opts.AccessMode != pgx.ReadOnly && ctx.Value(asyncCommitKey{}) != nil
-	err := pgx.BeginTxFunc(ctx, db.pool, opts, func(t pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, pool, opts, func(t pgx.Tx) error {
 		x.t = t
 		if async {
 			if _, err := t.Exec(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {

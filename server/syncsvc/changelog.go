@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,23 +182,70 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 	if err := auditAnswers(ctx, q, b.answers, now); err != nil {
 		return err
 	}
-	for scope, d := range b.sums {
-		var sum, count int64
-		err := q.QueryRow(ctx, `SELECT sum, count FROM sync_sums WHERE scope = $1`, scope).Scan(&sum, &count)
-		if err != nil && !errors.Is(err, yingji.ErrNotFound) {
-			return fmt.Errorf("sync: read checksum: %w", err)
-		}
-		sum = int64(uint64(sum) + d.sum)
-		count += d.count
-		if _, err := q.Exec(ctx, `INSERT INTO sync_sums (scope, sum, count) VALUES ($1, $2, $3)
-			ON CONFLICT (scope) DO UPDATE SET sum = $2, count = $3`, scope, sum, count); err != nil {
-			return fmt.Errorf("sync: write checksum: %w", err)
-		}
+	if err := writeHeads(ctx, q, b); err != nil {
+		return err
 	}
 	if len(b.pokes) > 0 {
 		pokes := b.pokes
 		origin := b.origin
 		q.AfterCommit(func() { s.notify(pokes, origin) })
+	}
+	return nil
+}
+
+// writeHeads writes each touched scope's checksum and newest change number (last_seq, which
+// lets a pull skip the scopes with nothing new), in two statements whatever the number of
+// scopes: they run while the transaction holds the change log's counter, which every writer
+// of sync_sums holds, so the rows read here stay as read until the commit. Every scope a
+// change touches, before or after it, is poked, and those are the scopes whose pulls see the
+// change: last_seq follows the pokes.
+func writeHeads(ctx context.Context, q sqldb.Querier, b *batch) error {
+	scopes := slices.Sorted(maps.Keys(b.pokes))
+	for sc := range b.sums {
+		if _, ok := b.pokes[sc]; !ok { // never: a change pokes the scopes it counts in
+			scopes = append(scopes, sc)
+		}
+	}
+	if len(scopes) == 0 {
+		return nil
+	}
+	type head struct{ sum, count int64 }
+	cur := make(map[string]head, len(scopes))
+	err := sqldb.InChunks(scopes, nil, func(args []any, in string) error {
+		rows, err := q.Query(ctx, `SELECT scope, sum, count FROM sync_sums WHERE scope IN (`+in+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sc string
+			var h head
+			if err := rows.Scan(&sc, &h.sum, &h.count); err != nil {
+				return err
+			}
+			cur[sc] = h
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("sync: read checksums: %w", err)
+	}
+	for start := 0; start < len(scopes); start += 500 {
+		var rows []string
+		var args []any
+		for _, sc := range scopes[start:min(start+500, len(scopes))] {
+			h := cur[sc]
+			if d := b.sums[sc]; d != nil {
+				h.sum = int64(uint64(h.sum) + d.sum) // modulo 2^64
+				h.count += d.count
+			}
+			rows = append(rows, "("+Placeholders(len(args)+1, 4)+")")
+			args = append(args, sc, h.sum, h.count, max(b.pokes[sc], b.seqNext-1))
+		}
+		if _, err := q.Exec(ctx, `INSERT INTO sync_sums (scope, sum, count, last_seq) VALUES `+strings.Join(rows, ", ")+`
+			ON CONFLICT (scope) DO UPDATE SET sum = excluded.sum, count = excluded.count, last_seq = excluded.last_seq`, args...); err != nil {
+			return fmt.Errorf("sync: write checksums: %w", err)
+		}
 	}
 	return nil
 }

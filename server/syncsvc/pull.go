@@ -56,6 +56,10 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 			}
 		}
 		slices.Sort(resp.Purge)
+		heads, err := scopeHeads(ctx, tx, allowed)
+		if err != nil {
+			return err
+		}
 		budget := limit
 		for _, sc := range allowed {
 			cp := req.Checkpoints[sc]
@@ -64,6 +68,13 @@ func (s *Service) Pull(ctx context.Context, a *yingji.Actor, req syncproto.PullR
 			}
 			if budget <= 0 {
 				resp.Scopes = append(resp.Scopes, syncproto.ScopeChanges{Scope: sc, Records: []syncproto.Record{}, Checkpoint: cp, More: true})
+				continue
+			}
+			if hd, ok := heads[sc]; ok && cp > 0 && hd.last <= cp {
+				// Nothing in the scope after the checkpoint (its newest change is at or below
+				// it, in this snapshot): no scan of the log.
+				resp.Scopes = append(resp.Scopes, syncproto.ScopeChanges{Scope: sc, Records: []syncproto.Record{}, Checkpoint: h,
+					Checksum: syncproto.FormatChecksum(uint64(hd.sum)), Count: hd.count})
 				continue
 			}
 			ch, n, err := s.pullScope(ctx, tx, sc, cp, h, budget)
@@ -218,6 +229,33 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 		out.Checksum = syncproto.FormatChecksum(uint64(sum))
 	}
 	return out, len(changes), nil
+}
+
+// scopeHead is a scope's checksum, count and newest change number.
+type scopeHead struct {
+	sum, count, last int64
+}
+
+// scopeHeads reads the heads of the scopes that have one.
+func scopeHeads(ctx context.Context, q sqldb.Querier, scopes []string) (map[string]scopeHead, error) {
+	out := make(map[string]scopeHead, len(scopes))
+	err := sqldb.InChunks(scopes, nil, func(args []any, in string) error {
+		rows, err := q.Query(ctx, `SELECT scope, sum, count, last_seq FROM sync_sums WHERE scope IN (`+in+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sc string
+			var h scopeHead
+			if err := rows.Scan(&sc, &h.sum, &h.count, &h.last); err != nil {
+				return err
+			}
+			out[sc] = h
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 // loadPriors reads the change-log state of many records of one collection.

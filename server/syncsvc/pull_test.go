@@ -537,3 +537,60 @@ func TestPortalAndPhoneEdits(t *testing.T) {
 		})
 	}
 }
+
+// TestPullQuietScopes: a pull answers the scopes with nothing after their checkpoints from
+// their heads (no scan of the log), and the answers stay right: every scope's checkpoint
+// reaches the head, checksums match the replica (apply checks them), the changed scope gets
+// its record and the scope a record left gets the removal.
+func TestPullQuietScopes(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, e *env) {
+		town := e.client(t, "township01")
+		r := newReplica()
+		town.sync(t, r, 0)
+		safety := e.client(t, "safety01")
+		own := newReplica()
+		safety.sync(t, own, 0)
+		id, seq := safety.createHazard(t, e.entID(entA), "安静的范围")
+		safety.sync(t, own, 0)
+		entScope, townScope := "ent:"+e.entID(entA), "org:"+e.unitID(townA)
+		resp := town.pull(t, r.checkpoints(), 0)
+		for _, ch := range resp.Scopes {
+			if ch.More || ch.Checkpoint < seq {
+				t.Fatalf("scope %s: checkpoint %d below the change %d: %+v", ch.Scope, ch.Checkpoint, seq, ch)
+			}
+			got := len(ch.Records)
+			if ch.Scope == townScope {
+				if got != 1 || ch.Records[0].ID != id {
+					t.Fatalf("the township's scope after the change: %+v", ch)
+				}
+			} else if got != 0 || len(ch.Removed) != 0 {
+				t.Fatalf("quiet scope %s answered %+v", ch.Scope, ch)
+			}
+		}
+		r.apply(t, resp)
+		// Nothing new at all: every scope is quiet and stays where it is.
+		resp = town.pull(t, r.checkpoints(), 0)
+		for _, ch := range resp.Scopes {
+			if len(ch.Records) != 0 || ch.Checkpoint != r.cps[ch.Scope] {
+				t.Fatalf("pull without changes, scope %s: %+v (had %d)", ch.Scope, ch, r.cps[ch.Scope])
+			}
+		}
+		r.apply(t, resp)
+		// The hazard moves to another enterprise: the old enterprise's scope (touched only as
+		// the record's place before) gets the removal.
+		other := e.entID("临江氯碱化工股份有限公司")
+		wantResult(t, town.pushOne(t, town.update("hazards", id, map[string]any{"enterprise_id": other})), syncproto.StatusApplied, "")
+		resp = safety.pull(t, own.checkpoints(), 0)
+		var ent *syncproto.ScopeChanges
+		for i := range resp.Scopes {
+			if resp.Scopes[i].Scope == entScope {
+				ent = &resp.Scopes[i]
+			}
+		}
+		if ent == nil || len(ent.Removed) != 1 || ent.Removed[0].ID != id {
+			t.Fatalf("the old enterprise's scope after the move: %+v", ent)
+		}
+		own.apply(t, resp)
+	})
+}

@@ -120,7 +120,7 @@ func Send(t *testing.T, s *apptest.Server, method, path, token string, body any,
 
 // Phone opens an SDK client with its own replica (in t's temporary directory) and logs user in
 // to the server at url; it is closed when the test ends.
-func Phone(t *testing.T, url, user string, opts sdk.Options) *sdk.Client {
+func Phone(t testing.TB, url, user string, opts sdk.Options) *sdk.Client {
 	t.Helper()
 	ctx := context.Background()
 	c, err := sdk.Open(ctx, filepath.Join(t.TempDir(), user+".db"), opts)
@@ -132,6 +132,19 @@ func Phone(t *testing.T, url, user string, opts sdk.Options) *sdk.Client {
 		t.Fatalf("login %s: %v", user, err)
 	}
 	return c
+}
+
+// Engines runs fn as a sub-benchmark on a fresh server of each engine, SQLite then PostgreSQL.
+func Engines(b *testing.B, fn func(b *testing.B, s *apptest.Server)) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			if engine == "sqlite" {
+				fn(b, apptest.Start(b))
+			} else {
+				fn(b, apptest.StartPostgres(b))
+			}
+		})
+	}
 }
 
 // Raw is v as JSON (a record field); v must marshal.

@@ -117,6 +117,8 @@ type Alert struct {
 	AcknowledgedReceivedAt string `json:"acknowledged_received_at"`
 	DisposedReceivedAt     string `json:"disposed_received_at"`
 	ClosedReceivedAt       string `json:"closed_received_at"`
+	// IncidentID is the incident the alert was turned into ("" while none).
+	IncidentID string `json:"incident_id"`
 }
 
 // Config are the dispatch and escalation settings.

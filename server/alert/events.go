@@ -16,6 +16,7 @@ const (
 	EventRecurred  = "recurred"  // the condition came back before the alert was handled
 	EventEscalated = "escalated" // dispatched to a higher tier after a deadline passed
 	EventStatus    = "status"    // its status changed (acknowledged, disposing, closed, false alarm)
+	EventIncident  = "incident"  // it was turned into an incident (written by the incident module; message: code and title)
 )
 
 // event is one row of alert_events.

@@ -16,7 +16,7 @@ import (
 const alertCols = `a.id, a.enterprise_id, COALESCE(e.name, ''), a.org_path, a.device_id, a.point_id, a.rule_id, a.cause, a.kind,
 	a.level, a.level_name, a.title, a.message, a.value, a.threshold, a.unit, a.started_at, a.last_at, a.cleared_at, a.tier,
 	a.escalated_at, a.status, a.disposal_reason, a.disposal_measures, a.photos, a.acknowledged_by, a.acknowledged_at,
-	a.disposed_by, a.disposed_at, a.closed_at, a.acknowledged_received_at, a.disposed_received_at, a.closed_received_at`
+	a.disposed_by, a.disposed_at, a.closed_at, a.acknowledged_received_at, a.disposed_received_at, a.closed_received_at, a.incident_id`
 
 const alertFrom = ` FROM alerts a LEFT JOIN enterprises e ON e.id = a.enterprise_id`
 
@@ -26,7 +26,7 @@ func scanAlert(r sqldb.Rows) (Alert, error) {
 	err := r.Scan(&a.ID, &a.EnterpriseID, &a.EnterpriseName, &a.OrgPath, &a.DeviceID, &a.PointID, &a.RuleID, &a.Cause, &a.Kind,
 		&level, &a.LevelName, &a.Title, &a.Message, &value, &threshold, &a.Unit, &a.StartedAt, &a.LastAt, &a.ClearedAt, &a.Tier,
 		&a.EscalatedAt, &a.Status, &a.DisposalReason, &a.DisposalMeasures, &photos, &a.AcknowledgedBy, &a.AcknowledgedAt,
-		&a.DisposedBy, &a.DisposedAt, &a.ClosedAt, &a.AcknowledgedReceivedAt, &a.DisposedReceivedAt, &a.ClosedReceivedAt)
+		&a.DisposedBy, &a.DisposedAt, &a.ClosedAt, &a.AcknowledgedReceivedAt, &a.DisposedReceivedAt, &a.ClosedReceivedAt, &a.IncidentID)
 	a.Level, _ = strconv.Atoi(level)
 	a.Value, _ = strconv.ParseFloat(value, 64)
 	a.Threshold, _ = strconv.ParseFloat(threshold, 64)

@@ -101,7 +101,7 @@ func (s *Service) Stats(ctx context.Context, a *yingji.Actor, q StatsQuery) (Sta
 		err := r.Scan(&x.ID, &x.EnterpriseID, &x.EnterpriseName, &x.OrgPath, &x.DeviceID, &x.PointID, &x.RuleID, &x.Cause, &x.Kind,
 			&level, &x.LevelName, &x.Title, &x.Message, &value, &threshold, &x.Unit, &x.StartedAt, &x.LastAt, &x.ClearedAt, &x.Tier,
 			&x.EscalatedAt, &x.Status, &x.DisposalReason, &x.DisposalMeasures, &photos, &x.AcknowledgedBy, &x.AcknowledgedAt,
-			&x.DisposedBy, &x.DisposedAt, &x.ClosedAt, &x.AcknowledgedReceivedAt, &x.DisposedReceivedAt, &x.ClosedReceivedAt, &x.industry, &x.townshipID, &x.townshipName)
+			&x.DisposedBy, &x.DisposedAt, &x.ClosedAt, &x.AcknowledgedReceivedAt, &x.DisposedReceivedAt, &x.ClosedReceivedAt, &x.IncidentID, &x.industry, &x.townshipID, &x.townshipName)
 		x.Level, _ = strconv.Atoi(level)
 		return x, err
 	})

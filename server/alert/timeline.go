@@ -131,6 +131,8 @@ func (s *Service) Timeline(ctx context.Context, a *yingji.Actor, alertID string)
 			it.Text = "监测值再次异常"
 		case EventEscalated:
 			it.Text = fmt.Sprintf("%s，已上报%s", e.Message, TierName(e.Tier))
+		case EventIncident:
+			it.Text = e.Message
 		case EventStatus:
 			it.Text = "预警" + StatusName(e.Status)
 			if !Open(e.Status) && e.Message != "" {

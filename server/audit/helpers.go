@@ -27,6 +27,18 @@ func Deny(ctx context.Context, rec yingji.Auditor, a *yingji.Actor, action, objT
 	return err
 }
 
+// Refused records err as a refusal (Deny) when it is one — the actor may not (EFORBIDDEN) or
+// the object's state does not allow it (ECONFLICT) — and returns err. Other errors (invalid
+// input, not found, a failure of the store) are returned as they are, unrecorded: the caller
+// of a transaction that may fail either way passes its error through Refused.
+func Refused(ctx context.Context, rec yingji.Auditor, a *yingji.Actor, action, objType, id string, err error) error {
+	switch yingji.ErrorKind(err) {
+	case yingji.EFORBIDDEN, yingji.ECONFLICT:
+		return Deny(ctx, rec, a, action, objType, id, err)
+	}
+	return err
+}
+
 // Require returns nil when the actor holds perm; otherwise it records the refusal (Deny) and
 // returns the permission error.
 func Require(ctx context.Context, rec yingji.Auditor, a *yingji.Actor, perm, action, objType, id string) error {

@@ -1,18 +1,22 @@
 package demo
 
 import (
+	"context"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"time"
 
 	"github.com/yingji/yingji/server/alert"
 	"github.com/yingji/yingji/server/assess"
 	"github.com/yingji/yingji/server/dispatch"
+	"github.com/yingji/yingji/server/inbox"
 	"github.com/yingji/yingji/server/incident"
 	"github.com/yingji/yingji/server/monitor/rules"
 	"github.com/yingji/yingji/server/plan"
 	"github.com/yingji/yingji/server/resource"
 	"github.com/yingji/yingji/server/route"
+	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/task"
 	"github.com/yingji/yingji/server/yingji"
 )
@@ -71,6 +75,12 @@ func (s *sim) openResponders() error {
 	r := &responders{teams: map[string]string{}, rnd: rand.New(rand.NewPCG(h.Seed, 0x5deece66d))}
 	r.incidents = incident.New(h.DB, s.sync, s.audit, quiet)
 	r.incidents.Now = s.clock
+	// The response steps notify their people through the inbox as on the live server (the
+	// leader the step awaits, the proposer the decision, the groups the response).
+	inb := inbox.New(h.DB, s.sync, s.audit, quiet, nil)
+	inb.Now = s.clock
+	s.sync.Register(inb.Collection())
+	r.incidents.Inbox = readingInbox{inb, s}
 	s.sync.Register(r.incidents.Collection())
 	s.sync.Register(r.incidents.ActionCollection())
 	s.sync.Register(r.incidents.MessageCollection())
@@ -106,6 +116,37 @@ func (s *sim) openResponders() error {
 	}
 	s.resp = r
 	return nil
+}
+
+// readingInbox is the inbox of the history: a notification is written as on the live server
+// (in the step's transaction, synced to the user's phones; the history has no job runner, so
+// nothing goes out on outside channels), and its user reads it a few minutes later — the
+// history is the past, nothing in it waits unread.
+type readingInbox struct {
+	*inbox.Service
+	s *sim
+}
+
+func (r readingInbox) PutTx(ctx context.Context, q sqldb.Querier, it inbox.Item) (bool, error) {
+	created, err := r.Service.PutTx(ctx, q, it)
+	if err != nil || !created {
+		return created, err
+	}
+	id := inbox.ID(it.Key)
+	h := fnv.New32a()
+	h.Write([]byte(it.Key))
+	read := r.s.now.Add(time.Duration(2+h.Sum32()%20) * time.Minute)
+	r.s.at(read, "notification read", func() error {
+		a := &yingji.Actor{UserID: it.UserID, IP: "127.0.0.1"}
+		for _, u := range r.s.users {
+			if u.UserID == it.UserID {
+				a = u
+			}
+		}
+		_, err := r.Service.MarkRead(r.s.ctx, a, id)
+		return err
+	})
+	return true, nil
 }
 
 // rid is a device-made id (UUID version 4 layout) from the response side's own generator.

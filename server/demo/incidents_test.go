@@ -106,6 +106,8 @@ func checkIncidents(t *testing.T, s *apptest.Server) []string {
 		t.Errorf("active incident: %+v, want responding at level 4", active)
 	}
 
+	checkInboxes(t, s, past, active)
+
 	// The replay: the chain's kinds in order, every event once, times in order.
 	var replay struct {
 		Items []event `json:"items"`
@@ -228,6 +230,59 @@ func checkIncidents(t *testing.T, s *apptest.Server) []string {
 	return append([]string{past.Code, active.Code}, evs...)
 }
 
+type notification struct {
+	Kind      string `json:"kind"`
+	Title     string `json:"title"`
+	RefID     string `json:"ref_id"`
+	Link      string `json:"link"`
+	CreatedAt string `json:"created_at"`
+	ReadAt    string `json:"read_at"`
+}
+
+// responseKinds are the kinds of notification the response steps write.
+var responseKinds = []string{"response_proposed", "response_decided", "incident_group", "incident_ended"}
+
+// checkInboxes: the past approvals left in leader01's inbox the three steps proposed to him
+// and in duty01's the three decisions, as a live approval does, each linked to its incident,
+// written at the step's time and read since (the history is the past).
+func checkInboxes(t *testing.T, s *apptest.Server, past, active incidentRow) {
+	t.Helper()
+	for _, c := range []struct {
+		user, kind string
+		want       int
+	}{{"leader01", "response_proposed", 3}, {"duty01", "response_decided", 3}} {
+		var page struct {
+			Items []notification `json:"items"`
+			Total int            `json:"total"`
+		}
+		get(t, s, s.Login(t, c.user), "/api/v1/notifications?page_size=200", &page)
+		byIncident := map[string]int{}
+		for _, n := range page.Items {
+			if !slices.Contains(responseKinds, n.Kind) {
+				continue
+			}
+			if n.ReadAt == "" || n.ReadAt < n.CreatedAt || n.CreatedAt >= base.UTC().Format(time.RFC3339) {
+				t.Errorf("%s: notification %s %q created %s, read %q: want written in the history and read", c.user, n.Kind, n.Title, n.CreatedAt, n.ReadAt)
+			}
+			if n.Kind != c.kind {
+				continue
+			}
+			switch n.Link {
+			case "/command?id=" + past.ID:
+				byIncident[past.Title]++
+			case "/command?id=" + active.ID:
+				byIncident[active.Title]++
+			default:
+				t.Errorf("%s: notification %q links %q", c.user, n.Title, n.Link)
+			}
+		}
+		// the past incident: start and termination; the active one: its start
+		if byIncident[past.Title]+byIncident[active.Title] != c.want || byIncident[past.Title] != 2 || byIncident[active.Title] != 1 {
+			t.Errorf("%s: %s notifications by incident %v, want 2 of the past one and 1 of the active one", c.user, c.kind, byIncident)
+		}
+	}
+}
+
 // incidentTables are the response side's tables a restart must leave alone.
 var incidentTables = []string{"incidents", "response_actions", "incident_members", "incident_messages", "dispatch_orders", "tasks",
 	"checkins", "feedback", "assessments", "timeline_anchors"}
@@ -242,6 +297,12 @@ func counts(t *testing.T, s *apptest.Server) map[string]int {
 		}
 		out[table] = n
 	}
+	var n int
+	if err := s.DB.QueryRow(context.Background(), `SELECT COUNT(*) FROM notifications WHERE kind IN ($1, $2, $3, $4)`,
+		responseKinds[0], responseKinds[1], responseKinds[2], responseKinds[3]).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	out["notifications"] = n
 	return out
 }
 
@@ -254,7 +315,7 @@ func TestDemoIncidentsOnce(t *testing.T) {
 	t.Run("first", func(t *testing.T) {
 		s := apptest.Start(t, apptest.WithDemoHistory(), apptest.WithClock(clock()), onDir)
 		first = counts(t, s)
-		for _, table := range incidentTables {
+		for _, table := range append(incidentTables, "notifications") {
 			if first[table] == 0 {
 				t.Errorf("no rows in %s after the first start", table)
 			}

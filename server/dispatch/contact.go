@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/notify"
 	"github.com/yingji/yingji/server/resource"
 	"github.com/yingji/yingji/server/sqldb"
@@ -20,6 +21,9 @@ const (
 	ChannelZZD = "zzd"
 	ChannelFax = "fax"
 )
+
+// ObjectContactMessage is the object of a one-click message's audit entry.
+const ObjectContactMessage = "contact_message"
 
 // SMSTemplate is the platform's name of the one-click SMS template (parameters sender, text);
 // the configuration maps it to the provider's template id.
@@ -76,10 +80,7 @@ var mobileRe = regexp.MustCompile(`^(\+?86)?1[3-9][0-9]{9}$`)
 func (c *Contacts) Send(ctx context.Context, a *yingji.Actor, channel string, in ContactInput) (ContactMessage, error) {
 	action := "contact." + channel
 	deny := func(err error) error {
-		if yingji.ErrorKind(err) == yingji.EFORBIDDEN {
-			c.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: in.TargetKind, ObjectID: in.TargetID, Result: "denied"})
-		}
-		return err
+		return audit.Refused(ctx, c.Audit, a, action, orDefault(in.TargetKind, "address"), in.TargetID, err)
 	}
 	if err := a.Require(yingji.PermContactSend); err != nil {
 		return ContactMessage{}, deny(err)
@@ -209,8 +210,12 @@ func (c *Contacts) Send(ctx context.Context, a *yingji.Actor, channel string, in
 		m.ProviderID, m.ErrorCode, m.ErrorMessage, m.SentBy, m.SentByName, m.At); xerr != nil {
 		return m, fmt.Errorf("dispatch: record contact message: %w", xerr)
 	}
-	c.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "contact_message", ObjectID: m.ID, Result: map[bool]string{true: "ok", false: "failed"}[err == nil],
-		Detail: map[string]any{"target_kind": m.TargetKind, "target_id": m.TargetID, "address": m.Address, "incident_id": m.IncidentID, "error": m.ErrorCode}})
+	detail := map[string]any{"target_kind": m.TargetKind, "target_id": m.TargetID, "address": m.Address, "incident_id": m.IncidentID, "error": m.ErrorCode}
+	if err == nil {
+		audit.OK(ctx, c.Audit, a, action, ObjectContactMessage, m.ID, detail)
+	} else if c.Audit != nil { // the channel refused it: recorded as a failed write
+		c.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: ObjectContactMessage, ObjectID: m.ID, Result: "failed", Detail: detail})
+	}
 	return m, nil
 }
 

@@ -193,7 +193,7 @@ func (s *Service) CreateRequest(ctx context.Context, a *yingji.Actor, incidentID
 		return Request{}, err
 	}
 	if !ok {
-		return Request{}, s.deny(ctx, a, "dispatch.request", incidentID, yingji.Forbidden("事件"))
+		return Request{}, s.deny(ctx, a, "dispatch.request", ObjectIncident, incidentID, yingji.Forbidden("事件"))
 	}
 	f := syncsvc.Fields{"incident_id": syncsvc.JSON(incidentID), "kind": syncsvc.JSON(orDefault(in.Kind, "supply")),
 		"item": syncsvc.JSON(strings.TrimSpace(in.Item)), "quantity": syncsvc.JSON(in.Quantity), "unit": syncsvc.JSON(strings.TrimSpace(in.Unit)),
@@ -213,10 +213,9 @@ func (s *Service) CreateRequest(ctx context.Context, a *yingji.Actor, incidentID
 		return s.Sync.Changed(ctx, tx, requestSpec.Name, id)
 	})
 	if err != nil {
-		return Request{}, err
+		return Request{}, s.deny(ctx, a, "dispatch.request", ObjectIncident, incidentID, err)
 	}
-	s.Audit.Record(ctx, a, yingji.Event{Action: "dispatch.request", ObjectType: "resource_request", ObjectID: id, Result: "ok",
-		Detail: map[string]any{"incident_id": incidentID, "item": in.Item, "quantity": in.Quantity}})
+	s.ok(ctx, a, "dispatch.request", ObjectRequest, id, map[string]any{"incident_id": incidentID, "item": in.Item, "quantity": in.Quantity})
 	return requestOf(id, f), nil
 }
 
@@ -230,7 +229,7 @@ type HandleInput struct {
 func (s *Service) HandleRequest(ctx context.Context, a *yingji.Actor, id string, in HandleInput) (Request, error) {
 	action := "dispatch.request_" + in.Status
 	if err := a.Require(yingji.PermDispatchOrder); err != nil {
-		return Request{}, s.deny(ctx, a, action, id, err)
+		return Request{}, s.deny(ctx, a, action, ObjectRequest, id, err)
 	}
 	var out syncsvc.Fields
 	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
@@ -273,8 +272,8 @@ func (s *Service) HandleRequest(ctx context.Context, a *yingji.Actor, id string,
 		return s.Sync.Changed(ctx, tx, requestSpec.Name, id)
 	})
 	if err != nil {
-		return Request{}, s.deny(ctx, a, action, id, err)
+		return Request{}, s.deny(ctx, a, action, ObjectRequest, id, err)
 	}
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "resource_request", ObjectID: id, Result: "ok", Detail: in})
+	s.ok(ctx, a, action, ObjectRequest, id, in)
 	return requestOf(id, out), nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/resource"
 	"github.com/yingji/yingji/server/route"
 	"github.com/yingji/yingji/server/sqldb"
@@ -62,15 +63,22 @@ func (s *Service) Collections() []syncsvc.Collection {
 
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Second) }
 
-func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, id string, detail any) {
-	s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "dispatch_order", ObjectID: id, Result: "ok", Detail: detail})
+// Objects of dispatch's audit entries.
+const (
+	ObjectIncident = "incident"
+	ObjectOrder    = "dispatch_order"
+	ObjectRequest  = "resource_request"
+)
+
+// ok records a write that succeeded (audit.OK).
+func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, objType, id string, detail any) {
+	audit.OK(ctx, s.Audit, a, action, objType, id, detail)
 }
 
-func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, id string, err error) error {
-	if k := yingji.ErrorKind(err); k == yingji.EFORBIDDEN {
-		s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "dispatch_order", ObjectID: id, Result: "denied", Detail: err.Error()})
-	}
-	return err
+// deny records a refusal of action on the object and returns err: a permission or scope
+// refusal, or one of the object's state (audit.Refused); other errors pass unrecorded.
+func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, objType, id string, err error) error {
+	return audit.Refused(ctx, s.Audit, a, action, objType, id, err)
 }
 
 func (s *Service) writeTx(ctx context.Context, fn func(tx sqldb.Querier) error) error {
@@ -106,7 +114,7 @@ func (s *Service) Incident(ctx context.Context, a *yingji.Actor, id string) (Inc
 		return in, err
 	}
 	if !ok {
-		return in, s.deny(ctx, a, "dispatch.read", id, yingji.Forbidden("事件"))
+		return in, s.deny(ctx, a, "dispatch.read", ObjectIncident, id, yingji.Forbidden("事件"))
 	}
 	return in, nil
 }
@@ -260,17 +268,17 @@ func Free(ctx context.Context, q sqldb.Querier, ids []string) (map[string]float6
 func (s *Service) CreateOrder(ctx context.Context, a *yingji.Actor, incidentID string, in OrderInput) (Order, error) {
 	const action = "dispatch.order"
 	if err := a.Require(yingji.PermDispatchOrder); err != nil {
-		return Order{}, s.deny(ctx, a, action, incidentID, err)
+		return Order{}, s.deny(ctx, a, action, ObjectIncident, incidentID, err)
 	}
 	inc, err := loadIncident(ctx, s.DB, incidentID)
 	if err != nil {
 		return Order{}, err
 	}
 	if !canOrder(a, inc) {
-		return Order{}, s.deny(ctx, a, action, incidentID, yingji.Forbidden("事件"))
+		return Order{}, s.deny(ctx, a, action, ObjectIncident, incidentID, yingji.Forbidden("事件"))
 	}
 	if inc.Status == "terminated" {
-		return Order{}, yingji.Errorf(yingji.ECONFLICT, "dispatch.incident_terminated", "事件已终止，不能再调度")
+		return Order{}, s.deny(ctx, a, action, ObjectIncident, incidentID, yingji.Errorf(yingji.ECONFLICT, "dispatch.incident_terminated", "事件已终止，不能再调度"))
 	}
 	if in.Kind != KindTeam && in.Kind != KindSupply {
 		return Order{}, yingji.Invalid("dispatch.bad_kind", "kind", "调度种类应为 team（救援队伍）或 supply（物资）")
@@ -289,7 +297,7 @@ func (s *Service) CreateOrder(ctx context.Context, a *yingji.Actor, incidentID s
 	} else {
 		in.Quantity = 0
 		if res.Status == resource.StatusRetired {
-			return Order{}, yingji.Errorf(yingji.ECONFLICT, "dispatch.team_retired", "该队伍已撤销，不能调派")
+			return Order{}, s.deny(ctx, a, action, ObjectIncident, incidentID, yingji.Errorf(yingji.ECONFLICT, "dispatch.team_retired", "该队伍已撤销，不能调派"))
 		}
 	}
 	to := in.To
@@ -381,10 +389,10 @@ func (s *Service) CreateOrder(ctx context.Context, a *yingji.Actor, incidentID s
 		return s.Sync.Changed(ctx, tx, orderSpec.Name, id)
 	})
 	if err != nil {
-		return Order{}, err
+		return Order{}, s.deny(ctx, a, action, ObjectIncident, incidentID, err)
 	}
 	o := orderOf(id, f)
-	s.ok(ctx, a, action, id, map[string]any{"incident_id": inc.ID, "kind": in.Kind, "resource_id": res.ID, "resource_name": res.Name,
+	s.ok(ctx, a, action, ObjectOrder, id, map[string]any{"incident_id": inc.ID, "kind": in.Kind, "resource_id": res.ID, "resource_name": res.Name,
 		"quantity": in.Quantity, "from_id": fromID, "route_source": routeSource(rt)})
 	return s.GetOrder(ctx, a, o.ID)
 }
@@ -423,7 +431,7 @@ type StatusInput struct {
 func (s *Service) SetStatus(ctx context.Context, a *yingji.Actor, id string, in StatusInput) (Order, error) {
 	action := "dispatch." + in.Status
 	if err := a.Require(yingji.PermDispatchOrder); err != nil {
-		return Order{}, s.deny(ctx, a, action, id, err)
+		return Order{}, s.deny(ctx, a, action, ObjectOrder, id, err)
 	}
 	var prevStatus string
 	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
@@ -470,9 +478,9 @@ func (s *Service) SetStatus(ctx context.Context, a *yingji.Actor, id string, in 
 		return s.Sync.Changed(ctx, tx, orderSpec.Name, id)
 	})
 	if err != nil {
-		return Order{}, s.deny(ctx, a, action, id, err)
+		return Order{}, s.deny(ctx, a, action, ObjectOrder, id, err)
 	}
-	s.ok(ctx, a, action, id, map[string]any{"from": prevStatus, "to": in.Status, "reason": in.Reason})
+	s.ok(ctx, a, action, ObjectOrder, id, map[string]any{"from": prevStatus, "to": in.Status, "reason": in.Reason})
 	return s.GetOrder(ctx, a, id)
 }
 

@@ -103,7 +103,7 @@ var namespace = uuid.MustParse("7a1c3e0c-2f4e-5b7a-9c1d-6e0f5a4b3c21")
 func AlertLink(id string) string     { return "/alerts?id=" + id }
 func HazardLink(id string) string    { return "/hazards?id=" + id }
 func ChecklistLink(id string) string { return "/checklists?id=" + id }
-func IncidentLink(id string) string  { return "/incidents/command?id=" + id }
+func IncidentLink(id string) string  { return "/command?id=" + id }
 
 // ChangeLog records server-side writes to synced collections in the writing transaction:
 // *syncsvc.Service implements it.

@@ -77,9 +77,9 @@ func (s *Service) FromAlert(ctx context.Context, a *yingji.Actor, alertID string
 		return s.changed(ctx, tx, CollectionName, x.ID)
 	})
 	if err != nil {
-		return Incident{}, s.deny(ctx, a, "incident.from_alert", alertID, err)
+		return Incident{}, s.deny(ctx, a, "incident.from_alert", "alert", alertID, err)
 	}
-	s.ok(ctx, a, "incident.from_alert", x.ID, map[string]any{"alert_id": alertID, "code": x.Code})
+	s.ok(ctx, a, "incident.from_alert", ObjectIncident, x.ID, map[string]any{"alert_id": alertID, "code": x.Code})
 	return x, nil
 }
 

@@ -181,8 +181,9 @@ func (s *Service) Post(ctx context.Context, a *yingji.Actor, m Message) (Message
 		return s.changed(ctx, tx, MessagesName, m.ID)
 	})
 	if err != nil {
-		return Message{}, s.deny(ctx, a, "chat.post", m.IncidentID, err)
+		return Message{}, s.deny(ctx, a, "chat.post", ObjectIncident, m.IncidentID, err)
 	}
+	s.ok(ctx, a, "chat.post", ObjectMessage, m.ID, map[string]any{"incident_id": m.IncidentID, "kind": m.Kind})
 	return m, nil
 }
 

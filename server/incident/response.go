@@ -270,9 +270,9 @@ func (s *Service) Propose(ctx context.Context, a *yingji.Actor, incidentID strin
 		return err
 	})
 	if err != nil {
-		return Action{}, s.deny(ctx, a, "response.propose", incidentID, err)
+		return Action{}, s.deny(ctx, a, "response.propose", ObjectIncident, incidentID, err)
 	}
-	s.ok(ctx, a, "response.propose", incidentID, map[string]any{"action_id": out.ID, "kind": out.Kind, "level": out.Level,
+	s.ok(ctx, a, "response.propose", ObjectIncident, incidentID, map[string]any{"action_id": out.ID, "kind": out.Kind, "level": out.Level,
 		"plan_id": out.PlanID, "matched_plan_id": out.MatchedPlanID, "matched_level": out.MatchedLevel, "reason": out.Reason,
 		"override": out.Kind == ActionStart && (out.PlanID != out.MatchedPlanID || out.Level != out.MatchedLevel), "approver_id": out.ApproverID})
 	return out, nil
@@ -340,9 +340,9 @@ func (s *Service) Decide(ctx context.Context, a *yingji.Actor, actionID, state, 
 			}
 			err = yingji.Errorf(kind, "response."+strings.TrimPrefix(r.Code, "sync."), "%s", r.Message)
 		}
-		return Action{}, s.deny(ctx, a, "response."+state, actionID, err)
+		return Action{}, s.deny(ctx, a, "response."+state, ObjectResponseAction, actionID, err)
 	}
-	s.ok(ctx, a, "response."+out.State, out.IncidentID, map[string]any{"action_id": out.ID, "kind": out.Kind, "level": out.Level, "comment": out.Comment})
+	s.ok(ctx, a, "response."+out.State, ObjectIncident, out.IncidentID, map[string]any{"action_id": out.ID, "kind": out.Kind, "level": out.Level, "comment": out.Comment})
 	return out, nil
 }
 

@@ -86,6 +86,22 @@ func TestResponse(t *testing.T) {
 		if linked != x.ID || !strings.Contains(evMsg, x.Code) {
 			t.Fatalf("alert not linked back (%q) or no timeline entry (%q)", linked, evMsg)
 		}
+		// the alert as the portal reads it names its incident, and its timeline says so
+		var al struct {
+			IncidentID string `json:"incident_id"`
+		}
+		s.Do(t, http.MethodGet, "/api/v1/alerts/"+alertID, duty, nil).JSON(t, &al)
+		var tl struct {
+			Items []struct{ Kind, Text string } `json:"items"`
+		}
+		s.Do(t, http.MethodGet, "/api/v1/alerts/"+alertID+"/timeline", duty, nil).JSON(t, &tl)
+		converted := false
+		for _, it := range tl.Items {
+			converted = converted || (it.Kind == "incident" && it.Text == "已转为事件 "+x.Code+"："+x.Title)
+		}
+		if al.IncidentID != x.ID || !converted {
+			t.Fatalf("the alert's API shows incident %q and timeline %+v, want %s and its conversion", al.IncidentID, tl.Items, x.ID)
+		}
 		if r := s.Do(t, http.MethodPost, "/api/v1/alerts/"+alertID+"/incident", duty, map[string]any{}); r.Status != http.StatusConflict {
 			t.Fatalf("the same alert twice: %d %s", r.Status, r.Body)
 		}

@@ -9,23 +9,28 @@ import (
 	"strings"
 	"time"
 
+	"github.com/yingji/yingji/server/audit"
 	"github.com/yingji/yingji/server/plan"
 	"github.com/yingji/yingji/server/sqldb"
 	"github.com/yingji/yingji/server/yingji"
 )
 
-func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, id string, detail any) {
-	if s.Audit != nil {
-		s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "incident", ObjectID: id, Result: "ok", Detail: detail})
-	}
+// Objects of the incident module's audit entries.
+const (
+	ObjectIncident       = "incident"
+	ObjectResponseAction = "response_action"
+	ObjectMessage        = "incident_message"
+)
+
+// ok records a write that succeeded (audit.OK).
+func (s *Service) ok(ctx context.Context, a *yingji.Actor, action, objType, id string, detail any) {
+	audit.OK(ctx, s.Audit, a, action, objType, id, detail)
 }
 
-func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, id string, err error) error {
-	if s.Audit != nil && yingji.ErrorKind(err) == yingji.EFORBIDDEN {
-		s.Audit.Record(ctx, a, yingji.Event{Action: action, ObjectType: "incident", ObjectID: id, Result: "denied",
-			Detail: map[string]any{"code": yingji.ErrorCode(err)}})
-	}
-	return err
+// deny records a refusal of action on the object and returns err: a permission or scope
+// refusal, or one of the object's state (audit.Refused); other errors pass unrecorded.
+func (s *Service) deny(ctx context.Context, a *yingji.Actor, action, objType, id string, err error) error {
+	return audit.Refused(ctx, s.Audit, a, action, objType, id, err)
 }
 
 // ReadScope is the filter of the incidents an actor may read: his subtree (enterprise roles:
@@ -77,7 +82,7 @@ func (s *Service) Read(ctx context.Context, a *yingji.Actor, id string) (Inciden
 		return x, err
 	}
 	if !ok {
-		return Incident{}, s.deny(ctx, a, "incident.read", id, yingji.Forbidden("事件"))
+		return Incident{}, s.deny(ctx, a, "incident.read", ObjectIncident, id, yingji.Forbidden("事件"))
 	}
 	return x, nil
 }
@@ -311,7 +316,7 @@ func MSDSByCAS(ctx context.Context, q sqldb.Querier, cas string) (string, error)
 // Create records a new incident reported in the portal.
 func (s *Service) Create(ctx context.Context, a *yingji.Actor, x Incident) (Incident, error) {
 	if err := a.Require(yingji.PermIncidentReport); err != nil {
-		return x, s.deny(ctx, a, "incident.create", x.ID, err)
+		return x, s.deny(ctx, a, "incident.create", ObjectIncident, x.ID, err)
 	}
 	now := s.now()
 	err := s.writeTx(ctx, func(tx sqldb.Querier) error {
@@ -324,9 +329,9 @@ func (s *Service) Create(ctx context.Context, a *yingji.Actor, x Incident) (Inci
 		return s.changed(ctx, tx, CollectionName, x.ID)
 	})
 	if err != nil {
-		return Incident{}, s.deny(ctx, a, "incident.create", x.ID, err)
+		return Incident{}, s.deny(ctx, a, "incident.create", ObjectIncident, x.ID, err)
 	}
-	s.ok(ctx, a, "incident.create", x.ID, map[string]any{"code": x.Code, "title": x.Title, "class": x.Class, "grade": x.Grade, "exercise": x.Exercise})
+	s.ok(ctx, a, "incident.create", ObjectIncident, x.ID, map[string]any{"code": x.Code, "title": x.Title, "class": x.Class, "grade": x.Grade, "exercise": x.Exercise})
 	return x, nil
 }
 
@@ -411,9 +416,9 @@ func (s *Service) Update(ctx context.Context, a *yingji.Actor, id string, p Patc
 		return s.changed(ctx, tx, CollectionName, x.ID)
 	})
 	if err != nil {
-		return Incident{}, s.deny(ctx, a, "incident.update", id, err)
+		return Incident{}, s.deny(ctx, a, "incident.update", ObjectIncident, id, err)
 	}
-	s.ok(ctx, a, "incident.update", id, p)
+	s.ok(ctx, a, "incident.update", ObjectIncident, id, p)
 	return x, nil
 }
 

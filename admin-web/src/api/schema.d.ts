@@ -3333,6 +3333,8 @@ export interface components {
             escalated_at: string;
             /** @description 预警 ID */
             id: string;
+            /** @description 预警转成的事件（未转为事件时为空） */
+            incident_id: string;
             /**
              * @description 类型：threshold 超限、offline 离线、quality 数据异常
              * @enum {string}

@@ -446,7 +446,9 @@ describe('Beijing time', () => {
     const chart = page.locator('[data-test=readings-chart]')
     await page.waitForFunction(() => Number(document.querySelector('[data-test=readings-chart]')?.getAttribute('data-points')) >= 2)
     const label = await chart.locator('[role=img]').getAttribute('aria-label')
-    if (items.length) assert.ok(label.includes(`北京时间 ${bj(items[0].at)}`), `${label} vs ${items[0].at}`)
+    // The page asks for its own last hour a moment after this one: when a minute's reading left
+    // the window in between, its first point is the next reading.
+    if (items.length) assert.ok(items.slice(0, 2).some((i) => label.includes(`北京时间 ${bj(i.at)}`)), `${label} vs ${items[0].at}`)
     else assert.match(label, /北京时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/)
     // the tooltip of the line reads Beijing hours
     const box = await chart.locator('canvas').first().boundingBox()

@@ -71,6 +71,11 @@ func kindOf(r rune) int {
 // emit calls fn with every term of the folded text s. query drops the single characters of
 // CJK runs longer than one character (their bigrams say more and cost less).
 func emit(s string, query bool, fn func(term string)) {
+	emitAt(s, query, func(t string, _ int) { fn(t) })
+}
+
+// emitAt is emit with each term's rune offset in the folded text.
+func emitAt(s string, query bool, fn func(term string, at int)) {
 	rs := []rune(Normalize(s))
 	for i := 0; i < len(rs); {
 		k := kindOf(rs[i])
@@ -84,11 +89,11 @@ func emit(s string, query bool, fn func(term string)) {
 			}
 			if !query || j-i == 1 {
 				for p := i; p < j; p++ {
-					fn(string(rs[p]))
+					fn(string(rs[p]), p)
 				}
 			}
 			for p := i; p+1 < j; p++ {
-				fn(string(rs[p : p+2]))
+				fn(string(rs[p:p+2]), p)
 			}
 			i = j
 		default: // a run of letters and digits: each letter or digit segment, and the whole run
@@ -103,11 +108,11 @@ func emit(s string, query bool, fn func(term string)) {
 				for j < len(rs) && kindOf(rs[j]) == kj {
 					j++
 				}
-				fn(string(rs[s:j]))
+				fn(string(rs[s:j]), s)
 				segs++
 			}
 			if segs > 1 {
-				fn(string(rs[i:j]))
+				fn(string(rs[i:j]), i)
 			}
 			i = j
 		}
@@ -128,6 +133,76 @@ func Terms(title, body string) map[string]int {
 	count(title, TitleWeight)
 	count(body, 1)
 	return out
+}
+
+// Positions returns the rune offsets of every occurrence of every term of a document (no cap)
+// in Normalize(title + "\n" + body), ascending: what Phrase checks a long word against, so a
+// phrase is verified in the index instead of in the text.
+func Positions(title, body string) map[string][]int {
+	out := map[string][]int{}
+	emitAt(title, false, func(t string, at int) { out[t] = append(out[t], at) })
+	base := len([]rune(title)) + 1 // the "\n" between them
+	emitAt(body, false, func(t string, at int) { out[t] = append(out[t], base+at) })
+	for _, ps := range out {
+		sort.Ints(ps)
+	}
+	return out
+}
+
+// Phrase returns the bigrams a CJK word of more than two characters is made of, in order, or
+// nil for any other word. The word occurs in a text exactly when its bigrams occur at
+// consecutive offsets (see Consecutive).
+func Phrase(word string) []string {
+	rs := []rune(word)
+	if len(rs) <= 2 {
+		return nil
+	}
+	for _, r := range rs {
+		if kindOf(r) != cjk {
+			return nil
+		}
+	}
+	out := make([]string, 0, len(rs)-1)
+	for p := 0; p+1 < len(rs); p++ {
+		out = append(out, string(rs[p:p+2]))
+	}
+	return out
+}
+
+// Consecutive reports whether there is an offset p with p+i in pos[i] for every i: the
+// positions (each ascending) of a phrase's bigrams in order.
+func Consecutive(pos [][]int) bool {
+	if len(pos) == 0 {
+		return false
+	}
+	idx := make([]int, len(pos))
+next:
+	for _, p := range pos[0] {
+		for i := 1; i < len(pos); i++ {
+			l := pos[i]
+			for idx[i] < len(l) && l[idx[i]] < p+i {
+				idx[i]++
+			}
+			if idx[i] == len(l) {
+				return false
+			}
+			if l[idx[i]] != p+i {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// SelfEvident reports whether the index alone proves that a text with every term of the word
+// contains the word: the word is itself one of its terms (every term is a substring of the
+// folded text it comes from), as a CJK word of one or two characters or a single run of
+// letters and digits is.
+func SelfEvident(word string) bool {
+	found := false
+	emit(word, true, func(t string) { found = found || t == word })
+	return found
 }
 
 // Query is a parsed search query.

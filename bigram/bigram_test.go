@@ -87,3 +87,47 @@ func TestSnippet(t *testing.T) {
 		t.Fatalf("Count = %d", got)
 	}
 }
+
+// TestPhraseByPositions: a long CJK word is found through the positions of its bigrams
+// exactly when it is a substring of the folded text.
+func TestPhraseByPositions(t *testing.T) {
+	title, body := "液氯储罐泄漏处置", "佩戴正压式空气呼吸器。正压　空气、呼吸器；储罐泄漏"
+	pos := bigram.Positions(title, body)
+	if got := pos["液氯"]; !reflect.DeepEqual(got, []int{0}) {
+		t.Fatalf("Positions[液氯] = %v", got)
+	}
+	if got := pos["储罐"]; len(got) != 2 || got[1] != 9+21 {
+		t.Fatalf("Positions[储罐] = %v, want [2 30]", got)
+	}
+	for _, c := range []struct {
+		word string
+		want bool
+	}{
+		{"正压式空气呼吸器", true}, {"储罐泄漏", true}, {"液氯储罐泄漏处置", true}, {"氯储罐", true},
+		{"正压空气", false}, {"空气呼吸器储", false}, {"泄漏液氯", false}, {"处置佩戴", false},
+	} {
+		bis := bigram.Phrase(c.word)
+		lists := make([][]int, len(bis))
+		for i, b := range bis {
+			lists[i] = pos[b]
+		}
+		if got := bigram.Consecutive(lists); got != c.want {
+			t.Errorf("Consecutive(%q) = %v, want %v", c.word, got, c.want)
+		}
+		if got := bigram.Parse(c.word).Match(title + "\n" + body); got != c.want {
+			t.Errorf("Match(%q) = %v: the test's expectation is wrong", c.word, got)
+		}
+	}
+	if bigram.Phrase("液氯") != nil || bigram.Phrase("h2s泄漏") != nil {
+		t.Error("Phrase of a short or mixed word is not nil")
+	}
+}
+
+func TestSelfEvident(t *testing.T) {
+	for w, want := range map[string]bool{"氯": true, "液氯": true, "1000": true, "un1017": true,
+		"液氯储罐": false, "ya-01234": false, "h2s泄漏": false, "1.5": false} {
+		if got := bigram.SelfEvident(w); got != want {
+			t.Errorf("SelfEvident(%q) = %v, want %v", w, got, want)
+		}
+	}
+}

@@ -46,12 +46,12 @@ func TestPlanWorkflow(t *testing.T) {
 		if p.Status != plan.StatusDraft || p.Version != 1 || len(p.Content.Levels) != 1 || p.AuthorName != "赵区长" {
 			t.Fatalf("created %+v", p)
 		}
-		// Drafts are not searchable; a grid worker below does not see the draft.
+		// Drafts are not searchable; a grid worker below does not see the draft: it is not found.
 		if res := search1(t, s, "/api/v1/plans/search", "氯吸收塔", d.admin); res.Total != 0 {
 			t.Fatalf("draft found: %+v", res)
 		}
 		grid := s.Login(t, "grid01")
-		wantError(t, s.Do(t, "GET", "/api/v1/plans/"+p.ID, grid, nil), http.StatusForbidden, "auth.out_of_scope")
+		wantError(t, s.Do(t, "GET", "/api/v1/plans/"+p.ID, grid, nil), http.StatusNotFound, "plan.not_found")
 
 		var up plan.Plan
 		want(t, s.Do(t, "PATCH", "/api/v1/plans/"+p.ID, district, map[string]any{"title": "江南区液氯泄漏事故专项应急预案（2026 版）"}), 200, &up)
@@ -62,8 +62,8 @@ func TestPlanWorkflow(t *testing.T) {
 		wantError(t, s.Do(t, "PATCH", "/api/v1/plans/"+p.ID, district, map[string]any{"title": "x"}), http.StatusConflict, "plan.immutable")
 		// Two-person rule: the author cannot publish his own version.
 		wantError(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/publish", district, map[string]string{}), http.StatusForbidden, "plan.two_person")
-		// A township administrator below the district may not review it.
-		wantError(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/publish", s.Login(t, "township01"), map[string]string{}), http.StatusForbidden, "auth.out_of_scope")
+		// A township administrator below the district may not review it, nor see it under review.
+		wantError(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/publish", s.Login(t, "township01"), map[string]string{}), http.StatusNotFound, "plan.not_found")
 		// The city administrator sends it back once, then publishes the resubmitted draft.
 		wantError(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/reject", d.admin, map[string]string{}), http.StatusBadRequest, "plan.comment_required")
 		want(t, s.Do(t, "POST", "/api/v1/plans/"+p.ID+"/reject", d.admin, map[string]string{"comment": "补充联系方式"}), 200, &up)

@@ -25,7 +25,10 @@ type Refs struct {
 	IncidentID string
 	// Shared: the record is published to everyone below its unit (a published government
 	// plan), so its files are readable there too.
-	Shared  bool
+	Shared bool
+	// Perm is a permission the reader's role must also hold ("" for none): the files of a plan
+	// not yet published are read only by those who may author plans (yingji.PermPlanWrite).
+	Perm    string
 	SHA256s []string
 }
 
@@ -45,13 +48,13 @@ func SetRefs(ctx context.Context, q sqldb.Querier, r Refs) error {
 		}
 		seen[h] = true
 		n := len(args)
-		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7))
-		args = append(args, h, r.Collection, r.RecordID, r.OrgPath, r.EnterpriseID, r.IncidentID, r.Shared)
+		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8))
+		args = append(args, h, r.Collection, r.RecordID, r.OrgPath, r.EnterpriseID, r.IncidentID, r.Shared, r.Perm)
 	}
 	if len(vals) == 0 {
 		return nil
 	}
-	if _, err := q.Exec(ctx, "INSERT INTO media_refs (sha256, collection, record_id, org_path, enterprise_id, incident_id, shared) VALUES "+
+	if _, err := q.Exec(ctx, "INSERT INTO media_refs (sha256, collection, record_id, org_path, enterprise_id, incident_id, shared, perm) VALUES "+
 		strings.Join(vals, ", "), args...); err != nil {
 		return fmt.Errorf("media: refs of %s/%s: %w", r.Collection, r.RecordID, err)
 	}
@@ -60,8 +63,11 @@ func SetRefs(ctx context.Context, q sqldb.Querier, r Refs) error {
 
 // readsRef reports whether the actor may read a record with these scope keys: the rule of the
 // sync scopes (an enterprise role reads its enterprise; the others their org subtree; a shared
-// record's files everyone below its unit).
+// record's files everyone below its unit), and the role holds the reference's permission.
 func readsRef(a *yingji.Actor, r refRow) bool {
+	if r.Perm != "" && !a.Can(r.Perm) {
+		return false
+	}
 	if r.Shared && r.EnterpriseID == "" && a.IsAncestorOf(r.OrgPath) {
 		return true
 	}

@@ -106,15 +106,15 @@ func deleteUpload(ctx context.Context, q sqldb.Querier, id string) error {
 
 // refRow is a media_refs row.
 type refRow struct {
-	Collection, RecordID, OrgPath, EnterpriseID, IncidentID string
-	Shared                                                  bool
+	Collection, RecordID, OrgPath, EnterpriseID, IncidentID, Perm string
+	Shared                                                        bool
 }
 
 func refsOf(ctx context.Context, q sqldb.Querier, sha string) ([]refRow, error) {
-	rows, err := q.Query(ctx, "SELECT collection, record_id, org_path, enterprise_id, incident_id, shared FROM media_refs WHERE sha256 = $1", sha)
+	rows, err := q.Query(ctx, "SELECT collection, record_id, org_path, enterprise_id, incident_id, shared, perm FROM media_refs WHERE sha256 = $1", sha)
 	return sqldb.CollectRows(rows, err, func(r sqldb.Rows) (refRow, error) {
 		var x refRow
-		return x, r.Scan(&x.Collection, &x.RecordID, &x.OrgPath, &x.EnterpriseID, &x.IncidentID, &x.Shared)
+		return x, r.Scan(&x.Collection, &x.RecordID, &x.OrgPath, &x.EnterpriseID, &x.IncidentID, &x.Shared, &x.Perm)
 	})
 }
 

@@ -53,25 +53,39 @@ func notFound(err error) error {
 	return err
 }
 
-// ReadScope is the actor's read filter.
+// ReadScope is the actor's read filter. Only those who may author or review plans read
+// unpublished versions (drafts and versions under review); everyone else reads published and
+// retired versions only, as his phone does.
 func ReadScope(a *yingji.Actor) Scope {
+	only := !readsDrafts(a)
 	if a.Role.ScopeKind() == yingji.ScopeEnterprise {
-		return Scope{EnterpriseID: a.EnterpriseID, Ancestors: a.OrgPath}
+		return Scope{EnterpriseID: a.EnterpriseID, Ancestors: a.OrgPath, PublishedOnly: only}
 	}
-	return Scope{OrgPrefix: a.OrgPath, Ancestors: a.OrgPath, PublishedOnly: a.Role.ScopeKind() == yingji.ScopeTeam}
+	return Scope{OrgPrefix: a.OrgPath, Ancestors: a.OrgPath, PublishedOnly: only}
 }
 
-// CanRead reports whether the actor may read the version: his subtree's (or his enterprise's)
-// plans in any state, and the published or retired government plans of the units above him —
-// what his phone syncs (published versions) plus the drafts of the units he belongs to. A
-// rescue team's members read published and retired versions only: drafts stay with the
-// owner's unit and enterprise and the units above.
+// readsDrafts reports whether the actor's role may author or review plans (an administrator,
+// an enterprise's safety officer or principal): only those read versions not yet published.
+func readsDrafts(a *yingji.Actor) bool {
+	return a.Can(yingji.PermPlanWrite) || a.Can(yingji.PermPlanReview)
+}
+
+// Unpublished reports whether the version is a draft or under review: readable only by those
+// who may author or review it (CanWrite, CanReview). Retired versions are history and read
+// like published ones.
+func (p Plan) Unpublished() bool { return p.Status != StatusPublished && p.Status != StatusRetired }
+
+// CanRead reports whether the actor may read the version. A published or retired version: his
+// subtree's (or his enterprise's) plans and the government plans of the units above him — what
+// his phone syncs. A draft or a version under review: only the members of the authoring unit
+// or enterprise who may author plans and the reviewers above it (CanWrite or CanReview); grid
+// workers, duty officers, responders, experts and auditors never see it.
 func CanRead(a *yingji.Actor, p Plan) bool {
 	if !a.Can(yingji.PermPlanRead) {
 		return false
 	}
-	if a.Role.ScopeKind() == yingji.ScopeTeam && p.Status != StatusPublished && p.Status != StatusRetired {
-		return false
+	if p.Unpublished() {
+		return CanWrite(a, p) || CanReview(a, p)
 	}
 	if p.EnterpriseID != "" && a.CanReadEnterprise(p.EnterpriseID, p.OrgPath) {
 		return true
@@ -79,7 +93,17 @@ func CanRead(a *yingji.Actor, p Plan) bool {
 	if p.EnterpriseID == "" && a.Role.ScopeKind() != yingji.ScopeEnterprise && a.InSubtree(p.OrgPath) {
 		return true
 	}
-	return p.EnterpriseID == "" && (p.Status == StatusPublished || p.Status == StatusRetired) && a.IsAncestorOf(p.OrgPath)
+	return p.EnterpriseID == "" && a.IsAncestorOf(p.OrgPath)
+}
+
+// hidden is the refusal of a version the actor may not read: an unpublished one does not
+// exist for him (404, so a draft's existence does not leak); a published one out of his
+// scope is forbidden.
+func hidden(p Plan) error {
+	if p.Unpublished() {
+		return notFound(yingji.ErrNotFound)
+	}
+	return yingji.Forbidden("预案")
 }
 
 // canManage: the owner's own staff (enterprise plans) or administrators over the owner.
@@ -139,7 +163,7 @@ func (s *Service) Get(ctx context.Context, a *yingji.Actor, id string) (Plan, er
 		return Plan{}, notFound(err)
 	}
 	if !CanRead(a, p) {
-		return Plan{}, s.deny(ctx, a, action, id, yingji.Forbidden("预案"))
+		return Plan{}, s.deny(ctx, a, action, id, hidden(p))
 	}
 	return p, nil
 }
@@ -248,6 +272,9 @@ func (s *Service) writable(ctx context.Context, a *yingji.Actor, perm, action, i
 		return Plan{}, notFound(err)
 	}
 	if !canManage(a, p, perm) {
+		if !CanRead(a, p) {
+			return Plan{}, s.deny(ctx, a, action, id, hidden(p))
+		}
 		return Plan{}, s.deny(ctx, a, action, id, yingji.Forbidden("预案"))
 	}
 	return p, nil

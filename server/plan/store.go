@@ -16,8 +16,9 @@ type Scope struct {
 	OrgPrefix    string
 	EnterpriseID string
 	Ancestors    string
-	// PublishedOnly narrows OrgPrefix to published and retired versions (a rescue team's
-	// members read their unit's plans as their phones do, without the drafts).
+	// PublishedOnly narrows OrgPrefix and EnterpriseID to published and retired versions: those
+	// who may neither author nor review plans read them as their phones do, without drafts and
+	// versions under review.
 	PublishedOnly bool
 }
 

@@ -76,7 +76,11 @@ func planScope(w *sqldb.Where, sc plan.Scope) {
 		args = append(args, sc.OrgPrefix, sqldb.PrefixEnd(sc.OrgPrefix))
 	}
 	if sc.EnterpriseID != "" {
-		or = append(or, "enterprise_id = ?")
+		if sc.PublishedOnly {
+			or = append(or, "(enterprise_id = ? AND status IN ('published', 'retired'))")
+		} else {
+			or = append(or, "enterprise_id = ?")
+		}
 		args = append(args, sc.EnterpriseID)
 	}
 	if sc.Ancestors != "" {
@@ -134,7 +138,10 @@ func (s *Store) ListPlans(ctx context.Context, f plan.Filter, p yingji.ListParam
 
 func planRefs(p plan.Plan) mediasvc.Refs {
 	r := mediasvc.Refs{Collection: "plans", RecordID: p.ID, OrgPath: p.OrgPath, EnterpriseID: p.EnterpriseID,
-		Shared: p.EnterpriseID == "" && (p.Status == plan.StatusPublished || p.Status == plan.StatusRetired)}
+		Shared: p.EnterpriseID == "" && !p.Unpublished()}
+	if p.Unpublished() { // a draft's files stay with those who may author it (plan.CanRead)
+		r.Perm = yingji.PermPlanWrite
+	}
 	for _, a := range p.Content.Attachments {
 		r.SHA256s = append(r.SHA256s, a.SHA256)
 	}

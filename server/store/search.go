@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,7 @@ var _ search.Store = (*Store)(nil)
 // search_terms its terms with their weights. Both are written in the transaction that
 // publishes a plan or saves a knowledge entry.
 
-// termRowsPerInsert bounds one multi-row insert (4 arguments a row).
+// termRowsPerInsert bounds one multi-row insert (5 arguments a row).
 const termRowsPerInsert = 200
 
 // indexDoc replaces a document in the index.
@@ -35,20 +37,21 @@ func indexDoc(ctx context.Context, q sqldb.Querier, d search.Doc, at time.Time) 
 		return fmt.Errorf("store: index %s %s: %w", d.Kind, d.ID, err)
 	}
 	terms := bigram.Terms(d.Title, d.Body)
+	positions := bigram.Positions(d.Title, d.Body)
 	vals := make([]string, 0, termRowsPerInsert)
-	args := make([]any, 0, 4*termRowsPerInsert)
+	args := make([]any, 0, 5*termRowsPerInsert)
 	flush := func() error {
 		if len(vals) == 0 {
 			return nil
 		}
-		_, err := q.Exec(ctx, `INSERT INTO search_terms (kind, term, doc_id, weight) VALUES `+strings.Join(vals, ", "), args...)
+		_, err := q.Exec(ctx, `INSERT INTO search_terms (kind, term, doc_id, weight, positions) VALUES `+strings.Join(vals, ", "), args...)
 		vals, args = vals[:0], args[:0]
 		return err
 	}
 	for t, w := range terms {
 		n := len(args)
-		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4))
-		args = append(args, d.Kind, t, d.ID, w)
+		vals = append(vals, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5))
+		args = append(args, d.Kind, t, d.ID, w, encodePositions(positions[t]))
 		if len(vals) == termRowsPerInsert {
 			if err := flush(); err != nil {
 				return fmt.Errorf("store: index %s %s: %w", d.Kind, d.ID, err)
@@ -76,8 +79,11 @@ func unindexDoc(ctx context.Context, q sqldb.Querier, kind, id string) error {
 }
 
 // Search answers the documents that have every term of the query and contain every word of
-// it, in the scope, by score. The index finds the candidates; a word longer than one term (a
-// phrase or a code) is then checked as a substring of each candidate's folded text, so a hit
+// it, in the scope, by score (then title and id, in byte order on both engines). The index
+// finds the candidates and verifies most words: a word that is itself one of its terms needs
+// nothing more, and a CJK phrase of more than two characters is verified by its bigrams'
+// positions (bigram.Consecutive). Only the other words (codes with joiners, mixed words) and
+// documents indexed without positions are checked as substrings of the folded text, so a hit
 // and the total are exact. Only the page's texts are read for snippets.
 func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[search.Hit], error) {
 	page := yingji.Page[search.Hit]{Items: []search.Hit{}}
@@ -86,17 +92,29 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 	if r.Query.Empty() {
 		return page, nil
 	}
+	// What each word needs beyond its terms.
+	var phrases [][]string // the bigrams of each long CJK word
+	var check []string     // words checked in the text
+	posTerm := map[string]bool{}
+	for _, word := range r.Query.Words {
+		switch bis := bigram.Phrase(word); {
+		case bigram.SelfEvident(word):
+		case bis != nil:
+			phrases = append(phrases, bis)
+			for _, b := range bis {
+				posTerm[b] = true
+			}
+		default:
+			check = append(check, word)
+		}
+	}
 	var w sqldb.Where
-	w.Add("kind = ?", r.Kind)
+	w.Add("t.kind = ?", r.Kind)
 	in := make([]string, len(r.Query.Terms))
 	for i, t := range r.Query.Terms {
 		in[i] = w.Next(t)
 	}
-	// The terms' rows are read by the primary key (kind, term) and grouped afterwards: left to
-	// itself, SQLite would walk the (kind, doc_id) index in GROUP BY order over every row.
-	hits := `SELECT doc_id, SUM(weight) AS score FROM (SELECT doc_id, weight FROM search_terms` + w.SQL() + ` AND term IN (` +
-		strings.Join(in, ", ") + `) ORDER BY term, doc_id) t GROUP BY doc_id HAVING COUNT(*) = ` + w.Next(len(r.Query.Terms))
-	conds := []string{"d.kind = $1"} // the outer conditions continue the numbering of the same arguments
+	w.Add("t.term IN (" + strings.Join(in, ", ") + ")")
 	if !r.Scope.All {
 		var or []string
 		if pre := r.Scope.OrgPrefix; pre != "" {
@@ -111,67 +129,111 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 		if len(or) == 0 {
 			return page, nil
 		}
-		conds = append(conds, "("+strings.Join(or, " OR ")+")")
+		w.Add("(" + strings.Join(or, " OR ") + ")")
 	}
-	// A one- or two-character CJK word is its own term: every candidate has it. Longer words
-	// are checked as substrings of the folded text: in the query on PostgreSQL (strpos, so the
-	// texts stay on the server), in Go on SQLite (faster than its instr and LIKE).
-	var check []string
-	for _, word := range r.Query.Words {
-		if len([]rune(word)) > 2 || !isCJK(word) {
-			check = append(check, word)
+	// One row per (document, query term) in scope; the title comes once per document (with
+	// its first term, which every candidate has) and the positions only for phrase bigrams.
+	// CROSS JOIN keeps SQLite reading the terms by their primary key (kind, term) first.
+	first := w.Next(r.Query.Terms[0])
+	posCol := "NULL"
+	if len(posTerm) > 0 {
+		var pin []string
+		for t := range posTerm {
+			pin = append(pin, w.Next(t))
 		}
+		posCol = "CASE WHEN t.term IN (" + strings.Join(pin, ", ") + ") THEN t.positions END"
 	}
-	if s.DB.Engine() == sqldb.Postgres {
-		for _, word := range check {
-			conds = append(conds, `EXISTS (SELECT 1 FROM search_texts x WHERE x.kind = d.kind AND x.doc_id = d.doc_id AND strpos(x.norm, `+
-				w.Next(word)+`) > 0)`)
-		}
-		check = nil
+	q := `SELECT t.doc_id, t.term, t.weight, ` + posCol + `, CASE WHEN t.term = ` + first + ` THEN d.ref_id END,
+		CASE WHEN t.term = ` + first + ` THEN d.title END
+		FROM search_terms t CROSS JOIN search_docs d` + w.SQL() + ` AND d.kind = t.kind AND d.doc_id = t.doc_id`
+	type cand struct {
+		hit      search.Hit
+		terms    int
+		noPos    bool // indexed before positions were kept
+		pos      map[string][]byte
+		verified bool
 	}
-	q := `WITH hits AS (` + hits + `)
-		SELECT d.doc_id, d.ref_id, d.title, h.score FROM hits h JOIN search_docs d ON d.doc_id = h.doc_id
-		WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY h.score DESC, d.title, d.doc_id`
+	byID := map[string]*cand{}
 	rows, err := s.DB.Query(ctx, q, w.Args...)
-	cands, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (search.Hit, error) {
-		h := search.Hit{}
-		return h, r.Scan(&h.ID, &h.RefID, &h.Title, &h.Score)
-	})
 	if err != nil {
 		return page, fmt.Errorf("store: search: %w", err)
 	}
-	if len(check) > 0 && len(cands) > 0 {
-		ok := map[string]bool{}
-		err = sqldb.InChunks(itemIDs(cands), []any{r.Kind}, func(args []any, ph string) error {
-			rows, err := s.DB.Query(ctx, `SELECT doc_id, norm FROM search_texts WHERE kind = $1 AND doc_id IN (`+ph+`)`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id, norm string
-				if err := rows.Scan(&id, &norm); err != nil {
-					return err
+	for rows.Next() {
+		var id, term string
+		var weight int
+		var pos []byte
+		var ref, title *string
+		if err := rows.Scan(&id, &term, &weight, &pos, &ref, &title); err != nil {
+			rows.Close()
+			return page, fmt.Errorf("store: search: %w", err)
+		}
+		c := byID[id]
+		if c == nil {
+			c = &cand{hit: search.Hit{ID: id}}
+			byID[id] = c
+		}
+		c.terms++
+		c.hit.Score += weight
+		if title != nil {
+			c.hit.Title, c.hit.RefID = *title, *ref
+		}
+		if posTerm[term] {
+			if len(pos) == 0 {
+				c.noPos = true
+			} else {
+				if c.pos == nil {
+					c.pos = map[string][]byte{}
 				}
-				all := true
-				for _, word := range check {
-					all = all && strings.Contains(norm, word)
-				}
-				ok[id] = all
+				c.pos[term] = pos
 			}
-			return rows.Err()
-		})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("store: search: %w", err)
+	}
+	cands := make([]search.Hit, 0, len(byID))
+	var textCheck []string // candidates whose words are checked in the text
+	inText := map[string]bool{}
+	for id, c := range byID {
+		if c.terms != len(r.Query.Terms) {
+			continue
+		}
+		if !c.noPos && !phrasesAt(phrases, c.pos) {
+			continue
+		}
+		if c.noPos || len(check) > 0 {
+			textCheck = append(textCheck, id)
+			inText[id] = true
+		}
+		cands = append(cands, c.hit)
+	}
+	if len(textCheck) > 0 {
+		words := check
+		if len(phrases) > 0 {
+			words = r.Query.Words // the documents without positions check every word
+		}
+		ok, err := s.containAll(ctx, r.Kind, textCheck, words)
 		if err != nil {
-			return page, fmt.Errorf("store: search texts: %w", err)
+			return page, err
 		}
 		kept := cands[:0]
 		for _, c := range cands {
-			if ok[c.ID] {
+			if ok[c.ID] || !inText[c.ID] {
 				kept = append(kept, c)
 			}
 		}
 		cands = kept
 	}
+	slices.SortFunc(cands, func(a, b search.Hit) int {
+		if a.Score != b.Score {
+			return b.Score - a.Score
+		}
+		if c := strings.Compare(a.Title, b.Title); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	page.Total = len(cands)
 	items := cands[min(p.Offset(), len(cands)):min(p.Offset()+p.PageSize, len(cands))]
 	if len(items) == 0 {
@@ -205,20 +267,97 @@ func (s *Store) Search(ctx context.Context, r search.Request) (yingji.Page[searc
 	return page, nil
 }
 
+// phrasesAt reports whether every phrase's bigrams occur at consecutive offsets in a
+// document, by its encoded positions of those bigrams.
+func phrasesAt(phrases [][]string, pos map[string][]byte) bool {
+	for _, bis := range phrases {
+		lists := make([][]int, len(bis))
+		for i, b := range bis {
+			lists[i] = decodePositions(pos[b])
+		}
+		if !bigram.Consecutive(lists) {
+			return false
+		}
+	}
+	return true
+}
+
+// containAll returns which of the documents' folded texts contain every word: with strpos on
+// PostgreSQL (the texts stay on the server), in Go on SQLite (faster than its instr and LIKE).
+func (s *Store) containAll(ctx context.Context, kind string, ids, words []string) (map[string]bool, error) {
+	ok := map[string]bool{}
+	err := sqldb.InChunks(ids, []any{kind}, func(args []any, ph string) error {
+		if s.DB.Engine() == sqldb.Postgres {
+			conds := ""
+			for _, word := range words {
+				args = append(args, word)
+				conds += fmt.Sprintf(" AND strpos(norm, $%d) > 0", len(args))
+			}
+			rows, err := s.DB.Query(ctx, `SELECT doc_id FROM search_texts WHERE kind = $1 AND doc_id IN (`+ph+`)`+conds, args...)
+			found, err := sqldb.CollectRows(rows, err, func(r sqldb.Rows) (string, error) {
+				var id string
+				return id, r.Scan(&id)
+			})
+			for _, id := range found {
+				ok[id] = true
+			}
+			return err
+		}
+		rows, err := s.DB.Query(ctx, `SELECT doc_id, norm FROM search_texts WHERE kind = $1 AND doc_id IN (`+ph+`)`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, norm string
+			if err := rows.Scan(&id, &norm); err != nil {
+				return err
+			}
+			all := true
+			for _, word := range words {
+				all = all && strings.Contains(norm, word)
+			}
+			ok[id] = all
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: search texts: %w", err)
+	}
+	return ok, nil
+}
+
+// encodePositions writes ascending offsets as unsigned varint deltas.
+func encodePositions(ps []int) []byte {
+	out := make([]byte, 0, len(ps)*2)
+	prev := 0
+	for _, p := range ps {
+		out = binary.AppendUvarint(out, uint64(p-prev))
+		prev = p
+	}
+	return out
+}
+
+// decodePositions reads what encodePositions wrote.
+func decodePositions(b []byte) []int {
+	out := make([]int, 0, len(b))
+	prev := 0
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 {
+			break
+		}
+		prev += int(d)
+		out = append(out, prev)
+		b = b[n:]
+	}
+	return out
+}
+
 func itemIDs(hs []search.Hit) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
 		out[i] = h.ID
 	}
 	return out
-}
-
-// isCJK reports whether every rune of s is a CJK character.
-func isCJK(s string) bool {
-	for _, r := range s {
-		if r < 0x2E80 {
-			return false
-		}
-	}
-	return true
 }

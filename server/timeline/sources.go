@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/yingji/yingji/server/sqldb"
@@ -13,11 +15,98 @@ import (
 func ptr(f float64) *float64 { return &f }
 
 func at2(loc string) (*float64, *float64) {
-	var l *task.Location
-	if json.Unmarshal([]byte(loc), &l) != nil || l == nil || !l.Valid() {
+	if loc == "null" || loc == "" {
+		return nil, nil
+	}
+	l, ok := scanLocation(loc)
+	if !ok {
+		l = nil
+		if json.Unmarshal([]byte(loc), &l) != nil {
+			return nil, nil
+		}
+	}
+	if l == nil || !l.Valid() {
 		return nil, nil
 	}
 	return ptr(l.Lat), ptr(l.Lng)
+}
+
+// scanLocation reads the form the services write, {"lat":N,"lng":N} with JSON numbers and no
+// spaces, without encoding/json (a replay reads thousands); false for anything else, which
+// the caller decodes with encoding/json. The numbers parse as encoding/json parses them.
+func scanLocation(s string) (*task.Location, bool) {
+	const a, b = `{"lat":`, `,"lng":`
+	if len(s) < len(a)+len(b)+3 || s[:len(a)] != a || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	rest := s[len(a) : len(s)-1]
+	i := strings.Index(rest, b)
+	if i < 0 {
+		return nil, false
+	}
+	lat, lng := rest[:i], rest[i+len(b):]
+	if !jsonNumber(lat) || !jsonNumber(lng) {
+		return nil, false
+	}
+	x, err1 := strconv.ParseFloat(lat, 64)
+	y, err2 := strconv.ParseFloat(lng, 64)
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	return &task.Location{Lat: x, Lng: y}, true
+}
+
+// jsonNumber reports whether s is a number by the JSON grammar.
+func jsonNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// mediaList decodes a JSON array of hashes as encoding/json does (an empty list is empty, not
+// nil: the event hash tells them apart), the common empty list without encoding/json.
+func mediaList(s string) []string {
+	if s == "[]" {
+		return []string{}
+	}
+	var out []string
+	json.Unmarshal([]byte(s), &out)
+	return out
 }
 
 // incidentEvents: the report (when it happened, from whom) and the termination.
@@ -208,69 +297,130 @@ func priorEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, e
 	return out, rows.Err()
 }
 
-// taskEvents: each task given, and each of its steps.
+// taskEvents: each task given, and each of its steps. The team and assignee names are read
+// apart (a handful of ids), not joined: joined, PostgreSQL may hash the wide task rows (steps
+// and all) when its statistics are stale, which cost it three times the scan.
 func taskEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, error) {
-	rows, err := q.Query(ctx, `SELECT t.id, t.title, t.source, t.team_id, t.assignee_id, t.assigned_by, t.assigned_at, t.steps, t.location,
-		COALESCE(tm.name, ''), COALESCE(u.name, '') FROM tasks t LEFT JOIN teams tm ON tm.id = t.team_id LEFT JOIN users u ON u.id = t.assignee_id
-		WHERE t.incident_id = $1`, inc.ID)
+	rows, err := q.Query(ctx, `SELECT id, title, source, team_id, assignee_id, assigned_by, assigned_at, steps, location
+		FROM tasks WHERE incident_id = $1`, inc.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Event
+	type taskRow struct{ id, title, src, team, user, by, when, steps, loc string }
+	var ts []taskRow
 	for rows.Next() {
-		var id, title, src, team, user, by, when, steps, loc, teamName, userName string
-		if err := rows.Scan(&id, &title, &src, &team, &user, &by, &when, &steps, &loc, &teamName, &userName); err != nil {
+		var r taskRow
+		if err := rows.Scan(&r.id, &r.title, &r.src, &r.team, &r.user, &r.by, &r.when, &r.steps, &r.loc); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		to := teamName
-		if userName != "" {
-			to = userName
+		ts = append(ts, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	teams, users := map[string]string{}, map[string]string{}
+	for _, r := range ts {
+		teams[r.team], users[r.user] = "", ""
+	}
+	if err := namesOf(ctx, q, "teams", teams); err != nil {
+		return nil, err
+	}
+	if err := namesOf(ctx, q, "users", users); err != nil {
+		return nil, err
+	}
+	out := make([]Event, 0, 5*len(ts))
+	for _, r := range ts {
+		to := teams[r.team]
+		if n := users[r.user]; n != "" {
+			to = n
 		}
 		from := "指挥部"
-		if src == "plan" {
+		if r.src == "plan" {
 			from = "预案措施"
 		}
-		lat, lng := at2(loc)
-		out = append(out, Event{Key: "task:" + id, Kind: KindTaskAssigned, At: when, Actor: by, TeamID: team,
-			Title: fmt.Sprintf("下达任务（%s）给 %s：%s", from, to, title), Lat: lat, Lng: lng, Ref: "tasks/" + id})
-		for i, s := range stepsOf(steps) {
-			t := fmt.Sprintf("任务“%s”%s", title, task.StatusNames[s.Status])
+		lat, lng := at2(r.loc)
+		out = append(out, Event{Key: "task:" + r.id, Kind: KindTaskAssigned, At: r.when, Actor: r.by, TeamID: r.team,
+			Title: "下达任务（" + from + "）给 " + to + "：" + r.title, Lat: lat, Lng: lng, Ref: "tasks/" + r.id})
+		for i, s := range stepsOf(r.steps) {
+			t := "任务“" + r.title + "”" + task.StatusNames[s.Status]
 			if s.Reason != "" {
 				t += "，原因：" + s.Reason
 			}
-			out = append(out, Event{Key: fmt.Sprintf("task:%s:%d", id, i), Kind: KindTaskStep, At: s.At, Actor: s.By, TeamID: team, Title: t,
-				Ref: "tasks/" + id})
+			out = append(out, Event{Key: "task:" + r.id + ":" + strconv.Itoa(i), Kind: KindTaskStep, At: s.At, Actor: s.By, TeamID: r.team, Title: t,
+				Ref: "tasks/" + r.id})
 		}
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// namesOf fills names (id → "") with the names of those ids in table (teams or users); an id
+// not found keeps "".
+func namesOf(ctx context.Context, q sqldb.Querier, table string, names map[string]string) error {
+	ids := make([]string, 0, len(names))
+	for id := range names {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return sqldb.InChunks(ids, nil, func(args []any, in string) error {
+		rows, err := q.Query(ctx, "SELECT id, name FROM "+table+" WHERE id IN ("+in+")", args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, n string
+			if err := rows.Scan(&id, &n); err != nil {
+				return err
+			}
+			names[id] = n
+		}
+		return rows.Err()
+	})
 }
 
 func checkinEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, error) {
-	rows, err := q.Query(ctx, `SELECT c.id, c.team_id, c.user_id, c.location, c.note, c.at, COALESCE(t.name, '') FROM checkins c
-		LEFT JOIN teams t ON t.id = c.team_id WHERE c.incident_id = $1`, inc.ID)
+	rows, err := q.Query(ctx, `SELECT id, team_id, user_id, location, note, at FROM checkins WHERE incident_id = $1`, inc.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Event
+	type checkinRow struct{ id, team, user, loc, note, t string }
+	var cs []checkinRow
 	for rows.Next() {
-		var id, team, user, loc, note, t, teamName string
-		if err := rows.Scan(&id, &team, &user, &loc, &note, &t, &teamName); err != nil {
+		var r checkinRow
+		if err := rows.Scan(&r.id, &r.team, &r.user, &r.loc, &r.note, &r.t); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		lat, lng := at2(loc)
-		title := "到达现场报到"
-		if teamName != "" {
-			title = teamName + " " + title
-		}
-		if note != "" {
-			title += "：" + note
-		}
-		out = append(out, Event{Key: "checkin:" + id, Kind: KindCheckin, At: t, Actor: user, TeamID: team, Title: title, Lat: lat, Lng: lng,
-			Ref: "checkins/" + id})
+		cs = append(cs, r)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	teams := map[string]string{}
+	for _, r := range cs {
+		teams[r.team] = ""
+	}
+	if err := namesOf(ctx, q, "teams", teams); err != nil {
+		return nil, err
+	}
+	out := make([]Event, 0, len(cs))
+	for _, r := range cs {
+		lat, lng := at2(r.loc)
+		title := "到达现场报到"
+		if n := teams[r.team]; n != "" {
+			title = n + " " + title
+		}
+		if r.note != "" {
+			title += "：" + r.note
+		}
+		out = append(out, Event{Key: "checkin:" + r.id, Kind: KindCheckin, At: r.t, Actor: r.user, TeamID: r.team, Title: title, Lat: lat, Lng: lng,
+			Ref: "checkins/" + r.id})
+	}
+	return out, nil
 }
 
 func feedbackEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event, error) {
@@ -285,9 +435,7 @@ func feedbackEvents(ctx context.Context, q sqldb.Querier, inc Incident) ([]Event
 		if err := rows.Scan(&id, &team, &user, &text, &photos, &videos, &loc, &t); err != nil {
 			return nil, err
 		}
-		var ps, vs []string
-		json.Unmarshal([]byte(photos), &ps)
-		json.Unmarshal([]byte(videos), &vs)
+		ps, vs := mediaList(photos), mediaList(videos)
 		lat, lng := at2(loc)
 		title := "现场反馈：" + text
 		if len(ps)+len(vs) > 0 {

@@ -185,20 +185,25 @@ func derive(ctx context.Context, q sqldb.Querier, incidentID string) (Incident, 
 	for i := range all {
 		all[i].At = norm(all[i].At)
 	}
-	// Sort an index, not the events: an Event is large and swapping it costs.
-	idx := make([]int32, len(all))
-	for i := range idx {
-		idx[i] = int32(i)
+	// Sort compact keys, not the events: an Event is large and swapping it costs, and the keys
+	// side by side compare without chasing each event.
+	type sortKey struct {
+		at, key string
+		i       int32
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		if c := strings.Compare(all[a].At, all[b].At); c != 0 {
+	keys := make([]sortKey, len(all))
+	for i := range all {
+		keys[i] = sortKey{all[i].At, all[i].Key, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := strings.Compare(a.at, b.at); c != 0 {
 			return c
 		}
-		return strings.Compare(all[a].Key, all[b].Key)
+		return strings.Compare(a.key, b.key)
 	})
 	sorted := make([]Event, len(all))
-	for i, j := range idx {
-		sorted[i] = all[j]
+	for i, k := range keys {
+		sorted[i] = all[k.i]
 	}
 	return inc, sorted, nil
 }

@@ -210,6 +210,33 @@ func TestPlans(t *testing.T, open func(t *testing.T) sqldb.DB) {
 		if res.Total != 0 {
 			t.Errorf("泄漏液氯 found %v", hitIDs(res))
 		}
+		// Documents indexed before positions were kept (migration 00028) are checked in their
+		// text: the same answers.
+		phrase := func(q string) []string {
+			res, err := s.Search(ctx, search.Request{Kind: search.KindPlan, Query: bigram.Parse(q), Scope: search.Scope{All: true}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := hitIDs(res)
+			slices.Sort(got)
+			return got
+		}
+		queries := []string{"储罐泄漏", "泄漏液氯", "液氯泄漏", "储罐泄漏处置", "液氯 区级响应", "YA-ve", "市级 泄漏"}
+		withPos := map[string][]string{}
+		for _, q := range queries {
+			withPos[q] = phrase(q)
+		}
+		if slices.Compare(withPos["液氯泄漏"], []string{"pc", "pd", "po"}) != 0 || len(withPos["储罐泄漏处置"]) != 1 {
+			t.Errorf("phrases: %v", withPos)
+		}
+		if _, err := s.DB.Exec(ctx, `UPDATE search_terms SET positions = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range queries {
+			if got := phrase(q); slices.Compare(got, withPos[q]) != 0 {
+				t.Errorf("search %q without positions = %v, with = %v", q, got, withPos[q])
+			}
+		}
 		// Ranking: the title counts more than the body.
 		res, _ = s.Search(ctx, search.Request{Kind: search.KindPlan, Query: bigram.Parse("现场处置"), Scope: search.Scope{All: true}})
 		if len(res.Items) == 0 || res.Items[0].ID != "pe" {

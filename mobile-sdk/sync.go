@@ -278,28 +278,8 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 					return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答顺序错误")
 				}
 			}
-			// The answers first (a rejected change is copied out of the outbox), then the
-			// answered changes leave the outbox at once, then the views are recomputed.
-			for i, res := range resp.Results {
-				if err := c.applyResult(ctx, tx, muts[i], res, st); err != nil {
-					return err
-				}
-			}
-			err := inChunks(muts, func(part []syncproto.Mutation, in string, args []any) error {
-				_, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id IN ("+in+")", args...)
+			if err := c.applyAnswers(ctx, tx, muts, resp.Results, st); err != nil {
 				return err
-			}, func(m syncproto.Mutation) any { return m.MutationID })
-			if err != nil {
-				return err
-			}
-			done := make(map[[2]string]bool, len(muts))
-			for _, m := range muts {
-				if k := [2]string{m.Collection, m.ID}; !done[k] {
-					done[k] = true
-					if err := refresh(ctx, tx, m.Collection, m.ID); err != nil {
-						return err
-					}
-				}
 			}
 			return c.observe(ctx, tx, resp.HLC)
 		})
@@ -308,70 +288,6 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 		}
 		st.Pushed += len(muts)
 	}
-}
-
-// applyResult applies the server's answer to one mutation to the record's server state (a
-// rejection is kept with the change); the caller then takes the mutation out of the outbox and
-// refreshes the record's view.
-func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutation, res syncproto.Result, st *SyncStats) error {
-	switch res.Status {
-	case syncproto.StatusApplied, syncproto.StatusMerged:
-		if res.Status == syncproto.StatusApplied {
-			st.Applied++
-		} else {
-			st.Merged++
-		}
-		if res.Record != nil {
-			rec := *res.Record
-			if rec.Collection == "" {
-				rec.Collection = m.Collection
-			}
-			if rec.ID == "" {
-				rec.ID = m.ID
-			}
-			if err := storeServerRecord(ctx, tx, rec, false); err != nil {
-				return err
-			}
-			break
-		}
-		// Applied as sent: the server's state is ours with the change merged, at res.Seq,
-		// until a pull brings the canonical record.
-		r, err := loadRow(ctx, tx, m.Collection, m.ID)
-		if err != nil {
-			return err
-		}
-		if res.Seq < r.seq {
-			break
-		}
-		spec, _, err := specFor(ctx, tx, m.Collection, r.server.Fields, m.Fields)
-		if err != nil {
-			spec = permissiveSpec(m.Collection, r.server.Fields, m.Fields)
-		}
-		next, _, rej := syncproto.Merge(spec, r.server, m)
-		if rej != nil {
-			next = r.server
-		}
-		if err := writeServer(ctx, tx, m.Collection, m.ID, res.Seq, next); err != nil {
-			return err
-		}
-	case syncproto.StatusRejected:
-		st.Rejected++
-		code, msg := res.Code, res.Message
-		if code == "" {
-			code = "sync.rejected"
-		}
-		if msg == "" {
-			msg = "服务器拒绝了该修改"
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (mutation_id, collection, id, op, base_seq, fields, base, hlc, created_at, code, message, rejected_at)
-			SELECT mutation_id, collection, id, op, base_seq, fields, base, hlc, created_at, ?, ?, ? FROM outbox WHERE mutation_id = ?
-			ON CONFLICT (mutation_id) DO NOTHING`, code, msg, c.now().Format(stampFormat), m.MutationID); err != nil {
-			return err
-		}
-	default:
-		return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含未知状态“%s”", res.Status)
-	}
-	return nil
 }
 
 // inChunks calls fn with parts of items of at most 500, their placeholders and arguments.

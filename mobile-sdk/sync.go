@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -231,31 +232,31 @@ func (c *Client) Push(ctx context.Context) (SyncStats, error) {
 }
 
 // push sends the outbox in order, in batches, and applies each answer in one transaction.
+// The next batch leaves as soon as an answer has arrived, while that answer is applied: the
+// server has committed a batch before the next one reaches it, so the order holds, and the
+// phone's work on one answer overlaps the server's on the next batch.
 func (c *Client) push(ctx context.Context, r *retrier, server, token string, st *SyncStats) error {
 	batch := c.opts.BatchSize
+	var from int64 = math.MinInt64 // the outbox position after which the next batch starts
+	var next *pushFlight
+	defer func() {
+		if next != nil {
+			next.cancel()
+			<-next.done
+		}
+	}()
 	for {
-		muts, err := scanMutations(c.db.QueryContext(ctx, `SELECT mutation_id, collection, id, op, base_seq, fields, base, hlc
-			FROM outbox ORDER BY pos LIMIT ?`, batch))
-		if err != nil {
-			return err
-		}
-		if len(muts) == 0 {
-			return nil
-		}
-		// Mark them sent before sending: after a crash they are resent with the same ids,
-		// which the server answers from its stored results.
-		err = c.inTx(ctx, func(tx *sql.Tx) error {
-			return inChunks(muts, func(part []syncproto.Mutation, in string, args []any) error {
-				_, err := tx.ExecContext(ctx, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE mutation_id IN ("+in+")", args...)
+		f := next
+		next = nil
+		if f == nil {
+			var err error
+			if f, err = c.sendBatch(ctx, r, server, token, from, batch); err != nil || f == nil {
 				return err
-			}, func(m syncproto.Mutation) any { return m.MutationID })
-		})
-		if err != nil {
-			return err
+			}
 		}
-		var resp syncproto.PushResponse
-		req := syncproto.PushRequest{Protocol: syncproto.Protocol, DeviceID: c.deviceID, Mutations: muts}
-		err = r.do(ctx, func() error { return c.call(ctx, server, token, "POST", "/api/v1/sync/push", req, &resp) })
+		<-f.done
+		f.cancel()
+		muts, resp, err := f.muts, f.resp, f.err
 		if errors.Is(err, errTooLarge) {
 			if batch > 1 {
 				batch = max(1, len(muts)/2)
@@ -271,6 +272,10 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 		if len(resp.Results) != len(muts) {
 			return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答与提交的修改数量不符（%d/%d）", len(resp.Results), len(muts))
 		}
+		from = f.pos[len(muts)-1]
+		if next, err = c.sendBatch(ctx, r, server, token, from, batch); err != nil {
+			return err
+		}
 		err = c.inTx(ctx, func(tx *sql.Tx) error {
 			ctx := withSpecCache(ctx)
 			for i, res := range resp.Results {
@@ -278,28 +283,8 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 					return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答顺序错误")
 				}
 			}
-			// The answers first (a rejected change is copied out of the outbox), then the
-			// answered changes leave the outbox at once, then the views are recomputed.
-			for i, res := range resp.Results {
-				if err := c.applyResult(ctx, tx, muts[i], res, st); err != nil {
-					return err
-				}
-			}
-			err := inChunks(muts, func(part []syncproto.Mutation, in string, args []any) error {
-				_, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE mutation_id IN ("+in+")", args...)
+			if err := c.applyAnswers(ctx, tx, muts, resp.Results, st); err != nil {
 				return err
-			}, func(m syncproto.Mutation) any { return m.MutationID })
-			if err != nil {
-				return err
-			}
-			done := make(map[[2]string]bool, len(muts))
-			for _, m := range muts {
-				if k := [2]string{m.Collection, m.ID}; !done[k] {
-					done[k] = true
-					if err := refresh(ctx, tx, m.Collection, m.ID); err != nil {
-						return err
-					}
-				}
 			}
 			return c.observe(ctx, tx, resp.HLC)
 		})
@@ -310,68 +295,60 @@ func (c *Client) push(ctx context.Context, r *retrier, server, token string, st 
 	}
 }
 
-// applyResult applies the server's answer to one mutation to the record's server state (a
-// rejection is kept with the change); the caller then takes the mutation out of the outbox and
-// refreshes the record's view.
-func (c *Client) applyResult(ctx context.Context, tx *sql.Tx, m syncproto.Mutation, res syncproto.Result, st *SyncStats) error {
-	switch res.Status {
-	case syncproto.StatusApplied, syncproto.StatusMerged:
-		if res.Status == syncproto.StatusApplied {
-			st.Applied++
-		} else {
-			st.Merged++
-		}
-		if res.Record != nil {
-			rec := *res.Record
-			if rec.Collection == "" {
-				rec.Collection = m.Collection
-			}
-			if rec.ID == "" {
-				rec.ID = m.ID
-			}
-			if err := storeServerRecord(ctx, tx, rec, false); err != nil {
-				return err
-			}
-			break
-		}
-		// Applied as sent: the server's state is ours with the change merged, at res.Seq,
-		// until a pull brings the canonical record.
-		r, err := loadRow(ctx, tx, m.Collection, m.ID)
-		if err != nil {
-			return err
-		}
-		if res.Seq < r.seq {
-			break
-		}
-		spec, _, err := specFor(ctx, tx, m.Collection, r.server.Fields, m.Fields)
-		if err != nil {
-			spec = permissiveSpec(m.Collection, r.server.Fields, m.Fields)
-		}
-		next, _, rej := syncproto.Merge(spec, r.server, m)
-		if rej != nil {
-			next = r.server
-		}
-		if err := writeServer(ctx, tx, m.Collection, m.ID, res.Seq, next); err != nil {
-			return err
-		}
-	case syncproto.StatusRejected:
-		st.Rejected++
-		code, msg := res.Code, res.Message
-		if code == "" {
-			code = "sync.rejected"
-		}
-		if msg == "" {
-			msg = "服务器拒绝了该修改"
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rejected (mutation_id, collection, id, op, base_seq, fields, base, hlc, created_at, code, message, rejected_at)
-			SELECT mutation_id, collection, id, op, base_seq, fields, base, hlc, created_at, ?, ?, ? FROM outbox WHERE mutation_id = ?
-			ON CONFLICT (mutation_id) DO NOTHING`, code, msg, c.now().Format(stampFormat), m.MutationID); err != nil {
-			return err
-		}
-	default:
-		return errorf(KindUnreachable, CodeBadAnswer, "服务器的应答含未知状态“%s”", res.Status)
+// pushFlight is a batch on its way to the server.
+type pushFlight struct {
+	muts   []syncproto.Mutation
+	pos    []int64 // their outbox positions
+	resp   syncproto.PushResponse
+	err    error
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+// sendBatch takes the next batch of the outbox after position from, marks it sent and sends
+// it in the background; nil when the outbox holds nothing more.
+func (c *Client) sendBatch(ctx context.Context, r *retrier, server, token string, from int64, batch int) (*pushFlight, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT pos, mutation_id, collection, id, op, base_seq, fields, base, hlc
+		FROM outbox WHERE pos > ? ORDER BY pos LIMIT ?`, from, batch)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	f := &pushFlight{done: make(chan struct{})}
+	for rows.Next() {
+		var m syncproto.Mutation
+		var pos int64
+		var fs, b string
+		if err := rows.Scan(&pos, &m.MutationID, &m.Collection, &m.ID, &m.Op, &m.BaseSeq, &fs, &b, &m.HLC); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		json.Unmarshal([]byte(fs), &m.Fields)
+		json.Unmarshal([]byte(b), &m.Base)
+		f.muts, f.pos = append(f.muts, m), append(f.pos, pos)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(f.muts) == 0 {
+		return nil, err
+	}
+	// Mark them sent before sending: after a crash they are resent with the same ids,
+	// which the server answers from its stored results.
+	err = c.inTx(ctx, func(tx *sql.Tx) error {
+		return inChunks(f.muts, func(part []syncproto.Mutation, in string, args []any) error {
+			_, err := tx.ExecContext(ctx, "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE mutation_id IN ("+in+")", args...)
+			return err
+		}, func(m syncproto.Mutation) any { return m.MutationID })
+	})
+	if err != nil {
+		return nil, err
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	f.cancel = cancel
+	req := syncproto.PushRequest{Protocol: syncproto.Protocol, DeviceID: c.deviceID, Mutations: f.muts}
+	go func() {
+		defer close(f.done)
+		f.err = r.do(fctx, func() error { return c.call(fctx, server, token, "POST", "/api/v1/sync/push", req, &f.resp) })
+	}()
+	return f, nil
 }
 
 // inChunks calls fn with parts of items of at most 500, their placeholders and arguments.

@@ -645,6 +645,9 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // decode reads one JSON value, keeping numbers as written (json.Number).
 func decode(v json.RawMessage) (any, bool) {
+	if x, _, ok := scalar(v); ok {
+		return x, true
+	}
 	if !json.Valid(v) {
 		return nil, false
 	}
@@ -670,6 +673,9 @@ func mustMarshal(x any) []byte {
 // canonical re-encodes a JSON value compactly with object keys sorted and numbers as written,
 // so equal values compare equal as bytes. It returns a copy of v when v is not valid JSON.
 func canonical(v json.RawMessage) json.RawMessage {
+	if _, lit, ok := scalar(v); ok {
+		return append(json.RawMessage(nil), lit...)
+	}
 	x, ok := decode(v)
 	if !ok {
 		return bytes.Clone(v)

@@ -79,3 +79,47 @@ func TestE2EImportBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EPushSameRecordTwice: the answers of one push batch are applied together; a record
+// created and edited in the same batch ends with the edit, and one whose later edit is left
+// for the next batch shows that edit pending on top of the applied ones, then synced.
+func TestE2EPushSameRecordTwice(t *testing.T) {
+	for _, en := range engines {
+		t.Run(en.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv := en.start(t)
+			a := login(t, srv.URL, "safety01", sdk.Options{BatchSize: 3})
+			a.sync()
+			ids, err := a.CreateMany(ctx, coll, []map[string]json.RawMessage{
+				fields(t, map[string]any{"title": "同批隐患甲", "enterprise_id": a.ent, "photos": []string{}}),
+				fields(t, map[string]any{"title": "同批隐患乙", "enterprise_id": a.ent, "photos": []string{}}),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Outbox: create A, create B, edit A | edit B, edit B — three to a batch.
+			for _, e := range []struct{ id, title string }{{ids[0], "同批隐患甲（改）"}, {ids[1], "同批隐患乙（改一）"}, {ids[1], "同批隐患乙（改二）"}} {
+				if err := a.Update(ctx, coll, e.id, fields(t, map[string]any{"title": e.title})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := a.Push(ctx)
+			if err != nil || st.Pushed != 5 || st.Applied != 5 {
+				t.Fatalf("push: %+v %v", st, err)
+			}
+			for id, title := range map[string]string{ids[0]: "同批隐患甲（改）", ids[1]: "同批隐患乙（改二）"} {
+				if h := a.get(id); h.State != sdk.StateSynced || h.Seq == 0 || h.Title != title {
+					t.Errorf("after push: %s, want %q synced", h, title)
+				}
+			}
+			b := login(t, srv.URL, "principal01", sdk.Options{})
+			b.sync()
+			got := b.hazards()
+			for _, id := range ids {
+				if h, ok := got[id]; !ok || !h.sameValues(a.get(id)) {
+					t.Errorf("hazard %s: principal01 has %v (%v), safety01 %v", id, h, ok, a.get(id))
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,30 +135,27 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 	now := s.Now().UTC()
 	for start := 0; start < len(b.changes); start += 500 {
 		chunk := b.changes[start:min(start+500, len(b.changes))]
-		var logArgs, recArgs []any
-		var logRows, recRows []string
+		logArgs := make([]any, 0, 15*len(chunk))
 		for _, c := range chunk {
-			logRows = append(logRows, "("+Placeholders(len(logArgs)+1, 15)+")")
 			logArgs = append(logArgs, c.seq, c.ref.coll, c.ref.id, c.place.OrgPath, c.place.EnterpriseID, c.old.OrgPath, c.old.EnterpriseID,
 				c.place.UserID, c.old.UserID, c.place.Shared, c.old.Shared, c.place.IncidentID, c.old.IncidentID, c.deleted, now)
-			recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 12)+")")
-			recArgs = append(recArgs, recordArgs(c)...)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO sync_changes (seq, collection, record_id, org_path, enterprise_id,
-			old_org_path, old_enterprise_id, user_id, old_user_id, shared, old_shared, incident_id, old_incident_id, deleted, at) VALUES `+strings.Join(logRows, ", "), logArgs...); err != nil {
+			old_org_path, old_enterprise_id, user_id, old_user_id, shared, old_shared, incident_id, old_incident_id, deleted, at) VALUES `+valuesList(len(chunk), 15), logArgs...); err != nil {
 			return fmt.Errorf("sync: change log: %w", err)
 		}
 		// A record changed twice in one chunk would make one upsert touch a row twice: write
 		// each record's last state only.
+		recs := chunk
 		if dup := lastStates(chunk); dup != nil {
-			recRows, recArgs = nil, nil
-			for _, c := range dup {
-				recRows = append(recRows, "("+Placeholders(len(recArgs)+1, 12)+")")
-				recArgs = append(recArgs, recordArgs(c)...)
-			}
+			recs = dup
+		}
+		recArgs := make([]any, 0, 12*len(recs))
+		for _, c := range recs {
+			recArgs = appendRecordArgs(recArgs, c)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO sync_records (collection, record_id, seq, org_path, enterprise_id, user_id, shared, incident_id, deleted, deleted_at, stamps, digests)
-			VALUES `+strings.Join(recRows, ", ")+`
+			VALUES `+valuesList(len(recs), 12)+`
 			ON CONFLICT (collection, record_id) DO UPDATE SET seq = excluded.seq, org_path = excluded.org_path,
 			enterprise_id = excluded.enterprise_id, user_id = excluded.user_id, shared = excluded.shared, incident_id = excluded.incident_id, deleted = excluded.deleted, deleted_at = excluded.deleted_at,
 			stamps = excluded.stamps, digests = excluded.digests`,
@@ -167,15 +165,12 @@ func (s *Service) flush(ctx context.Context, q sqldb.Querier, b *batch) error {
 	}
 	for start := 0; start < len(b.answers); start += 500 {
 		chunk := b.answers[start:min(start+500, len(b.answers))]
-		var args []any
-		var rows []string
+		args := make([]any, 0, 10*len(chunk))
 		for _, a := range chunk {
-			res, _ := json.Marshal(a.result)
-			rows = append(rows, "("+Placeholders(len(args)+1, 10)+")")
-			args = append(args, a.m.MutationID, a.user, a.device, a.ip, a.m.Collection, a.m.ID, a.hash, a.result.Status, string(res), now)
+			args = append(args, a.m.MutationID, a.user, a.device, a.ip, a.m.Collection, a.m.ID, a.hash, a.result.Status, resultJSON(a.result), now)
 		}
 		if _, err := q.Exec(ctx, `INSERT INTO sync_mutations (mutation_id, user_id, device_id, ip, collection, record_id,
-			payload_hash, status, result, created_at) VALUES `+strings.Join(rows, ", "), args...); err != nil {
+			payload_hash, status, result, created_at) VALUES `+valuesList(len(chunk), 10), args...); err != nil {
 			return fmt.Errorf("sync: store answers: %w", err)
 		}
 	}
@@ -250,13 +245,30 @@ func writeHeads(ctx context.Context, q sqldb.Querier, b *batch) error {
 	return nil
 }
 
-func recordArgs(c change) []any {
-	st, _ := json.Marshal(c.stamps)
-	dg, _ := json.Marshal(c.digests)
-	if c.digests == nil {
-		dg = []byte("{}")
+func appendRecordArgs(args []any, c change) []any {
+	dg := "{}"
+	if c.digests != nil {
+		dg = stringMapJSON(c.digests)
 	}
-	return []any{c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.place.UserID, c.place.Shared, c.place.IncidentID, c.deleted, c.deletedAt, string(st), string(dg)}
+	return append(args, c.ref.coll, c.ref.id, c.seq, c.place.OrgPath, c.place.EnterpriseID, c.place.UserID, c.place.Shared, c.place.IncidentID, c.deleted, c.deletedAt, stringMapJSON(c.stamps), dg)
+}
+
+// resultJSON is json.Marshal(r) of a stored answer; an applied one (the common case) without
+// reflection.
+func resultJSON(r syncproto.Result) string {
+	if r.Status == syncproto.StatusApplied && r.Code == "" && r.Message == "" && r.Record == nil && plainString(r.MutationID) {
+		b := make([]byte, 0, 80)
+		b = append(b, `{"mutation_id":`...)
+		b = appendString(b, r.MutationID)
+		b = append(b, `,"status":"applied"`...)
+		if r.Seq != 0 {
+			b = append(b, `,"seq":`...)
+			b = strconv.AppendInt(b, r.Seq, 10)
+		}
+		return string(append(b, '}'))
+	}
+	b, _ := json.Marshal(r)
+	return string(b)
 }
 
 // Digests returns a short digest of each field's value (canonical JSON), to tell later which
@@ -264,12 +276,7 @@ func recordArgs(c change) []any {
 func Digests(f Fields) map[string]string {
 	out := make(map[string]string, len(f))
 	for name, v := range f {
-		var x any
-		b := []byte(v)
-		if json.Unmarshal(v, &x) == nil {
-			b, _ = json.Marshal(x)
-		}
-		h := sha256.Sum256(b)
+		h := sha256.Sum256(digestText(v))
 		out[name] = hex.EncodeToString(h[:8])
 	}
 	return out
@@ -398,15 +405,15 @@ func head(ctx context.Context, q sqldb.Querier) (int64, error) {
 // auditAnswers writes an audit-log entry for every change a push accepted, in the pushing
 // transaction: who, when, from where, on which device, and the fields as sent.
 func auditAnswers(ctx context.Context, q sqldb.Querier, answers []answer, now time.Time) error {
-	var rows []string
+	rows := 0
 	var args []any
 	flushRows := func() error {
-		if len(rows) == 0 {
+		if rows == 0 {
 			return nil
 		}
 		_, err := q.Exec(ctx, `INSERT INTO audit_log (id, at, user_id, username, actor_org_path, ip, request_id, action,
-			object_type, object_id, result, detail) VALUES `+strings.Join(rows, ", "), args...)
-		rows, args = nil, nil
+			object_type, object_id, result, detail) VALUES `+valuesList(rows, 12), args...)
+		rows, args = 0, nil
 		if err != nil {
 			return fmt.Errorf("sync: audit: %w", err)
 		}
@@ -416,17 +423,15 @@ func auditAnswers(ctx context.Context, q sqldb.Querier, answers []answer, now ti
 		if a.result.Status == syncproto.StatusRejected || a.actor == nil {
 			continue
 		}
-		d := map[string]any{"mutation_id": a.m.MutationID, "device_id": a.device, "status": a.result.Status,
-			"seq": a.result.Seq, "fields": a.m.Fields}
+		actionAt := ""
 		if a.step != nil {
 			// The time the person made the change (the audit entry's own time is its receipt).
-			d["action_at"] = a.step.At.Format(time.RFC3339Nano)
+			actionAt = a.step.At.Format(time.RFC3339Nano)
 		}
-		detail, _ := json.Marshal(d)
-		rows = append(rows, "("+Placeholders(len(args)+1, 12)+")")
+		rows++
 		args = append(args, yingji.NewID(), now, a.actor.UserID, a.actor.Username, a.actor.OrgPath, a.actor.IP, a.actor.RequestID,
-			"sync."+a.m.Op, a.m.Collection, a.m.ID, "ok", string(detail))
-		if len(rows) == 400 {
+			"sync."+a.m.Op, a.m.Collection, a.m.ID, "ok", auditDetail(a, actionAt))
+		if rows == 400 {
 			if err := flushRows(); err != nil {
 				return err
 			}

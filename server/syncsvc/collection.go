@@ -212,11 +212,10 @@ func Rejected(code, message string) *syncproto.Rejection {
 
 // Str reads a string field ("" when absent or not a string).
 func Str(f Fields, name string) string {
-	var s string
 	if v, ok := f[name]; ok {
-		json.Unmarshal(v, &s)
+		return stringOf(v)
 	}
-	return s
+	return ""
 }
 
 // JSON encodes v as a field value.

@@ -66,13 +66,11 @@ func (b *insertBuffer) flush(ctx context.Context) error {
 		per := max(1, 30000/len(p.cols))
 		for start := 0; start < len(p.rows); start += per {
 			chunk := p.rows[start:min(start+per, len(p.rows))]
-			values := make([]string, len(chunk))
 			args := make([]any, 0, len(chunk)*len(p.cols))
-			for i, r := range chunk {
-				values[i] = "(" + Placeholders(len(args)+1, len(r)) + ")"
+			for _, r := range chunk {
 				args = append(args, r...)
 			}
-			if _, err := b.q.Exec(ctx, "INSERT INTO "+p.table+" ("+strings.Join(p.cols, ", ")+") VALUES "+strings.Join(values, ", "), args...); err != nil {
+			if _, err := b.q.Exec(ctx, "INSERT INTO "+p.table+" ("+strings.Join(p.cols, ", ")+") VALUES "+valuesList(len(chunk), len(p.cols)), args...); err != nil {
 				return &deferredFailure{fmt.Errorf("%s: %w", p.table, err)}
 			}
 		}

@@ -124,8 +124,7 @@ func keys(f Fields) []string {
 // payloadHash identifies what a mutation id stood for, so a reused id with another payload
 // is told apart from a replay.
 func payloadHash(m syncproto.Mutation) string {
-	b, _ := json.Marshal(m)
-	h := sha256.Sum256(b)
+	h := sha256.Sum256(mutationJSON(m))
 	return hex.EncodeToString(h[:])
 }
 

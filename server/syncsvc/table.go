@@ -133,9 +133,5 @@ func (t *Table) value(col string, v json.RawMessage) string {
 		}
 		return string(v)
 	}
-	var s string
-	if len(v) > 0 {
-		json.Unmarshal(v, &s)
-	}
-	return s
+	return stringOf(v)
 }

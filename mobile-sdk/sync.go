@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -412,7 +413,7 @@ func locallyChanged(ctx context.Context, q querier) (map[[2]string]bool, error) 
 // storeSynced stores a live record that has no local change: server state and view alike, in
 // one statement, unless the replica already holds a later version (force: a reset scope).
 func storeSynced(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
-	fields, stamps := fieldsText(rec.Fields), stampsText(rec.Stamps)
+	fields, stamps := fieldsText(rec.Fields), recordStampsText(rec)
 	_, err := q.ExecContext(ctx, `INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
 		v_exists, v_deleted, v_fields, state) VALUES (?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')
 		ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
@@ -432,7 +433,7 @@ func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, for
 		return err
 	}
 	if !found || rec.Seq >= seq || force {
-		s := syncproto.RecordState{Exists: true, Deleted: rec.Deleted, Fields: rec.Fields, Stamps: rec.Stamps}
+		s := syncproto.RecordState{Exists: true, Deleted: rec.Deleted, Fields: rec.Fields, Stamps: recordStamps(rec)}
 		if s.Fields == nil {
 			s.Fields = map[string]json.RawMessage{}
 		}
@@ -874,6 +875,68 @@ func fieldsText(f map[string]json.RawMessage) string {
 		b = append(b, f[k]...)
 	}
 	return string(append(b, '}'))
+}
+
+// recordStamps are a record's stamps, decoded from RawStamps when the page left them raw
+// (syncproto.DecodePull).
+func recordStamps(rec syncproto.Record) map[string]string {
+	if rec.Stamps != nil || rec.RawStamps == nil {
+		return rec.Stamps
+	}
+	var s map[string]string
+	json.Unmarshal(rec.RawStamps, &s)
+	return s
+}
+
+// recordStampsText is jsonText of a record's stamps. Stamps that came raw are stored as they
+// came when json.Marshal would write the same bytes: the server sends them as json.Marshal
+// wrote them (names sorted, compact); anything else is decoded and written again.
+func recordStampsText(rec syncproto.Record) string {
+	if rec.Stamps == nil && rec.RawStamps != nil {
+		if len(rec.RawStamps) > 2 && rec.RawStamps[0] == '{' && syncproto.PlainJSON(rec.RawStamps) && sortedNames(rec.RawStamps) {
+			return string(rec.RawStamps)
+		}
+		return jsonText(recordStamps(rec))
+	}
+	return stampsText(rec.Stamps)
+}
+
+// sortedNames reports whether the member names of a compact object of strings without
+// escapes ({"a":"x","b":"y"}) come in ascending order, as json.Marshal writes a map; false
+// for anything else.
+func sortedNames(obj []byte) bool {
+	var prev []byte
+	i := 1
+	for i < len(obj)-1 {
+		if obj[i] != '"' {
+			return false
+		}
+		end := bytes.IndexByte(obj[i+1:], '"')
+		if end < 0 {
+			return false
+		}
+		name := obj[i+1 : i+1+end]
+		if bytes.IndexByte(name, '\\') >= 0 || (prev != nil && bytes.Compare(prev, name) >= 0) {
+			return false
+		}
+		prev = name
+		i += end + 2
+		if i >= len(obj) || obj[i] != ':' || i+1 >= len(obj) || obj[i+1] != '"' {
+			return false
+		}
+		vend := bytes.IndexByte(obj[i+2:], '"')
+		if vend < 0 || bytes.IndexByte(obj[i+2:i+2+vend], '\\') >= 0 {
+			return false
+		}
+		i += vend + 3
+		if i < len(obj)-1 {
+			if obj[i] != ',' {
+				return false
+			}
+			i++
+		}
+	}
+	return i == len(obj)-1 && obj[i] == '}'
 }
 
 // stampsText is jsonText of a record's stamps, byte for byte (see fieldsText).

@@ -410,19 +410,6 @@ func locallyChanged(ctx context.Context, q querier) (map[[2]string]bool, error) 
 	return out, rows.Err()
 }
 
-// storeSynced stores a live record that has no local change: server state and view alike, in
-// one statement, unless the replica already holds a later version (force: a reset scope).
-func storeSynced(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
-	fields, stamps := fieldsText(rec.Fields), recordStampsText(rec)
-	_, err := q.ExecContext(ctx, `INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
-		v_exists, v_deleted, v_fields, state) VALUES (?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')
-		ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
-		s_fields = excluded.s_fields, s_stamps = excluded.s_stamps, v_exists = 1, v_deleted = 0, v_fields = excluded.v_fields,
-		state = 'synced'
-		WHERE excluded.seq >= records.seq OR ?`, rec.Collection, rec.ID, rec.Seq, fields, stamps, fields, force)
-	return err
-}
-
 // storeServerRecord stores a record's server state unless the replica already holds a later
 // version (force: a reset scope, where the server's word is final), and refreshes its view.
 func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
@@ -684,16 +671,20 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 			return false, err
 		}
 	}
+	// Live records without a local change (all of an initial sync) are stored together at
+	// the end, a few hundred per statement; the others one by one as they come.
+	var synced []syncproto.Record
 	for _, rec := range sc.Records {
+		if !rec.Deleted && !local[[2]string{rec.Collection, rec.ID}] {
+			c.member(&s, members, rec.Collection, rec.ID, rec.Seq, true)
+			synced = append(synced, rec)
+			st.Pulled++
+			continue
+		}
 		if err := c.setMember(ctx, tx, sc.Scope, rec.Collection, rec.ID, rec.Seq, !rec.Deleted, &s, members); err != nil {
 			return false, err
 		}
-		if !rec.Deleted && !local[[2]string{rec.Collection, rec.ID}] {
-			err = storeSynced(ctx, tx, rec, sc.Reset)
-		} else {
-			err = storeServerRecord(ctx, tx, rec, sc.Reset)
-		}
-		if err != nil {
+		if err := storeServerRecord(ctx, tx, rec, sc.Reset); err != nil {
 			return false, err
 		}
 		if rec.Deleted {
@@ -702,6 +693,9 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 			}
 		}
 		st.Pulled++
+	}
+	if err := storeSyncedMany(ctx, tx, sc.Scope, synced, sc.Reset); err != nil {
+		return false, err
 	}
 	for _, ref := range sc.Removed {
 		if err := c.setMember(ctx, tx, sc.Scope, ref.Collection, ref.ID, 0, false, &s, members); err != nil {
@@ -771,6 +765,22 @@ func loadMembers(ctx context.Context, tx *sql.Tx, scope string, refs []syncproto
 // keeps the scope's checksum. members holds what the scope held of the page's records (see
 // loadMembers) and is kept up to date.
 func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id string, seq int64, live bool, s *scopeSum, members map[[2]string]int64) error {
+	had := c.member(s, members, coll, id, seq, live)
+	if !live {
+		if had {
+			_, err := tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
+			return err
+		}
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
+		ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq`, scope, coll, id, seq)
+	return err
+}
+
+// member is setMember's bookkeeping without the write: the scope's checksum and members. It
+// reports whether the scope held the record before.
+func (c *Client) member(s *scopeSum, members map[[2]string]int64, coll, id string, seq int64, live bool) bool {
 	k := [2]string{coll, id}
 	old, had := members[k]
 	if had {
@@ -779,18 +789,60 @@ func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id stri
 	}
 	if !live {
 		delete(members, k)
-		if had {
-			_, err := tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
-			return err
-		}
-		return nil
+		return had
 	}
 	members[k] = seq
 	s.sum += syncproto.RecordHash(coll, id, seq)
 	s.count++
-	_, err := tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
-		ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq`, scope, coll, id, seq)
-	return err
+	return had
+}
+
+// storeManyRows is how many records storeSyncedMany writes per statement.
+const storeManyRows = 200
+
+// storeSyncedMany stores live records that have no local change — server state and view alike,
+// unless the replica already holds a later version (force: a reset scope) — and their
+// membership of scope: one statement per storeManyRows records for each table.
+func storeSyncedMany(ctx context.Context, tx *sql.Tx, scope string, recs []syncproto.Record, force bool) error {
+	for start := 0; start < len(recs); start += storeManyRows {
+		part := recs[start:min(start+storeManyRows, len(recs))]
+		var q strings.Builder
+		args := make([]any, 0, len(part)*6+1)
+		q.WriteString(`INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
+		v_exists, v_deleted, v_fields, state) VALUES `)
+		for i, rec := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')")
+			fields := fieldsText(rec.Fields)
+			args = append(args, rec.Collection, rec.ID, rec.Seq, fields, recordStampsText(rec), fields)
+		}
+		// A record twice in one statement takes its last state, as one by one.
+		q.WriteString(` ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
+		s_fields = excluded.s_fields, s_stamps = excluded.s_stamps, v_exists = 1, v_deleted = 0, v_fields = excluded.v_fields,
+		state = 'synced'
+		WHERE excluded.seq >= records.seq OR ?`)
+		args = append(args, force)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		q.Reset()
+		args = args[:0]
+		q.WriteString("INSERT INTO scope_records (scope, collection, id, seq) VALUES ")
+		for i, rec := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			args = append(args, scope, rec.Collection, rec.ID, rec.Seq)
+		}
+		q.WriteString(" ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq")
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dropScope forgets what the replica holds of a scope: its membership, its checksum, and the

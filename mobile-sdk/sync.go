@@ -1027,27 +1027,6 @@ func plainKey(s string) bool {
 	return true
 }
 
-// plainValue reports whether json.Marshal copies the raw value unchanged: no whitespace
-// outside strings (compacted away), no <, >, & or U+2028/9 inside them (escaped).
-func plainValue(v json.RawMessage) bool {
-	if len(v) == 0 {
-		return false
-	}
-	inStr := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '<' || c == '>' || c == '&':
-			return false
-		case c == 0xe2 && i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9):
-			return false
-		case inStr && c == '\\':
-			i++ // the escaped character, never the string's end
-		case c == '"':
-			inStr = !inStr
-		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		}
-	}
-	return true
-}
+// plainValue reports whether json.Marshal copies the raw value unchanged (see
+// syncproto.PlainJSON).
+func plainValue(v json.RawMessage) bool { return syncproto.PlainJSON(v) }

@@ -230,6 +230,9 @@ func PlainJSON(v []byte) bool {
 	inStr := false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
+		if !jsonSpecial[c] {
+			continue // most bytes: one table lookup
+		}
 		switch {
 		case c == '<' || c == '>' || c == '&':
 			return false
@@ -245,6 +248,14 @@ func PlainJSON(v []byte) bool {
 	}
 	return true
 }
+
+// jsonSpecial marks the bytes PlainJSON looks at.
+var jsonSpecial = func() (t [256]bool) {
+	for _, c := range []byte("<>&\xe2\\\" \t\n\r") {
+		t[c] = true
+	}
+	return t
+}()
 
 // DecodePull decodes a pull answer into r as json.Unmarshal does into a zero PullResponse,
 // except that each record's stamps are left as raw JSON in RawStamps (Stamps stays nil) and

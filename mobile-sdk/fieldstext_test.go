@@ -3,6 +3,8 @@ package sdk
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/yingji/yingji/syncproto"
 )
 
 // The fast text of a pulled record is exactly what json.Marshal writes, fast path or not.
@@ -34,6 +36,28 @@ func TestFieldsTextMatchesMarshal(t *testing.T) {
 	for i, s := range stamps {
 		if got, want := stampsText(s), jsonText(s); got != want {
 			t.Errorf("stamps %d: %s, want %s", i, got, want)
+		}
+	}
+}
+
+// Stamps that arrive raw (DecodePull) are stored as json.Marshal writes the decoded map,
+// whatever the sender's spelling.
+func TestRecordStampsTextMatchesMarshal(t *testing.T) {
+	for i, raw := range []string{
+		`{"level":"0001733580000001-0002-srv","title":"0001733580000000-0000-dev1"}`,
+		`{"title":"0001733580000000-0000-dev1","level":"0001733580000001-0002-srv"}`, // unsorted
+		`{ "a" : "x" }`, `{"a":"x","a":"y"}`, `{"t":"a<b"}`, `{"t":"a\u003cb"}`, `{"k\"":"v"}`, `{}`, `{"é":"x","e":"y"}`,
+	} {
+		rec := syncproto.Record{RawStamps: json.RawMessage(raw)}
+		var m map[string]string
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := recordStampsText(rec), jsonText(m); got != want {
+			t.Errorf("case %d: %s, want %s", i, got, want)
+		}
+		if got := recordStamps(rec); len(got) != len(m) {
+			t.Errorf("case %d: decoded %v, want %v", i, got, m)
 		}
 	}
 }

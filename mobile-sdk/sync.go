@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -386,19 +387,6 @@ func locallyChanged(ctx context.Context, q querier) (map[[2]string]bool, error) 
 	return out, rows.Err()
 }
 
-// storeSynced stores a live record that has no local change: server state and view alike, in
-// one statement, unless the replica already holds a later version (force: a reset scope).
-func storeSynced(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
-	fields, stamps := fieldsText(rec.Fields), stampsText(rec.Stamps)
-	_, err := q.ExecContext(ctx, `INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
-		v_exists, v_deleted, v_fields, state) VALUES (?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')
-		ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
-		s_fields = excluded.s_fields, s_stamps = excluded.s_stamps, v_exists = 1, v_deleted = 0, v_fields = excluded.v_fields,
-		state = 'synced'
-		WHERE excluded.seq >= records.seq OR ?`, rec.Collection, rec.ID, rec.Seq, fields, stamps, fields, force)
-	return err
-}
-
 // storeServerRecord stores a record's server state unless the replica already holds a later
 // version (force: a reset scope, where the server's word is final), and refreshes its view.
 func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, force bool) error {
@@ -409,7 +397,7 @@ func storeServerRecord(ctx context.Context, q querier, rec syncproto.Record, for
 		return err
 	}
 	if !found || rec.Seq >= seq || force {
-		s := syncproto.RecordState{Exists: true, Deleted: rec.Deleted, Fields: rec.Fields, Stamps: rec.Stamps}
+		s := syncproto.RecordState{Exists: true, Deleted: rec.Deleted, Fields: rec.Fields, Stamps: recordStamps(rec)}
 		if s.Fields == nil {
 			s.Fields = map[string]json.RawMessage{}
 		}
@@ -660,16 +648,20 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 			return false, err
 		}
 	}
+	// Live records without a local change (all of an initial sync) are stored together at
+	// the end, a few hundred per statement; the others one by one as they come.
+	var synced []syncproto.Record
 	for _, rec := range sc.Records {
+		if !rec.Deleted && !local[[2]string{rec.Collection, rec.ID}] {
+			c.member(&s, members, rec.Collection, rec.ID, rec.Seq, true)
+			synced = append(synced, rec)
+			st.Pulled++
+			continue
+		}
 		if err := c.setMember(ctx, tx, sc.Scope, rec.Collection, rec.ID, rec.Seq, !rec.Deleted, &s, members); err != nil {
 			return false, err
 		}
-		if !rec.Deleted && !local[[2]string{rec.Collection, rec.ID}] {
-			err = storeSynced(ctx, tx, rec, sc.Reset)
-		} else {
-			err = storeServerRecord(ctx, tx, rec, sc.Reset)
-		}
-		if err != nil {
+		if err := storeServerRecord(ctx, tx, rec, sc.Reset); err != nil {
 			return false, err
 		}
 		if rec.Deleted {
@@ -678,6 +670,9 @@ func (c *Client) applyScope(ctx context.Context, tx *sql.Tx, sc syncproto.ScopeC
 			}
 		}
 		st.Pulled++
+	}
+	if err := storeSyncedMany(ctx, tx, sc.Scope, synced, sc.Reset); err != nil {
+		return false, err
 	}
 	for _, ref := range sc.Removed {
 		if err := c.setMember(ctx, tx, sc.Scope, ref.Collection, ref.ID, 0, false, &s, members); err != nil {
@@ -747,6 +742,22 @@ func loadMembers(ctx context.Context, tx *sql.Tx, scope string, refs []syncproto
 // keeps the scope's checksum. members holds what the scope held of the page's records (see
 // loadMembers) and is kept up to date.
 func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id string, seq int64, live bool, s *scopeSum, members map[[2]string]int64) error {
+	had := c.member(s, members, coll, id, seq, live)
+	if !live {
+		if had {
+			_, err := tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
+			return err
+		}
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
+		ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq`, scope, coll, id, seq)
+	return err
+}
+
+// member is setMember's bookkeeping without the write: the scope's checksum and members. It
+// reports whether the scope held the record before.
+func (c *Client) member(s *scopeSum, members map[[2]string]int64, coll, id string, seq int64, live bool) bool {
 	k := [2]string{coll, id}
 	old, had := members[k]
 	if had {
@@ -755,18 +766,60 @@ func (c *Client) setMember(ctx context.Context, tx *sql.Tx, scope, coll, id stri
 	}
 	if !live {
 		delete(members, k)
-		if had {
-			_, err := tx.ExecContext(ctx, "DELETE FROM scope_records WHERE scope = ? AND collection = ? AND id = ?", scope, coll, id)
-			return err
-		}
-		return nil
+		return had
 	}
 	members[k] = seq
 	s.sum += syncproto.RecordHash(coll, id, seq)
 	s.count++
-	_, err := tx.ExecContext(ctx, `INSERT INTO scope_records (scope, collection, id, seq) VALUES (?, ?, ?, ?)
-		ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq`, scope, coll, id, seq)
-	return err
+	return had
+}
+
+// storeManyRows is how many records storeSyncedMany writes per statement.
+const storeManyRows = 200
+
+// storeSyncedMany stores live records that have no local change — server state and view alike,
+// unless the replica already holds a later version (force: a reset scope) — and their
+// membership of scope: one statement per storeManyRows records for each table.
+func storeSyncedMany(ctx context.Context, tx *sql.Tx, scope string, recs []syncproto.Record, force bool) error {
+	for start := 0; start < len(recs); start += storeManyRows {
+		part := recs[start:min(start+storeManyRows, len(recs))]
+		var q strings.Builder
+		args := make([]any, 0, len(part)*6+1)
+		q.WriteString(`INSERT INTO records (collection, id, seq, s_exists, s_deleted, s_deleted_at, s_fields, s_stamps,
+		v_exists, v_deleted, v_fields, state) VALUES `)
+		for i, rec := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, 1, 0, '', ?, ?, 1, 0, ?, 'synced')")
+			fields := fieldsText(rec.Fields)
+			args = append(args, rec.Collection, rec.ID, rec.Seq, fields, recordStampsText(rec), fields)
+		}
+		// A record twice in one statement takes its last state, as one by one.
+		q.WriteString(` ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, s_exists = 1, s_deleted = 0, s_deleted_at = '',
+		s_fields = excluded.s_fields, s_stamps = excluded.s_stamps, v_exists = 1, v_deleted = 0, v_fields = excluded.v_fields,
+		state = 'synced'
+		WHERE excluded.seq >= records.seq OR ?`)
+		args = append(args, force)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		q.Reset()
+		args = args[:0]
+		q.WriteString("INSERT INTO scope_records (scope, collection, id, seq) VALUES ")
+		for i, rec := range part {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			args = append(args, scope, rec.Collection, rec.ID, rec.Seq)
+		}
+		q.WriteString(" ON CONFLICT (scope, collection, id) DO UPDATE SET seq = excluded.seq")
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // dropScope forgets what the replica holds of a scope: its membership, its checksum, and the
@@ -853,6 +906,68 @@ func fieldsText(f map[string]json.RawMessage) string {
 	return string(append(b, '}'))
 }
 
+// recordStamps are a record's stamps, decoded from RawStamps when the page left them raw
+// (syncproto.DecodePull).
+func recordStamps(rec syncproto.Record) map[string]string {
+	if rec.Stamps != nil || rec.RawStamps == nil {
+		return rec.Stamps
+	}
+	var s map[string]string
+	json.Unmarshal(rec.RawStamps, &s)
+	return s
+}
+
+// recordStampsText is jsonText of a record's stamps. Stamps that came raw are stored as they
+// came when json.Marshal would write the same bytes: the server sends them as json.Marshal
+// wrote them (names sorted, compact); anything else is decoded and written again.
+func recordStampsText(rec syncproto.Record) string {
+	if rec.Stamps == nil && rec.RawStamps != nil {
+		if len(rec.RawStamps) > 2 && rec.RawStamps[0] == '{' && syncproto.PlainJSON(rec.RawStamps) && sortedNames(rec.RawStamps) {
+			return string(rec.RawStamps)
+		}
+		return jsonText(recordStamps(rec))
+	}
+	return stampsText(rec.Stamps)
+}
+
+// sortedNames reports whether the member names of a compact object of strings without
+// escapes ({"a":"x","b":"y"}) come in ascending order, as json.Marshal writes a map; false
+// for anything else.
+func sortedNames(obj []byte) bool {
+	var prev []byte
+	i := 1
+	for i < len(obj)-1 {
+		if obj[i] != '"' {
+			return false
+		}
+		end := bytes.IndexByte(obj[i+1:], '"')
+		if end < 0 {
+			return false
+		}
+		name := obj[i+1 : i+1+end]
+		if bytes.IndexByte(name, '\\') >= 0 || (prev != nil && bytes.Compare(prev, name) >= 0) {
+			return false
+		}
+		prev = name
+		i += end + 2
+		if i >= len(obj) || obj[i] != ':' || i+1 >= len(obj) || obj[i+1] != '"' {
+			return false
+		}
+		vend := bytes.IndexByte(obj[i+2:], '"')
+		if vend < 0 || bytes.IndexByte(obj[i+2:i+2+vend], '\\') >= 0 {
+			return false
+		}
+		i += vend + 3
+		if i < len(obj)-1 {
+			if obj[i] != ',' {
+				return false
+			}
+			i++
+		}
+	}
+	return i == len(obj)-1 && obj[i] == '}'
+}
+
 // stampsText is jsonText of a record's stamps, byte for byte (see fieldsText).
 func stampsText(s map[string]string) string {
 	if len(s) == 0 {
@@ -889,27 +1004,6 @@ func plainKey(s string) bool {
 	return true
 }
 
-// plainValue reports whether json.Marshal copies the raw value unchanged: no whitespace
-// outside strings (compacted away), no <, >, & or U+2028/9 inside them (escaped).
-func plainValue(v json.RawMessage) bool {
-	if len(v) == 0 {
-		return false
-	}
-	inStr := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '<' || c == '>' || c == '&':
-			return false
-		case c == 0xe2 && i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9):
-			return false
-		case inStr && c == '\\':
-			i++ // the escaped character, never the string's end
-		case c == '"':
-			inStr = !inStr
-		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		}
-	}
-	return true
-}
+// plainValue reports whether json.Marshal copies the raw value unchanged (see
+// syncproto.PlainJSON).
+func plainValue(v json.RawMessage) bool { return syncproto.PlainJSON(v) }

@@ -91,7 +91,14 @@ func (c *Client) call(ctx context.Context, server, token, method, path string, i
 		if out == nil {
 			return nil
 		}
-		if err := json.Unmarshal(raw, out); err != nil {
+		var err error
+		if page, ok := out.(*syncproto.PullResponse); ok {
+			// A pull page: decoded without reflection, its values left as slices of raw.
+			err = syncproto.DecodePull(raw, page)
+		} else {
+			err = json.Unmarshal(raw, out)
+		}
+		if err != nil {
 			return &Error{Kind: KindUnreachable, Code: CodeBadAnswer, Message: "服务器的应答格式错误", Err: err}
 		}
 		return nil

@@ -99,6 +99,11 @@ type Record struct {
 	Fields     map[string]json.RawMessage `json:"fields,omitempty"`
 	// Stamps are the HLC stamps of the last write of each field (last-writer-wins input).
 	Stamps map[string]string `json:"stamps,omitempty"`
+	// RawStamps, when set, are the stamps as a JSON object, kept as the server stores them:
+	// the server's pull sends them without decoding them, and DecodePull hands them over
+	// without decoding them (Stamps stays nil). Only PullResponse's encoding (AppendJSON)
+	// writes them.
+	RawStamps json.RawMessage `json:"-"`
 }
 
 // PullRequest asks for changes since a checkpoint in each scope the device holds.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -102,7 +103,21 @@ func writeSync(c echo.Context, v any) error {
 	// The server's clock, for the device to correct its own (see syncproto.HeaderServerTime).
 	res.Header().Set(syncproto.HeaderServerTime, strconv.FormatInt(time.Now().UnixMilli(), 10))
 	res.Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
-	body, err := json.Marshal(v)
+	var body []byte
+	var err error
+	if a, ok := v.(jsonAppender); ok {
+		// A pull page: encoded by hand into a reused buffer (see syncproto.AppendJSON).
+		buf := syncBufs.Get().(*[]byte)
+		defer func() {
+			if cap(body) <= 16<<20 {
+				*buf = body[:0]
+				syncBufs.Put(buf)
+			}
+		}()
+		body, err = a.AppendJSON((*buf)[:0])
+	} else {
+		body, err = json.Marshal(v)
+	}
 	if err != nil {
 		return err
 	}
@@ -116,12 +131,25 @@ func writeSync(c echo.Context, v any) error {
 	}
 	res.Header().Set(echo.HeaderContentEncoding, "gzip")
 	res.WriteHeader(http.StatusOK)
-	zw, _ := gzip.NewWriterLevel(res, gzip.BestSpeed)
+	// A gzip writer holds about a megabyte of tables: reuse them.
+	zw := syncGzip.Get().(*gzip.Writer)
+	defer syncGzip.Put(zw)
+	zw.Reset(res)
 	if _, err := zw.Write(body); err != nil {
 		return err
 	}
 	return zw.Close()
 }
+
+// jsonAppender is an answer that encodes itself without reflection.
+type jsonAppender interface {
+	AppendJSON(dst []byte) ([]byte, error)
+}
+
+var (
+	syncBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+	syncGzip = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return w }}
+)
 
 // gzipOver is the answer size from which sync answers are compressed for a client that
 // accepts gzip.
@@ -148,7 +176,7 @@ func (s *Server) syncPull(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeSync(c, resp)
+	return writeSync(c, &resp)
 }
 
 // syncLive holds a WebSocket: pokes for the actor's scopes go out as they come; every 30 s the

@@ -45,6 +45,9 @@ type Options struct {
 	// Periodic adds more periodic jobs (the alert service's sweep); river runs them on the
 	// leader only.
 	Periodic []*river.PeriodicJob
+	// AnalyzeEvery is the interval of the statistics job on PostgreSQL (see AnalyzeArgs):
+	// AnalyzeEvery when zero, none when negative.
+	AnalyzeEvery time.Duration
 }
 
 // client is what the runner uses of a river client of either engine.
@@ -125,6 +128,13 @@ func Start(ctx context.Context, db sqldb.DB, opt Options) (*Runner, error) {
 		}
 		r.client, err = newClient(ctx, riversqlite.New(r.handle), cfg)
 	case *postgres.DB:
+		if opt.AnalyzeEvery >= 0 {
+			every := opt.AnalyzeEvery
+			if every == 0 {
+				every = AnalyzeEvery
+			}
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, analyzeJob(r, d, workers, every))
+		}
 		r.client, err = newClient(ctx, riverpgxv5.New(d.Pool()), cfg)
 	default:
 		err = fmt.Errorf("jobs: unsupported engine %s", db.Engine())

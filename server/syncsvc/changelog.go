@@ -28,6 +28,8 @@ type prior struct {
 	deletedAt string
 	stamps    map[string]string
 	digests   map[string]string
+	// rawStamps are the stamps as stored, read by a pull instead of stamps (see loadStates).
+	rawStamps json.RawMessage
 }
 
 type ref struct {

@@ -213,7 +213,7 @@ func (s *Service) pullScope(ctx context.Context, tx sqldb.Querier, scope string,
 				out.Records = append(out.Records, syncproto.Record{Collection: r.coll, ID: r.id, Seq: p.seq, Deleted: true})
 			}
 		case slices.Contains(p.place.Scopes(), scope):
-			out.Records = append(out.Records, syncproto.Record{Collection: r.coll, ID: r.id, Seq: p.seq, Fields: f, Stamps: p.stamps})
+			out.Records = append(out.Records, syncproto.Record{Collection: r.coll, ID: r.id, Seq: p.seq, Fields: f, RawStamps: p.rawStamps})
 		default:
 			if cp > 0 {
 				out.Removed = append(out.Removed, syncproto.RecordRef{Collection: r.coll, ID: r.id})
@@ -263,8 +263,9 @@ func loadPriors(ctx context.Context, q sqldb.Querier, coll string, ids []string)
 	return loadStates(ctx, q, coll, ids, true)
 }
 
-// loadStates is loadPriors; without digests (a pull, which sends none) they are neither read
-// nor decoded.
+// loadStates is loadPriors for a push (withDigests) or a pull. A pull sends no digests, so
+// they are neither read nor decoded; nor are the stamps, which it sends as they are stored
+// (rawStamps, the JSON text json.Marshal wrote) instead of decoding them to encode them again.
 func loadStates(ctx context.Context, q sqldb.Querier, coll string, ids []string, withDigests bool) (map[string]prior, error) {
 	out := make(map[string]prior, len(ids))
 	digestsCol := "digests"
@@ -285,12 +286,20 @@ func loadStates(ctx context.Context, q sqldb.Querier, coll string, ids []string,
 				return err
 			}
 			p.exists = true
+			if !withDigests {
+				// Written by json.Marshal (recordArgs); "null" for a record without stamps.
+				if strings.HasPrefix(stamps, "{") && strings.HasSuffix(stamps, "}") {
+					p.rawStamps = json.RawMessage(stamps)
+				} else {
+					p.rawStamps = json.RawMessage("{}")
+				}
+				out[id] = p
+				continue
+			}
 			if json.Unmarshal([]byte(stamps), &p.stamps) != nil || p.stamps == nil {
 				p.stamps = map[string]string{}
 			}
-			if withDigests {
-				json.Unmarshal([]byte(digests), &p.digests)
-			}
+			json.Unmarshal([]byte(digests), &p.digests)
 			out[id] = p
 		}
 		rows.Close()

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/yingji/yingji/server/sqldb"
 )
@@ -57,7 +58,7 @@ func (t *Table) Load(ctx context.Context, q sqldb.Querier, ids []string) (map[st
 				if t.JSON[c] {
 					f[c] = json.RawMessage(vals[i])
 				} else {
-					f[c] = JSON(vals[i])
+					f[c] = quote(vals[i])
 				}
 			}
 			out[id] = f
@@ -134,4 +135,24 @@ func (t *Table) value(col string, v json.RawMessage) string {
 		return string(v)
 	}
 	return stringOf(v)
+}
+
+// quote is JSON(s) for a string: the bytes json.Marshal writes, without its reflection for
+// the common string that needs no escape.
+func quote(s string) json.RawMessage {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return JSON(s)
+		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if !ascii && (!utf8.ValidString(s) || strings.Contains(s, "\u2028") || strings.Contains(s, "\u2029")) {
+		return JSON(s)
+	}
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -46,7 +46,7 @@ func (r *PullResponse) AppendJSON(dst []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, p)
+			b = AppendString(b, p)
 		}
 		b = append(b, ']')
 	}
@@ -59,14 +59,14 @@ func (r *PullResponse) AppendJSON(dst []byte) ([]byte, error) {
 		b = append(b, specs...)
 	}
 	b = append(b, `,"hlc":`...)
-	b = appendString(b, r.HLC)
+	b = AppendString(b, r.HLC)
 	return append(b, '}'), nil
 }
 
 func (s *ScopeChanges) appendJSON(b []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"scope":`...)
-	b = appendString(b, s.Scope)
+	b = AppendString(b, s.Scope)
 	if s.Reset {
 		b = append(b, `,"reset":true`...)
 	}
@@ -92,9 +92,9 @@ func (s *ScopeChanges) appendJSON(b []byte) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"collection":`...)
-			b = appendString(b, r.Collection)
+			b = AppendString(b, r.Collection)
 			b = append(b, `,"id":`...)
-			b = appendString(b, r.ID)
+			b = AppendString(b, r.ID)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -106,7 +106,7 @@ func (s *ScopeChanges) appendJSON(b []byte) ([]byte, error) {
 	}
 	if s.Checksum != "" {
 		b = append(b, `,"checksum":`...)
-		b = appendString(b, s.Checksum)
+		b = AppendString(b, s.Checksum)
 	}
 	if s.Count != 0 {
 		b = append(b, `,"count":`...)
@@ -117,9 +117,9 @@ func (s *ScopeChanges) appendJSON(b []byte) ([]byte, error) {
 
 func (r *Record) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"collection":`...)
-	b = appendString(b, r.Collection)
+	b = AppendString(b, r.Collection)
 	b = append(b, `,"id":`...)
-	b = appendString(b, r.ID)
+	b = AppendString(b, r.ID)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendInt(b, r.Seq, 10)
 	if r.Deleted {
@@ -137,7 +137,7 @@ func (r *Record) appendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = AppendString(b, k)
 			b = append(b, ':')
 			var err error
 			if b, err = appendRaw(b, r.Fields[k]); err != nil {
@@ -167,9 +167,9 @@ func (r *Record) appendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = AppendString(b, k)
 			b = append(b, ':')
-			b = appendString(b, r.Stamps[k])
+			b = AppendString(b, r.Stamps[k])
 		}
 		b = append(b, '}')
 	}
@@ -189,17 +189,33 @@ func emptyObject(raw []byte) bool {
 	return len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
 }
 
-// appendString appends s as a JSON string, as json.Marshal writes it.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
+// AppendString appends s as a JSON string, byte for byte as json.Marshal writes it.
+func AppendString(b []byte, s string) []byte {
+	if !PlainString(s) {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// PlainString reports whether json.Marshal writes s between quotes unchanged: valid UTF-8 with
+// no control character, quote, backslash, <, >, & or U+2028/9.
+func PlainString(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&':
+			return false
+		case c >= 0x80:
+			ascii = false
+			if c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
+				return false // U+2028/9 are escaped
+			}
+		}
+	}
+	return ascii || utf8.ValidString(s)
 }
 
 // appendRaw appends a raw JSON value as json.Marshal writes a json.RawMessage: compacted, with

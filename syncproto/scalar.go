@@ -11,7 +11,7 @@ import (
 // general path. When ok, x is what decode returns for v and lit is canonical(v): the value
 // without surrounding space, exactly as mustMarshal would write x.
 func scalar(v json.RawMessage) (x any, lit []byte, ok bool) {
-	lit = trimSpace(v)
+	lit = TrimSpace(v)
 	if len(lit) == 0 {
 		return nil, nil, false
 	}
@@ -34,7 +34,7 @@ func scalar(v json.RawMessage) (x any, lit []byte, ok bool) {
 		}
 		return string(in), lit, true
 	case c == '-' || (c >= '0' && c <= '9'):
-		if !validNumber(lit) {
+		if !ValidNumber(lit) {
 			return nil, nil, false
 		}
 		return json.Number(lit), lit, true
@@ -50,8 +50,8 @@ func scalar(v json.RawMessage) (x any, lit []byte, ok bool) {
 	return nil, nil, false
 }
 
-// trimSpace cuts JSON whitespace (space, tab, newline, carriage return) from both ends.
-func trimSpace(v []byte) []byte {
+// TrimSpace cuts JSON whitespace (space, tab, newline, carriage return) from both ends.
+func TrimSpace(v []byte) []byte {
 	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 	for len(v) > 0 && isSpace(v[0]) {
 		v = v[1:]
@@ -62,8 +62,8 @@ func trimSpace(v []byte) []byte {
 	return v
 }
 
-// validNumber reports whether s is a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func validNumber(s []byte) bool {
+// ValidNumber reports whether s is a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func ValidNumber(s []byte) bool {
 	digits := func(i int) int {
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			i++

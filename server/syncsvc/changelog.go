@@ -258,10 +258,10 @@ func appendRecordArgs(args []any, c change) []any {
 // resultJSON is json.Marshal(r) of a stored answer; an applied one (the common case) without
 // reflection.
 func resultJSON(r syncproto.Result) string {
-	if r.Status == syncproto.StatusApplied && r.Code == "" && r.Message == "" && r.Record == nil && plainString(r.MutationID) {
+	if r.Status == syncproto.StatusApplied && r.Code == "" && r.Message == "" && r.Record == nil && syncproto.PlainString(r.MutationID) {
 		b := make([]byte, 0, 80)
 		b = append(b, `{"mutation_id":`...)
-		b = appendString(b, r.MutationID)
+		b = syncproto.AppendString(b, r.MutationID)
 		b = append(b, `,"status":"applied"`...)
 		if r.Seq != 0 {
 			b = append(b, `,"seq":`...)

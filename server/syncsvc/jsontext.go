@@ -18,51 +18,10 @@ import (
 // anything else to json.Marshal. Tests hold them to json.Marshal byte for byte: a stored
 // payload hash must not change across versions, or a replayed mutation would be refused.
 
-// plainString reports whether json.Marshal writes s between quotes unchanged.
-func plainString(s string) bool {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&':
-			return false
-		case c >= 0x80:
-			ascii = false
-			if c == 0xe2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xa8 || s[i+2] == 0xa9) {
-				return false // U+2028/9 are escaped
-			}
-		}
-	}
-	return ascii || utf8.ValidString(s)
-}
-
 // plainRaw reports whether json.Marshal copies the raw value unchanged: valid JSON, no space
 // outside strings (compacted away), no <, >, & or U+2028/9 inside them (escaped).
 func plainRaw(v json.RawMessage) bool {
-	if len(v) == 0 {
-		return false
-	}
-	inStr := false
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '<' || c == '>' || c == '&':
-			return false
-		case c == 0xe2 && i+2 < len(v) && v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9):
-			return false
-		case inStr && c == '\\':
-			i++ // the escaped character, never the string's end
-		case c == '"':
-			inStr = !inStr
-		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		}
-	}
-	return json.Valid(v)
-}
-
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return syncproto.PlainJSON(v) && json.Valid(v)
 }
 
 // appendRawMap appends json.Marshal(m) for a map of raw values; ok is false when a name or a
@@ -73,7 +32,7 @@ func appendRawMap(b []byte, m map[string]json.RawMessage) ([]byte, bool) {
 	}
 	names := make([]string, 0, len(m))
 	for k, v := range m {
-		if !plainString(k) || !plainRaw(v) {
+		if !syncproto.PlainString(k) || !plainRaw(v) {
 			return b, false
 		}
 		names = append(names, k)
@@ -84,7 +43,7 @@ func appendRawMap(b []byte, m map[string]json.RawMessage) ([]byte, bool) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = syncproto.AppendString(b, k)
 		b = append(b, ':')
 		b = append(b, m[k]...)
 	}
@@ -99,7 +58,7 @@ func stringMapJSON(m map[string]string) string {
 	names := make([]string, 0, len(m))
 	size := 2
 	for k, v := range m {
-		if !plainString(k) || !plainString(v) {
+		if !syncproto.PlainString(k) || !syncproto.PlainString(v) {
 			b, _ := json.Marshal(m)
 			return string(b)
 		}
@@ -113,28 +72,28 @@ func stringMapJSON(m map[string]string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = syncproto.AppendString(b, k)
 		b = append(b, ':')
-		b = appendString(b, m[k])
+		b = syncproto.AppendString(b, m[k])
 	}
 	return string(append(b, '}'))
 }
 
 // mutationJSON is json.Marshal(m).
 func mutationJSON(m syncproto.Mutation) []byte {
-	if !plainString(m.MutationID) || !plainString(m.Collection) || !plainString(m.ID) || !plainString(m.Op) || !plainString(m.HLC) {
+	if !syncproto.PlainString(m.MutationID) || !syncproto.PlainString(m.Collection) || !syncproto.PlainString(m.ID) || !syncproto.PlainString(m.Op) || !syncproto.PlainString(m.HLC) {
 		b, _ := json.Marshal(m)
 		return b
 	}
 	b := make([]byte, 0, 160+len(m.Fields)*32)
 	b = append(b, `{"mutation_id":`...)
-	b = appendString(b, m.MutationID)
+	b = syncproto.AppendString(b, m.MutationID)
 	b = append(b, `,"collection":`...)
-	b = appendString(b, m.Collection)
+	b = syncproto.AppendString(b, m.Collection)
 	b = append(b, `,"id":`...)
-	b = appendString(b, m.ID)
+	b = syncproto.AppendString(b, m.ID)
 	b = append(b, `,"op":`...)
-	b = appendString(b, m.Op)
+	b = syncproto.AppendString(b, m.Op)
 	b = append(b, `,"base_seq":`...)
 	b = strconv.AppendInt(b, m.BaseSeq, 10)
 	ok := true
@@ -153,7 +112,7 @@ func mutationJSON(m syncproto.Mutation) []byte {
 		}
 	}
 	b = append(b, `,"hlc":`...)
-	b = appendString(b, m.HLC)
+	b = syncproto.AppendString(b, m.HLC)
 	return append(b, '}')
 }
 
@@ -169,29 +128,29 @@ func auditDetail(a answer, actionAt string) string {
 		b, _ := json.Marshal(d)
 		return string(b)
 	}
-	if !plainString(a.m.MutationID) || !plainString(a.device) || !plainString(a.result.Status) || !plainString(actionAt) {
+	if !syncproto.PlainString(a.m.MutationID) || !syncproto.PlainString(a.device) || !syncproto.PlainString(a.result.Status) || !syncproto.PlainString(actionAt) {
 		return slow()
 	}
 	b := make([]byte, 0, 200+len(a.m.Fields)*32)
 	b = append(b, '{')
 	if actionAt != "" {
 		b = append(b, `"action_at":`...)
-		b = appendString(b, actionAt)
+		b = syncproto.AppendString(b, actionAt)
 		b = append(b, ',')
 	}
 	b = append(b, `"device_id":`...)
-	b = appendString(b, a.device)
+	b = syncproto.AppendString(b, a.device)
 	b = append(b, `,"fields":`...)
 	var ok bool
 	if b, ok = appendRawMap(b, a.m.Fields); !ok {
 		return slow()
 	}
 	b = append(b, `,"mutation_id":`...)
-	b = appendString(b, a.m.MutationID)
+	b = syncproto.AppendString(b, a.m.MutationID)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendInt(b, a.result.Seq, 10)
 	b = append(b, `,"status":`...)
-	b = appendString(b, a.result.Status)
+	b = syncproto.AppendString(b, a.result.Status)
 	return string(append(b, '}'))
 }
 
@@ -199,11 +158,11 @@ func auditDetail(a answer, actionAt string) string {
 // encoded again by encoding/json (numbers through float64). Plain strings, literals and short
 // integers are their own canonical text.
 func digestText(v json.RawMessage) []byte {
-	t := trimJSONSpace(v)
+	t := syncproto.TrimSpace(v)
 	if len(t) > 0 {
 		switch c := t[0]; {
 		case c == '"':
-			if len(t) >= 2 && t[len(t)-1] == '"' && plainString(string(t[1:len(t)-1])) {
+			if len(t) >= 2 && t[len(t)-1] == '"' && syncproto.PlainString(string(t[1:len(t)-1])) {
 				return t
 			}
 		case c == 't' || c == 'f' || c == 'n':
@@ -215,7 +174,7 @@ func digestText(v json.RawMessage) []byte {
 		case c == '-' || (c >= '0' && c <= '9'):
 			// encoding/json decodes a number to float64 and writes it back in the shortest
 			// form, in 'f' notation between 1e-6 and 1e21.
-			if f, err := strconv.ParseFloat(string(t), 64); err == nil && validNumber(t) {
+			if f, err := strconv.ParseFloat(string(t), 64); err == nil && syncproto.ValidNumber(t) {
 				if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
 					return strconv.AppendFloat(nil, f, 'f', -1, 64)
 				}
@@ -226,17 +185,6 @@ func digestText(v json.RawMessage) []byte {
 	if json.Unmarshal(v, &x) == nil {
 		b, _ := json.Marshal(x)
 		return b
-	}
-	return v
-}
-
-func trimJSONSpace(v []byte) []byte {
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-	for len(v) > 0 && isSpace(v[0]) {
-		v = v[1:]
-	}
-	for len(v) > 0 && isSpace(v[len(v)-1]) {
-		v = v[:len(v)-1]
 	}
 	return v
 }
@@ -267,7 +215,7 @@ func valuesList(rows, cols int) string {
 // stringOf is the string a JSON string value holds ("" for anything else), as json.Unmarshal
 // into a string gives it; a string without escapes is cut out of the value directly.
 func stringOf(v json.RawMessage) string {
-	if t := trimJSONSpace(v); len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+	if t := syncproto.TrimSpace(v); len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
 		in := t[1 : len(t)-1]
 		plain := true
 		for _, c := range in {
@@ -285,45 +233,4 @@ func stringOf(v json.RawMessage) string {
 		json.Unmarshal(v, &s)
 	}
 	return s
-}
-
-// validNumber reports whether s is a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func validNumber(s []byte) bool {
-	digits := func(i int) int {
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		i = digits(i + 1)
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return false
-		}
-		i = j
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return false
-		}
-		i = j
-	}
-	return i == len(s)
 }

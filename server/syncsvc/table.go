@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/yingji/yingji/server/sqldb"
+	"github.com/yingji/yingji/syncproto"
 )
 
 // Table maps a collection's fields one to one onto the columns of a simple domain table:
@@ -140,19 +140,5 @@ func (t *Table) value(col string, v json.RawMessage) string {
 // quote is JSON(s) for a string: the bytes json.Marshal writes, without its reflection for
 // the common string that needs no escape.
 func quote(s string) json.RawMessage {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return JSON(s)
-		}
-		ascii = ascii && c < utf8.RuneSelf
-	}
-	if !ascii && (!utf8.ValidString(s) || strings.Contains(s, "\u2028") || strings.Contains(s, "\u2029")) {
-		return JSON(s)
-	}
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return syncproto.AppendString(make([]byte, 0, len(s)+2), s)
 }

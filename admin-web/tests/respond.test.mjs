@@ -178,7 +178,8 @@ describe('response', () => {
     // back to the alert by its link: it names its incident and is not offered again
     await page.click('[data-test=incident-alert]')
     await page.waitForURL((u) => u.pathname === '/alerts' && u.searchParams.get('id') === alert.id)
-    const link = drawer.locator('[data-test=alert-incident]')
+    // the link reads 已转为事件 until the incident's code and title have loaded
+    const link = drawer.locator('[data-test=alert-incident]', { hasText: x.code })
     await link.waitFor()
     assert.equal((await link.innerText()).trim(), `${x.code} ${x.title}`)
     await drawer.locator('[data-test=alert-timeline]', { hasText: `已转为事件 ${x.code}` }).waitFor()

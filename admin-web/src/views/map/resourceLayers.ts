@@ -81,9 +81,15 @@ export function createResourceLayers() {
 
   async function attach(m: L.Map) {
     map = m
+    // A map removed while the layers load (the user left the page) must not get them: Leaflet
+    // throws on a removed map ('_leaflet_pos').
+    m.on('unload', () => {
+      if (map === m) map = null
+    })
     if (!state.enabled) return
     try {
       const res = await must(api.GET('/api/v1/resources/map'))
+      if (map !== m) return
       const byLayer = new Map<string, Entry[]>()
       for (const e of res.items ?? []) {
         const l = layerOf(e)
